@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { FunctionName, Mode } from '../contracts/index.js';
+
+const csv = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p.length > 0),
+  )
+  .pipe(z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'not a valid namespace name')));
+
+const url = z.url({ protocol: /^https?$/ });
+const intFrom = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const ConfigSchema = z.object({
+  FUNCTION_TARGET: FunctionName.optional(),
+  KURATIVE_MODE: Mode.default('observe'),
+  KURATIVE_NAMESPACE: z.string().min(1).default('kurative'),
+  KURATIVE_WATCH_NAMESPACES: csv.default([]),
+  KURATIVE_STORE: z.enum(['memory', 'redis', 'configmap']).default('memory'),
+  KURATIVE_REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  KURATIVE_PROMETHEUS_URL: url.optional(),
+  K_SINK: url.optional(),
+  K_CE_OVERRIDES: z.string().optional(),
+  KURATIVE_SINK_RETRIES: intFrom(0, 20, 4),
+  KURATIVE_SINK_TIMEOUT_MS: intFrom(100, 120_000, 10_000),
+  KURATIVE_MAX_EVENT_BYTES: intFrom(4096, 4 * 1024 * 1024, 256 * 1024),
+  KUBECONFIG: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+const CeOverrides = z
+  .object({ extensions: z.record(z.string().regex(/^[a-z0-9]{1,20}$/), z.string()) })
+  .strict();
+
+/** Runtime configuration of one function process, parsed once at start. */
+export interface Config {
+  readonly functionTarget: FunctionName | undefined;
+  readonly mode: Mode;
+  readonly namespace: string;
+  readonly watchNamespaces: readonly string[];
+  readonly store: { readonly type: 'memory' | 'redis' | 'configmap'; readonly redisUrl: string | undefined };
+  readonly prometheusUrl: string | undefined;
+  readonly sink: {
+    readonly url: string | undefined;
+    readonly overrides: Readonly<Record<string, string>>;
+    readonly retries: number;
+    readonly timeoutMs: number;
+  };
+  readonly maxEventBytes: number;
+  readonly kubeconfig: string | undefined;
+  readonly logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parse configuration from an env object; a bad value throws a ConfigError naming the variable. */
+export function parseConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = ConfigSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  if (e.KURATIVE_STORE === 'redis' && e.KURATIVE_REDIS_URL === undefined) {
+    throw new ConfigError('invalid configuration: KURATIVE_REDIS_URL: required when KURATIVE_STORE=redis');
+  }
+  return {
+    functionTarget: e.FUNCTION_TARGET,
+    mode: e.KURATIVE_MODE,
+    namespace: e.KURATIVE_NAMESPACE,
+    watchNamespaces: e.KURATIVE_WATCH_NAMESPACES,
+    store: { type: e.KURATIVE_STORE, redisUrl: e.KURATIVE_REDIS_URL },
+    prometheusUrl: e.KURATIVE_PROMETHEUS_URL,
+    sink: {
+      url: e.K_SINK,
+      overrides: parseOverrides(e.K_CE_OVERRIDES),
+      retries: e.KURATIVE_SINK_RETRIES,
+      timeoutMs: e.KURATIVE_SINK_TIMEOUT_MS,
+    },
+    maxEventBytes: e.KURATIVE_MAX_EVENT_BYTES,
+    kubeconfig: e.KUBECONFIG,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+// K_CE_OVERRIDES is set by SinkBinding as {"extensions":{...}} (Knative eventing, sources spec).
+function parseOverrides(raw: string | undefined): Record<string, string> {
+  if (raw === undefined) return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (cause) {
+    throw new ConfigError('invalid configuration: K_CE_OVERRIDES: not JSON', { cause });
+  }
+  const parsed = CeOverrides.safeParse(json);
+  if (!parsed.success) {
+    throw new ConfigError(
+      `invalid configuration: K_CE_OVERRIDES: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+    );
+  }
+  return parsed.data.extensions;
+}

@@ -1,0 +1,33 @@
+export {
+  ObjectRef,
+  Timestamp,
+  FunctionName,
+  FUNCTION_NAMES,
+  Mode,
+  MODES,
+  FaultClass,
+  FAULT_CLASSES,
+  ActionType,
+  ACTION_TYPES,
+  ActionSpec,
+  Severity,
+} from './common.js';
+export {
+  EVENT_TYPES,
+  DATA_SCHEMAS,
+  EventAttributes,
+  Sample,
+  MetricsData,
+  AnomalyData,
+  Evidence,
+  Candidate,
+  PathStep,
+  DiagnosisData,
+  Verdict,
+  DecisionData,
+  RemediationData,
+  PingData,
+  KubeObjectData,
+  isEventType,
+} from './events.js';
+export type { EventType, EventData } from './events.js';

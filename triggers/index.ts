@@ -1,0 +1,2 @@
+export { ROUTES, matchesRoute, routesFor, acceptedTypes } from './routes.js';
+export type { Route } from './routes.js';
