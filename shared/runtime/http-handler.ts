@@ -121,7 +121,9 @@ function toOutboundList(result: HandlerResult): readonly OutboundEvent[] {
   return isOutboundArray(result) ? result : [result];
 }
 
-function isOutboundArray(result: OutboundEvent | readonly OutboundEvent[]): result is readonly OutboundEvent[] {
+function isOutboundArray(
+  result: OutboundEvent | readonly OutboundEvent[],
+): result is readonly OutboundEvent[] {
   return Array.isArray(result);
 }
 

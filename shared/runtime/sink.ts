@@ -1,4 +1,4 @@
-import type { CloudEvent} from 'cloudevents';
+import type { CloudEvent } from 'cloudevents';
 import { HTTP } from 'cloudevents';
 import { unavailable } from './errors.js';
 

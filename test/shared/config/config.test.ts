@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../../shared/config/index.js';
+
+describe('parseConfig', () => {
+  it('defaults to observe mode, the kurative namespace and the in-memory store', () => {
+    const config = parseConfig({});
+    expect(config.mode).toBe('observe');
+    expect(config.namespace).toBe('kurative');
+    expect(config.store.type).toBe('memory');
+    expect(config.sink.url).toBeUndefined();
+    expect(config.maxEventBytes).toBe(256 * 1024);
+  });
+
+  it('parses every supported variable', () => {
+    const config = parseConfig({
+      FUNCTION_TARGET: 'rca',
+      KURATIVE_MODE: 'enforce',
+      KURATIVE_WATCH_NAMESPACES: 'shop, payments ,',
+      KURATIVE_STORE: 'redis',
+      KURATIVE_REDIS_URL: 'redis://127.0.0.1:6390/0',
+      K_SINK: 'http://broker-ingress.knative-eventing.svc/kurative/default',
+      K_CE_OVERRIDES: '{"extensions":{"cluster":"east"}}',
+      KURATIVE_SINK_RETRIES: '7',
+    });
+    expect(config.functionTarget).toBe('rca');
+    expect(config.mode).toBe('enforce');
+    expect(config.watchNamespaces).toEqual(['shop', 'payments']);
+    expect(config.store).toEqual({ type: 'redis', redisUrl: 'redis://127.0.0.1:6390/0' });
+    expect(config.sink.overrides).toEqual({ cluster: 'east' });
+    expect(config.sink.retries).toBe(7);
+  });
+
+  it.each([
+    [{ KURATIVE_MODE: 'yolo' }, /KURATIVE_MODE/],
+    [{ FUNCTION_TARGET: 'explode' }, /FUNCTION_TARGET/],
+    [{ K_SINK: 'ftp://x' }, /K_SINK/],
+    [{ KURATIVE_STORE: 'redis' }, /KURATIVE_REDIS_URL/],
+    [{ KURATIVE_STORE: 'redis', KURATIVE_REDIS_URL: 'http://x' }, /KURATIVE_REDIS_URL/],
+    [{ K_CE_OVERRIDES: 'not json' }, /K_CE_OVERRIDES/],
+    [{ K_CE_OVERRIDES: '{"extensions":{"Bad-Name":"x"}}' }, /K_CE_OVERRIDES/],
+    [{ KURATIVE_SINK_RETRIES: '-1' }, /KURATIVE_SINK_RETRIES/],
+    [{ KURATIVE_WATCH_NAMESPACES: 'Shop' }, /KURATIVE_WATCH_NAMESPACES/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+  ])('rejects %j naming the variable', (env, name) => {
+    expect(() => parseConfig(env)).toThrow(ConfigError);
+    expect(() => parseConfig(env)).toThrow(name);
+  });
+});
