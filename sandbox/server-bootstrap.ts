@@ -1,0 +1,61 @@
+import { join } from 'node:path';
+import { Cluster } from './apiserver/cluster.js';
+import { ApiServer } from './apiserver/server.js';
+import type { KubeObject } from './apiserver/types.js';
+import { renderKubeconfig, writeKubeconfig } from './kubeconfig.js';
+import { createSandboxTls, type SandboxTls } from './tls.js';
+
+export interface RunningApiServer {
+  readonly url: string;
+  readonly kubeconfigPath: string;
+  readonly cluster: Cluster;
+  readonly apiServer: ApiServer;
+  readonly tls: SandboxTls;
+  /** A kubeconfig (as a string) that authenticates as the given service account. */
+  kubeconfigFor(namespace: string, serviceAccount: string): string;
+  close(): Promise<void>;
+}
+
+let cachedTls: Promise<SandboxTls> | undefined;
+
+/** Start the sandbox API server over HTTPS on a local port and write an admin kubeconfig. */
+export async function startApiServer(options: {
+  dir: string;
+  now?: () => Date;
+  port?: number;
+  podLogs?: (ns: string, name: string) => string;
+}): Promise<RunningApiServer> {
+  // Key generation is slow-ish; one CA per process is enough for a sandbox.
+  cachedTls ??= createSandboxTls();
+  const tls = await cachedTls;
+  const cluster = new Cluster(options.now);
+  for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
+    cluster.create(cluster.kind('v1', 'Namespace'), {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: ns },
+    } as KubeObject);
+  }
+  const apiServer = new ApiServer({ cluster, tls, ...(options.podLogs ? { podLogs: options.podLogs } : {}) });
+  const url = await apiServer.listen(options.port ?? 0);
+  const kubeconfigPath = join(options.dir, 'kubeconfig');
+  writeKubeconfig(
+    kubeconfigPath,
+    renderKubeconfig(url, tls.caCert, [{ name: 'admin', token: apiServer.adminToken }]),
+  );
+  return {
+    url,
+    kubeconfigPath,
+    cluster,
+    apiServer,
+    tls,
+    kubeconfigFor: (namespace, serviceAccount) =>
+      renderKubeconfig(url, tls.caCert, [
+        {
+          name: `${namespace}-${serviceAccount}`,
+          token: apiServer.serviceAccountToken(namespace, serviceAccount),
+        },
+      ]),
+    close: () => apiServer.close(),
+  };
+}
