@@ -669,7 +669,12 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') return undefined;
   const ct = req.headers['content-type'] ?? '';
-  if (ct.includes('protobuf')) return undefined; // drain's fallback DELETE body; options are not needed.
+  if (ct.includes('protobuf')) {
+    // drain's fallback DELETE sends protobuf DeleteOptions, which the defaults cover.
+    if (req.method === 'DELETE') return undefined;
+    // client-go falls back to JSON when the server answers 415 to a protobuf body.
+    throw new ApiError(415, 'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml', 'UnsupportedMediaType');
+  }
   try {
     return JSON.parse(text);
   } catch {
