@@ -48,7 +48,14 @@ export class Cluster {
   readonly registry = new ResourceRegistry();
   metrics: MetricsProvider = () => [];
 
-  constructor(readonly now: () => Date = () => new Date()) {}
+  /**
+   * @param now the clock (the simulator's, accelerated)
+   * @param random source of uids and generated names; seeded in the simulator so runs repeat exactly
+   */
+  constructor(
+    readonly now: () => Date = () => new Date(),
+    private readonly random: () => number = Math.random,
+  ) {}
 
   type(group: string, version: string, resource: string): ResourceType {
     const t = this.registry.find(group, version, resource);
@@ -135,7 +142,7 @@ export class Cluster {
       delete object.metadata.namespace;
     }
     if (!object.metadata.name && object.metadata.generateName) {
-      object.metadata.name = `${object.metadata.generateName}${randomSuffix()}`;
+      object.metadata.name = `${object.metadata.generateName}${randomSuffix(this.random)}`;
     }
     if (!object.metadata.name)
       throw invalid(type.kind, '', [
@@ -149,7 +156,7 @@ export class Cluster {
     if (this.store.peek(type.storage, object.metadata.namespace, object.metadata.name)) {
       throw alreadyExists(type.resource, object.metadata.name, type.group);
     }
-    object.metadata.uid = randomUUID();
+    object.metadata.uid = uuidFrom(this.random);
     object.metadata.creationTimestamp = this.now()
       .toISOString()
       .replace(/\.\d{3}Z$/, 'Z');
@@ -606,9 +613,15 @@ function qosClass(pod: KubeObject): string {
   return guaranteed ? 'Guaranteed' : 'Burstable';
 }
 
-function randomSuffix(): string {
+function randomSuffix(random: () => number): string {
   const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
   let s = '';
-  for (let i = 0; i < 5; i++) s += alphabet[Math.floor(Math.random() * alphabet.length)];
+  for (let i = 0; i < 5; i++) s += alphabet[Math.floor(random() * alphabet.length)];
   return s;
+}
+
+function uuidFrom(random: () => number): string {
+  if (random === Math.random) return randomUUID();
+  const hex = Array.from({ length: 32 }, () => Math.floor(random() * 16).toString(16)).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

@@ -673,7 +673,11 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
     // drain's fallback DELETE sends protobuf DeleteOptions, which the defaults cover.
     if (req.method === 'DELETE') return undefined;
     // client-go falls back to JSON when the server answers 415 to a protobuf body.
-    throw new ApiError(415, 'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml', 'UnsupportedMediaType');
+    throw new ApiError(
+      415,
+      'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml',
+      'UnsupportedMediaType',
+    );
   }
   try {
     return JSON.parse(text);

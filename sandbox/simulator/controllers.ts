@@ -1,0 +1,453 @@
+import { Cluster } from '../apiserver/cluster.js';
+import { ApiError } from '../apiserver/errors.js';
+import { podIsReady } from '../apiserver/eviction.js';
+import { matchesLabels } from '../apiserver/selectors.js';
+import type { KubeObject, OwnerReference } from '../apiserver/types.js';
+import { field, type SimContext } from './state.js';
+
+const REVISION = 'deployment.kubernetes.io/revision';
+
+/** pod-template-hash: a stable short hash of the pod template (FNV-1a, base36). */
+export function templateHash(template: unknown): string {
+  const text = JSON.stringify(stripHashLabel(template));
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(36).padStart(7, '0').slice(0, 10);
+}
+
+function stripHashLabel(template: unknown): unknown {
+  const t = structuredClone(template) as { metadata?: { labels?: Record<string, string> } };
+  if (t.metadata?.labels) delete t.metadata.labels['pod-template-hash'];
+  return t;
+}
+
+function ownerRef(o: KubeObject): OwnerReference {
+  return {
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    name: o.metadata.name,
+    uid: o.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+const owned = (o: KubeObject, owner: KubeObject) =>
+  o.metadata.ownerReferences?.some((r) => r.uid === owner.metadata.uid && r.controller) ?? false;
+const isActivePod = (p: KubeObject) =>
+  !['Succeeded', 'Failed'].includes(field<string>(p, 'status.phase') ?? '') && !p.metadata.deletionTimestamp;
+
+function resolveIntOrPercent(value: unknown, total: number, roundUp: boolean): number {
+  if (typeof value === 'string' && value.endsWith('%')) {
+    const v = (Number(value.slice(0, -1)) / 100) * total;
+    return roundUp ? Math.ceil(v) : Math.floor(v);
+  }
+  return Number(value ?? 0);
+}
+
+/** Deployment controller: one ReplicaSet per template, rolling updates bounded by maxSurge/maxUnavailable. */
+export function reconcileDeployments(ctx: SimContext): void {
+  const c = ctx.cluster;
+  const rsType = c.kind('apps/v1', 'ReplicaSet');
+  const deployType = c.kind('apps/v1', 'Deployment');
+  for (const d of c.store.scan('apps/deployments')) {
+    const ns = d.metadata.namespace ?? 'default';
+    const replicas = field<number>(d, 'spec.replicas') ?? 1;
+    const template = field<KubeObject>(d, 'spec.template') ?? ({} as KubeObject);
+    const hash = templateHash(template);
+    const all = c.store.scan('apps/replicasets', ns).filter((rs) => owned(rs, d));
+    let current = all.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash);
+    const maxRevision = Math.max(0, ...all.map((rs) => Number(rs.metadata.annotations?.[REVISION] ?? 0)));
+    if (!current) {
+      const tpl = structuredClone(template) as { metadata?: { labels?: Record<string, string> } };
+      tpl.metadata ??= {};
+      tpl.metadata.labels = { ...(tpl.metadata.labels ?? {}), 'pod-template-hash': hash };
+      const selector = structuredClone(
+        field<{ matchLabels?: Record<string, string> }>(d, 'spec.selector') ?? {},
+      );
+      selector.matchLabels = { ...(selector.matchLabels ?? {}), 'pod-template-hash': hash };
+      const revision = String(maxRevision + 1);
+      current = c.create(rsType, {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        metadata: {
+          name: `${d.metadata.name}-${hash}`,
+          namespace: ns,
+          labels: { ...(tpl.metadata.labels ?? {}) },
+          annotations: {
+            [REVISION]: revision,
+            'deployment.kubernetes.io/desired-replicas': String(replicas),
+          },
+          ownerReferences: [ownerRef(d)],
+        },
+        spec: { replicas: 0, selector, template: tpl },
+      });
+      ctx.events.record(
+        d,
+        'Normal',
+        'ScalingReplicaSet',
+        `Scaled up replica set ${current.metadata.name} from 0 to ${Math.min(replicas, 1)}`,
+        'deployment-controller',
+      );
+    } else if (Number(current.metadata.annotations?.[REVISION] ?? 0) < maxRevision) {
+      // A rollback: the old template becomes current again with a new revision number.
+      current = c.update(rsType, {
+        ...current,
+        metadata: {
+          ...current.metadata,
+          annotations: { ...current.metadata.annotations, [REVISION]: String(maxRevision + 1) },
+        },
+      });
+    }
+    const old = all.filter((rs) => rs.metadata.uid !== current?.metadata.uid);
+    rollOut(ctx, d, current, old, replicas);
+    cleanupHistory(ctx, d, old);
+    writeDeploymentStatus(ctx, deployType, d, current, [current, ...old]);
+  }
+}
+
+function scaleRs(ctx: SimContext, rs: KubeObject, to: number, d: KubeObject): void {
+  const from = field<number>(rs, 'spec.replicas') ?? 0;
+  if (from === to) return;
+  const c = ctx.cluster;
+  c.update(c.kind('apps/v1', 'ReplicaSet'), {
+    ...structuredClone(rs),
+    spec: { ...(rs['spec'] as object), replicas: to },
+  });
+  ctx.events.record(
+    d,
+    'Normal',
+    'ScalingReplicaSet',
+    `Scaled ${to > from ? 'up' : 'down'} replica set ${rs.metadata.name} from ${from} to ${to}`,
+    'deployment-controller',
+  );
+}
+
+function readyOf(ctx: SimContext, rs: KubeObject): number {
+  return ctx.cluster.store.scan('/pods', rs.metadata.namespace).filter((p) => owned(p, rs) && podIsReady(p))
+    .length;
+}
+
+function rollOut(
+  ctx: SimContext,
+  d: KubeObject,
+  current: KubeObject,
+  old: KubeObject[],
+  replicas: number,
+): void {
+  const c = ctx.cluster;
+  const strategy =
+    field<{ type?: string; rollingUpdate?: { maxSurge?: unknown; maxUnavailable?: unknown } }>(
+      d,
+      'spec.strategy',
+    ) ?? {};
+  const refreshed = (rs: KubeObject) =>
+    c.store.peek('apps/replicasets', rs.metadata.namespace, rs.metadata.name) ?? rs;
+  if (strategy.type === 'Recreate') {
+    for (const rs of old) scaleRs(ctx, rs, 0, d);
+    const oldPods = c.store.scan('/pods', d.metadata.namespace).filter((p) => old.some((rs) => owned(p, rs)));
+    if (oldPods.length === 0) scaleRs(ctx, current, replicas, d);
+    return;
+  }
+  const maxSurge = resolveIntOrPercent(strategy.rollingUpdate?.maxSurge ?? '25%', replicas, true);
+  let maxUnavailable = resolveIntOrPercent(strategy.rollingUpdate?.maxUnavailable ?? '25%', replicas, false);
+  if (maxSurge === 0 && maxUnavailable === 0) maxUnavailable = 1;
+  const oldTotal = old.reduce((s, rs) => s + (field<number>(rs, 'spec.replicas') ?? 0), 0);
+  const cur = field<number>(current, 'spec.replicas') ?? 0;
+  if (oldTotal === 0) {
+    scaleRs(ctx, current, replicas, d);
+    return;
+  }
+  // Scale up the new ReplicaSet within the surge budget.
+  const allowedTotal = replicas + maxSurge;
+  const upTo = Math.min(replicas, cur + Math.max(0, allowedTotal - (oldTotal + cur)));
+  if (upTo > cur) scaleRs(ctx, current, upTo, d);
+  // Scale down old ReplicaSets only as far as availability allows.
+  const newReady = readyOf(ctx, refreshed(current));
+  const oldReady = old.reduce((s, rs) => s + readyOf(ctx, rs), 0);
+  const minAvailable = replicas - maxUnavailable;
+  let budget = Math.max(0, newReady + oldReady - minAvailable);
+  // Unhealthy old pods can always go (they do not count as available).
+  for (const rs of old) {
+    const size = field<number>(rs, 'spec.replicas') ?? 0;
+    if (size === 0) continue;
+    const unready = size - readyOf(ctx, rs);
+    const down = Math.min(size, Math.max(0, unready) + budget);
+    budget -= Math.max(0, down - Math.max(0, unready));
+    if (down > 0) scaleRs(ctx, rs, size - down, d);
+    if (budget <= 0) break;
+  }
+}
+
+function cleanupHistory(ctx: SimContext, d: KubeObject, old: KubeObject[]): void {
+  const limit = field<number>(d, 'spec.revisionHistoryLimit') ?? 10;
+  const idle = old
+    .filter((rs) => (field<number>(rs, 'spec.replicas') ?? 0) === 0)
+    .sort(
+      (a, b) =>
+        Number(a.metadata.annotations?.[REVISION] ?? 0) - Number(b.metadata.annotations?.[REVISION] ?? 0),
+    );
+  const c = ctx.cluster;
+  for (const rs of idle.slice(0, Math.max(0, idle.length - limit)))
+    c.delete(c.kind('apps/v1', 'ReplicaSet'), rs.metadata.namespace, rs.metadata.name);
+}
+
+function writeDeploymentStatus(
+  ctx: SimContext,
+  type: ReturnType<Cluster['kind']>,
+  d: KubeObject,
+  current: KubeObject,
+  all: KubeObject[],
+): void {
+  const c = ctx.cluster;
+  const pods = c.store
+    .scan('/pods', d.metadata.namespace)
+    .filter((p) => isActivePod(p) && all.some((rs) => owned(p, rs)));
+  const replicas = field<number>(d, 'spec.replicas') ?? 1;
+  const ready = pods.filter(podIsReady).length;
+  const updated = pods.filter((p) => owned(p, current)).length;
+  const updatedReady = pods.filter((p) => owned(p, current) && podIsReady(p)).length;
+  const now = c.now().toISOString();
+  const prev =
+    field<{ type: string; status: string; lastTransitionTime?: string }[]>(d, 'status.conditions') ?? [];
+  const cond = (type: string, status: string, reason: string, message: string) => {
+    const before = prev.find((x) => x.type === type);
+    return {
+      type,
+      status,
+      reason,
+      message,
+      lastUpdateTime:
+        before?.status === status ? ((before as { lastUpdateTime?: string }).lastUpdateTime ?? now) : now,
+      lastTransitionTime: before?.status === status ? (before.lastTransitionTime ?? now) : now,
+    };
+  };
+  const complete = updatedReady >= replicas && pods.length === replicas;
+  const status = {
+    observedGeneration: d.metadata.generation,
+    replicas: pods.length,
+    updatedReplicas: updated,
+    readyReplicas: ready,
+    availableReplicas: ready,
+    unavailableReplicas: Math.max(0, replicas - ready),
+    conditions: [
+      cond(
+        'Available',
+        ready >=
+          replicas -
+            resolveIntOrPercent(
+              field(d, 'spec.strategy.rollingUpdate.maxUnavailable') ?? '25%',
+              replicas,
+              false,
+            )
+          ? 'True'
+          : 'False',
+        ready >= replicas ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
+        ready >= replicas
+          ? 'Deployment has minimum availability.'
+          : 'Deployment does not have minimum availability.',
+      ),
+      cond(
+        'Progressing',
+        'True',
+        complete ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated',
+        complete
+          ? `ReplicaSet "${current.metadata.name}" has successfully progressed.`
+          : `ReplicaSet "${current.metadata.name}" is progressing.`,
+      ),
+    ],
+  };
+  const annotations = {
+    ...(d.metadata.annotations ?? {}),
+    [REVISION]: current.metadata.annotations?.[REVISION] ?? '1',
+  };
+  const fresh = c.store.peek('apps/deployments', d.metadata.namespace, d.metadata.name);
+  if (!fresh) return;
+  if (JSON.stringify(fresh.metadata.annotations ?? {}) !== JSON.stringify(annotations)) {
+    c.update(type, {
+      ...structuredClone(fresh),
+      metadata: { ...structuredClone(fresh.metadata), annotations },
+    });
+  }
+  const latest = c.store.peek('apps/deployments', d.metadata.namespace, d.metadata.name);
+  if (latest && JSON.stringify(latest['status']) !== JSON.stringify(status))
+    c.update(type, { ...structuredClone(latest), status }, { subresource: 'status' });
+}
+
+/** ReplicaSet controller: create or delete pods to match spec.replicas; admission failures become FailedCreate events. */
+export function reconcileReplicaSets(ctx: SimContext): void {
+  const c = ctx.cluster;
+  const podType = c.kind('v1', 'Pod');
+  const rsType = c.kind('apps/v1', 'ReplicaSet');
+  for (const rs of c.store.scan('apps/replicasets')) {
+    const ns = rs.metadata.namespace ?? 'default';
+    const want = field<number>(rs, 'spec.replicas') ?? 0;
+    const selector = Cluster.selectorOf(rs);
+    const pods = c.store
+      .scan('/pods', ns)
+      .filter((p) => owned(p, rs) && isActivePod(p) && matchesLabels(selector, p.metadata.labels));
+    if (pods.length < want) {
+      for (let i = pods.length; i < want; i++) {
+        const template = structuredClone(field<KubeObject>(rs, 'spec.template') ?? ({} as KubeObject));
+        try {
+          const pod = c.create(podType, {
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: {
+              ...(template.metadata ?? {}),
+              name: '',
+              generateName: `${rs.metadata.name}-`,
+              namespace: ns,
+              ownerReferences: [ownerRef(rs)],
+            },
+            spec: template['spec'],
+          });
+          ctx.events.record(
+            rs,
+            'Normal',
+            'SuccessfulCreate',
+            `Created pod: ${pod.metadata.name}`,
+            'replicaset-controller',
+          );
+        } catch (error) {
+          const message = error instanceof ApiError ? error.message : String(error);
+          ctx.events.record(
+            rs,
+            'Warning',
+            'FailedCreate',
+            `Error creating: ${message}`,
+            'replicaset-controller',
+          );
+          break;
+        }
+      }
+    } else if (pods.length > want) {
+      // Delete the least useful first: unscheduled, then not ready, then newest.
+      const ranked = [...pods].sort(
+        (a, b) =>
+          rankForDeletion(a) - rankForDeletion(b) ||
+          (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''),
+      );
+      for (const p of ranked.slice(0, pods.length - want)) {
+        c.delete(podType, ns, p.metadata.name);
+        ctx.events.record(
+          rs,
+          'Normal',
+          'SuccessfulDelete',
+          `Deleted pod: ${p.metadata.name}`,
+          'replicaset-controller',
+        );
+      }
+    }
+    const now = c.store.scan('/pods', ns).filter((p) => owned(p, rs) && isActivePod(p));
+    const ready = now.filter(podIsReady).length;
+    const status = {
+      replicas: now.length,
+      fullyLabeledReplicas: now.length,
+      readyReplicas: ready,
+      availableReplicas: ready,
+      observedGeneration: rs.metadata.generation,
+    };
+    const fresh = c.store.peek('apps/replicasets', ns, rs.metadata.name);
+    if (fresh && JSON.stringify(fresh['status']) !== JSON.stringify(status))
+      c.update(rsType, { ...structuredClone(fresh), status }, { subresource: 'status' });
+  }
+}
+
+function rankForDeletion(p: KubeObject): number {
+  if (!field<string>(p, 'spec.nodeName')) return 0;
+  return podIsReady(p) ? 2 : 1;
+}
+
+/** HorizontalPodAutoscaler (autoscaling/v2, CPU utilisation): desired = ceil(current × usage / target), 5-minute scale-down stabilisation. */
+export function reconcileHpas(
+  ctx: SimContext,
+  cpuUsageOfPod: (p: KubeObject) => number | undefined,
+  lastScale: Map<string, { at: number; recommendations: { at: number; value: number }[] }>,
+): void {
+  const c = ctx.cluster;
+  const hpaType = c.kind('autoscaling/v2', 'HorizontalPodAutoscaler');
+  const now = ctx.clock.epochMs;
+  for (const hpa of c.store.scan('autoscaling/horizontalpodautoscalers')) {
+    const ns = hpa.metadata.namespace ?? 'default';
+    const ref = field<{ apiVersion?: string; kind: string; name: string }>(hpa, 'spec.scaleTargetRef');
+    if (!ref) continue;
+    const targetType = c.registry.findKind(ref.apiVersion ?? 'apps/v1', ref.kind);
+    const target = targetType ? c.store.peek(targetType.storage, ns, ref.name) : undefined;
+    if (!targetType || !target) continue;
+    const min = field<number>(hpa, 'spec.minReplicas') ?? 1;
+    const max = field<number>(hpa, 'spec.maxReplicas') ?? min;
+    const metric = (
+      field<{ type: string; resource?: { name: string; target: { averageUtilization?: number } } }[]>(
+        hpa,
+        'spec.metrics',
+      ) ?? []
+    ).find((m) => m.type === 'Resource' && m.resource?.name === 'cpu');
+    const targetUtil = metric?.resource?.target.averageUtilization ?? 80;
+    const pods = c.store
+      .scan('/pods', ns)
+      .filter((p) => matchesLabels(Cluster.selectorOf(target), p.metadata.labels) && podIsReady(p));
+    const current = field<number>(target, 'spec.replicas') ?? 1;
+    let utilisation = 0;
+    let counted = 0;
+    for (const p of pods) {
+      const used = cpuUsageOfPod(p);
+      const requested = (
+        field<{ resources?: { requests?: Record<string, string> } }[]>(p, 'spec.containers') ?? []
+      ).reduce((s, ct) => s + (parseCpu(ct.resources?.requests?.['cpu']) ?? 0), 0);
+      if (used === undefined || requested <= 0) continue;
+      utilisation += (used / requested) * 100;
+      counted++;
+    }
+    if (counted === 0) continue;
+    utilisation /= counted;
+    const ratio = utilisation / targetUtil;
+    let desired = Math.abs(ratio - 1) <= 0.1 ? current : Math.ceil(current * ratio);
+    desired = Math.min(max, Math.max(min, desired));
+    const key = `${ns}/${hpa.metadata.name}`;
+    const state = lastScale.get(key) ?? { at: 0, recommendations: [] };
+    state.recommendations = [
+      ...state.recommendations.filter((r) => now - r.at <= 300_000),
+      { at: now, value: desired },
+    ];
+    lastScale.set(key, state);
+    // Scale down only to the highest recommendation of the last 5 minutes (downscale stabilisation window).
+    if (desired < current) desired = Math.max(...state.recommendations.map((r) => r.value));
+    if (desired !== current) {
+      c.update(targetType, {
+        ...structuredClone(target),
+        spec: { ...(target['spec'] as object), replicas: desired },
+      });
+      ctx.events.record(
+        hpa,
+        'Normal',
+        'SuccessfulRescale',
+        `New size: ${desired}; reason: cpu resource utilization (percentage of request) ${desired > current ? 'above' : 'below'} target`,
+        'horizontal-pod-autoscaler',
+      );
+      state.at = now;
+    }
+    const status = {
+      currentReplicas: current,
+      desiredReplicas: desired,
+      currentMetrics: [
+        {
+          type: 'Resource',
+          resource: { name: 'cpu', current: { averageUtilization: Math.round(utilisation) } },
+        },
+      ],
+      lastScaleTime: state.at ? new Date(state.at).toISOString() : undefined,
+    };
+    const fresh = c.store.peek('autoscaling/horizontalpodautoscalers', ns, hpa.metadata.name);
+    if (fresh && JSON.stringify(fresh['status']) !== JSON.stringify(status))
+      c.update(hpaType, { ...structuredClone(fresh), status }, { subresource: 'status' });
+  }
+}
+
+function parseCpu(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  return v.endsWith('m') ? Number(v.slice(0, -1)) / 1000 : Number(v);
+}

@@ -1,0 +1,364 @@
+import { parseQuantity } from '../apiserver/quantity.js';
+import type { KubeObject } from '../apiserver/types.js';
+import { gaussian } from './random.js';
+import { field, imageBehaviour, type ContainerRuntime, type PodRuntime, type SimContext } from './state.js';
+
+interface ContainerSpec {
+  name: string;
+  image: string;
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  env?: { name: string; value?: string; valueFrom?: { configMapKeyRef?: { name: string; key: string } } }[];
+  envFrom?: { configMapRef?: { name: string } }[];
+}
+
+const PULL_MS = 3000;
+const MAX_BACKOFF_MS = 300_000;
+
+/** The workload (Deployment/StatefulSet/DaemonSet) a pod belongs to, via its ReplicaSet. */
+export function workloadOfPod(ctx: SimContext, pod: KubeObject): string | undefined {
+  const owner = pod.metadata.ownerReferences?.find((r) => r.controller);
+  if (!owner) return undefined;
+  if (owner.kind === 'ReplicaSet') {
+    const rs = ctx.cluster.store.peek('apps/replicasets', pod.metadata.namespace, owner.name);
+    const d = rs?.metadata.ownerReferences?.find((r) => r.controller && r.kind === 'Deployment');
+    return d ? `${pod.metadata.namespace}/${d.name}` : undefined;
+  }
+  return `${pod.metadata.namespace}/${owner.name}`;
+}
+
+function runtimeFor(ctx: SimContext, pod: KubeObject): PodRuntime {
+  const uid = pod.metadata.uid ?? '';
+  let rt = ctx.pods.get(uid);
+  if (!rt) {
+    const now = ctx.clock.epochMs;
+    rt = {
+      uid,
+      namespace: pod.metadata.namespace ?? 'default',
+      name: pod.metadata.name,
+      workload: workloadOfPod(ctx, pod),
+      node: undefined,
+      containers: (field<ContainerSpec[]>(pod, 'spec.containers') ?? []).map((c) => ({
+        name: c.name,
+        image: c.image,
+        phase: 'pulling',
+        phaseSince: now,
+        startedAt: 0,
+        restartCount: 0,
+        backoffUntil: 0,
+        lastTermination: undefined,
+        memory: 0,
+        cpu: 0,
+        ephemeral: 0,
+        leaked: 0,
+        ready: false,
+        pendingCrash: undefined,
+      })),
+      rps: 0,
+      saturation: 0,
+      evicted: false,
+      lastStatusJson: '',
+    };
+    ctx.pods.set(uid, rt);
+  }
+  return rt;
+}
+
+function configProblem(
+  ctx: SimContext,
+  pod: KubeObject,
+  spec: ContainerSpec,
+  rt: PodRuntime,
+): string | undefined {
+  const ns = pod.metadata.namespace;
+  for (const ref of spec.envFrom ?? []) {
+    if (ref.configMapRef && !ctx.cluster.store.peek('/configmaps', ns, ref.configMapRef.name))
+      return 'CreateContainerConfigError';
+  }
+  const w = rt.workload ? ctx.workloads.get(rt.workload) : undefined;
+  const check = w?.behaviour.config;
+  if (check) {
+    const cm = ctx.cluster.store.peek('/configmaps', ns, check.configMap);
+    if (!cm) return 'CreateContainerConfigError';
+    const value = (cm['data'] as Record<string, string> | undefined)?.[check.key];
+    if (value === undefined || !new RegExp(check.pattern).test(value)) return 'InvalidConfig';
+  }
+  return undefined;
+}
+
+function startContainer(
+  ctx: SimContext,
+  pod: KubeObject,
+  spec: ContainerSpec,
+  c: ContainerRuntime,
+  rt: PodRuntime,
+): void {
+  const now = ctx.clock.epochMs;
+  const problem = configProblem(ctx, pod, spec, rt);
+  if (problem === 'CreateContainerConfigError') {
+    if (c.phase !== 'configError')
+      ctx.events.record(pod, 'Warning', 'Failed', `Error: configmap not found`, 'kubelet', rt.node);
+    c.phase = 'configError';
+    c.phaseSince = now;
+    return;
+  }
+  c.phase = 'running';
+  c.phaseSince = now;
+  c.startedAt = now;
+  c.leaked = 0;
+  c.ephemeral = 0;
+  c.pendingCrash = problem;
+  ctx.events.record(pod, 'Normal', 'Created', `Created container: ${c.name}`, 'kubelet', rt.node);
+  ctx.events.record(pod, 'Normal', 'Started', `Started container ${c.name}`, 'kubelet', rt.node);
+}
+
+function terminate(
+  ctx: SimContext,
+  pod: KubeObject,
+  c: ContainerRuntime,
+  rt: PodRuntime,
+  reason: string,
+  exitCode: number,
+): void {
+  const now = ctx.clock.epochMs;
+  c.lastTermination = { reason, exitCode, at: now };
+  c.restartCount++;
+  ctx.counters.restarts++;
+  if (reason === 'OOMKilled') ctx.counters.oomKills++;
+  else ctx.counters.crashes++;
+  // Kubelet crash-loop back-off: 10 s doubling to 5 min; reset after 10 min of good running.
+  const ranFor = now - c.startedAt;
+  const steps = ranFor > 600_000 ? 0 : Math.min(5, c.restartCount - 1);
+  const backoff = Math.min(MAX_BACKOFF_MS, 10_000 * 2 ** steps);
+  c.backoffUntil = now + backoff;
+  c.phase = 'backoff';
+  c.phaseSince = now;
+  c.ready = false;
+  c.memory = 0;
+  c.cpu = 0;
+  if (reason === 'OOMKilled') {
+    ctx.events.record(
+      pod,
+      'Warning',
+      'OOMKilling',
+      `Memory cgroup out of memory: Killed process (${c.name}) in container ${c.name}`,
+      'kubelet',
+      rt.node,
+    );
+  }
+  ctx.events.record(
+    pod,
+    'Warning',
+    'BackOff',
+    `Back-off restarting failed container ${c.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid ?? ''})`,
+    'kubelet',
+    rt.node,
+  );
+}
+
+/** Step every container of a pod bound to a live node: pull, start, probes, usage, OOM, crashes, back-off. */
+function stepPod(ctx: SimContext, pod: KubeObject, rt: PodRuntime, dtMs: number): void {
+  const now = ctx.clock.epochMs;
+  const specs = field<ContainerSpec[]>(pod, 'spec.containers') ?? [];
+  const w = rt.workload ? ctx.workloads.get(rt.workload) : undefined;
+  const b = w?.behaviour;
+  specs.forEach((spec, i) => {
+    const c = rt.containers[i];
+    if (!c) return;
+    const image = imageBehaviour(ctx, c.image);
+    switch (c.phase) {
+      case 'pulling':
+        if (image.pullFails) {
+          if (now - c.phaseSince >= PULL_MS) {
+            c.phase = 'pullBackOff';
+            c.phaseSince = now;
+            ctx.events.record(
+              pod,
+              'Warning',
+              'Failed',
+              `Failed to pull image "${c.image}": rpc error: code = NotFound desc = failed to pull and unpack image "${c.image}": not found`,
+              'kubelet',
+              rt.node,
+            );
+          }
+          return;
+        }
+        if (now - c.phaseSince === 0)
+          ctx.events.record(pod, 'Normal', 'Pulling', `Pulling image "${c.image}"`, 'kubelet', rt.node);
+        if (now - c.phaseSince >= PULL_MS) {
+          ctx.events.record(
+            pod,
+            'Normal',
+            'Pulled',
+            `Successfully pulled image "${c.image}"`,
+            'kubelet',
+            rt.node,
+          );
+          startContainer(ctx, pod, spec, c, rt);
+        }
+        return;
+      case 'pullBackOff':
+        ctx.events.record(
+          pod,
+          'Normal',
+          'BackOff',
+          `Back-off pulling image "${c.image}"`,
+          'kubelet',
+          rt.node,
+        );
+        return;
+      case 'configError':
+        if (now - c.phaseSince >= 10_000) startContainer(ctx, pod, spec, c, rt);
+        return;
+      case 'backoff':
+        if (now >= c.backoffUntil) startContainer(ctx, pod, spec, c, rt);
+        return;
+      case 'running':
+        break;
+    }
+    const runningFor = (now - c.startedAt) / 1000;
+    if (c.pendingCrash && runningFor >= 1) return terminate(ctx, pod, c, rt, 'Error', 1);
+    if (image.crashAfterSeconds !== undefined && runningFor >= image.crashAfterSeconds)
+      return terminate(ctx, pod, c, rt, 'Error', 1);
+    // Usage of the simulated process.
+    const noise = 1 + (b?.noise ?? 0.05) * gaussian(ctx.random);
+    const leakRate = (image.memoryLeakPerSecond ?? 0) + (w?.leakPerSecond ?? 0);
+    c.leaked += leakRate * (dtMs / 1000);
+    const baseMemory = (b?.memory ?? 64 * 2 ** 20) + (b?.memoryPerRps ?? 0) * rt.rps;
+    c.memory =
+      Math.max(image.heapBytes ?? 0, baseMemory * (1 + ((b?.noise ?? 0.05) / 4) * gaussian(ctx.random))) +
+      c.leaked;
+    const cpuDemand =
+      ((b?.cpu ?? 0.05) + (b?.cpuPerRps ?? 0.001) * rt.rps) *
+        (image.cpuMultiplier ?? 1) *
+        Math.max(0.2, noise) +
+      (w?.extraCpu ?? 0);
+    c.cpu = cpuDemand;
+    c.ephemeral += ((b?.ephemeralWritePerSecond ?? 0) + (w?.diskFillPerSecond ?? 0)) * (dtMs / 1000);
+    const memLimit = parseQuantity(spec.resources?.limits?.['memory']);
+    if (memLimit !== undefined && c.memory > memLimit) return terminate(ctx, pod, c, rt, 'OOMKilled', 137);
+    c.ready = runningFor >= (b?.startupSeconds ?? 5);
+  });
+}
+
+/** Ephemeral-storage limit exceeded: the kubelet evicts the pod (phase Failed, reason Evicted). */
+function evictForStorage(ctx: SimContext, pod: KubeObject, rt: PodRuntime): boolean {
+  const specs = field<ContainerSpec[]>(pod, 'spec.containers') ?? [];
+  const limit = specs.reduce(
+    (s, c) => s + (parseQuantity(c.resources?.limits?.['ephemeral-storage']) ?? Infinity),
+    0,
+  );
+  const used = rt.containers.reduce((s, c) => s + c.ephemeral, 0);
+  if (!Number.isFinite(limit) || used <= limit) return false;
+  const total = specs.map((c) => c.resources?.limits?.['ephemeral-storage']).find(Boolean) ?? '';
+  const message = `Pod ephemeral local storage usage exceeds the total limit of containers ${total}.`;
+  rt.evicted = true;
+  ctx.counters.evictions++;
+  ctx.events.record(pod, 'Warning', 'Evicted', message, 'kubelet', rt.node);
+  const c = ctx.cluster;
+  c.update(
+    c.kind('v1', 'Pod'),
+    {
+      ...structuredClone(pod),
+      status: {
+        ...(pod['status'] as object),
+        phase: 'Failed',
+        reason: 'Evicted',
+        message,
+        conditions: [{ type: 'Ready', status: 'False', reason: 'PodFailed' }],
+      },
+    },
+    { subresource: 'status' },
+  );
+  return true;
+}
+
+/** Run the kubelets: every bound pod on a live node is stepped and its status written when it changed. */
+export function runKubelets(ctx: SimContext, dtMs: number, nodeUp: (name: string) => boolean): void {
+  const c = ctx.cluster;
+  const podType = c.kind('v1', 'Pod');
+  const live = new Set<string>();
+  for (const pod of c.store.scan('/pods')) {
+    const uid = pod.metadata.uid ?? '';
+    live.add(uid);
+    const nodeName = field<string>(pod, 'spec.nodeName');
+    if (!nodeName || ['Failed', 'Succeeded'].includes(field<string>(pod, 'status.phase') ?? '')) continue;
+    const rt = runtimeFor(ctx, pod);
+    rt.node = nodeName;
+    if (!nodeUp(nodeName)) continue; // A dead node's kubelet writes nothing.
+    stepPod(ctx, pod, rt, dtMs);
+    if (evictForStorage(ctx, pod, rt)) continue;
+    const status = renderStatus(ctx, pod, rt);
+    const json = JSON.stringify(status);
+    if (json !== rt.lastStatusJson) {
+      rt.lastStatusJson = json;
+      const fresh = c.store.peek('/pods', pod.metadata.namespace, pod.metadata.name);
+      if (fresh) c.update(podType, { ...structuredClone(fresh), status }, { subresource: 'status' });
+    }
+  }
+  for (const uid of ctx.pods.keys()) if (!live.has(uid)) ctx.pods.delete(uid);
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function renderStatus(ctx: SimContext, pod: KubeObject, rt: PodRuntime): Record<string, unknown> {
+  const created = Date.parse(pod.metadata.creationTimestamp ?? '') || ctx.clock.epochMs;
+  const statuses = rt.containers.map((c) => {
+    let state: Record<string, unknown>;
+    if (c.phase === 'running') state = { running: { startedAt: iso(c.startedAt) } };
+    else if (c.phase === 'backoff')
+      state = {
+        waiting: {
+          reason: 'CrashLoopBackOff',
+          message: `back-off ${Math.round((c.backoffUntil - c.phaseSince) / 1000)}s restarting failed container=${c.name} pod=${pod.metadata.name}`,
+        },
+      };
+    else if (c.phase === 'pullBackOff')
+      state = { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` } };
+    else if (c.phase === 'configError')
+      state = { waiting: { reason: 'CreateContainerConfigError', message: 'configmap not found' } };
+    else state = { waiting: { reason: 'ContainerCreating' } };
+    return {
+      name: c.name,
+      image: c.image,
+      imageID: '',
+      containerID: c.startedAt
+        ? `containerd://${rt.uid.replace(/-/g, '').slice(0, 16)}${c.restartCount}`
+        : '',
+      ready: c.ready,
+      started: c.phase === 'running',
+      restartCount: c.restartCount,
+      state,
+      ...(c.lastTermination
+        ? {
+            lastState: {
+              terminated: {
+                reason: c.lastTermination.reason,
+                exitCode: c.lastTermination.exitCode,
+                finishedAt: iso(c.lastTermination.at),
+              },
+            },
+          }
+        : {}),
+    };
+  });
+  const allReady = rt.containers.length > 0 && rt.containers.every((c) => c.ready);
+  const anyRunning = rt.containers.some((c) => c.phase === 'running' || c.phase === 'backoff');
+  const hostIndex = [...ctx.nodes.keys()].indexOf(rt.node ?? '') + 1;
+  const podIndex = [...rt.uid].reduce((s, ch) => (s * 31 + ch.charCodeAt(0)) % 250, 7) + 2;
+  return {
+    phase: anyRunning ? 'Running' : 'Pending',
+    conditions: [
+      { type: 'PodScheduled', status: 'True', lastTransitionTime: iso(created) },
+      { type: 'Initialized', status: 'True', lastTransitionTime: iso(created) },
+      { type: 'ContainersReady', status: allReady ? 'True' : 'False' },
+      { type: 'Ready', status: allReady ? 'True' : 'False' },
+    ],
+    hostIP: `10.0.${Math.floor(hostIndex / 250)}.${hostIndex % 250}`,
+    podIP: `10.244.${hostIndex % 250}.${podIndex}`,
+    startTime: iso(created),
+    qosClass: field<string>(pod, 'status.qosClass') ?? 'BestEffort',
+    containerStatuses: statuses,
+  };
+}

@@ -1,0 +1,256 @@
+import { parseQuantity, formatCpu, formatMemory } from '../apiserver/quantity.js';
+import type { KubeObject } from '../apiserver/types.js';
+import { podRequests, tolerates } from './scheduler.js';
+import { field, type SimContext } from './state.js';
+
+/** Seconds without heartbeats before the node controller marks a node NotReady (node-monitor-grace-period). */
+const GRACE_MS = 40_000;
+/** Default tolerationSeconds for node.kubernetes.io/unreachable and not-ready (DefaultTolerationSeconds admission). */
+const EVICTION_MS = 300_000;
+const HEARTBEAT_WRITE_MS = 60_000;
+
+const UNREACHABLE = [
+  { key: 'node.kubernetes.io/unreachable', effect: 'NoSchedule' },
+  { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' },
+];
+
+function readyCondition(up: boolean, since: string, heartbeat: string): Record<string, unknown> {
+  return up
+    ? {
+        type: 'Ready',
+        status: 'True',
+        reason: 'KubeletReady',
+        message: 'kubelet is posting ready status',
+        lastHeartbeatTime: heartbeat,
+        lastTransitionTime: since,
+      }
+    : {
+        type: 'Ready',
+        status: 'Unknown',
+        reason: 'NodeStatusUnknown',
+        message: 'Kubelet stopped posting node status.',
+        lastHeartbeatTime: heartbeat,
+        lastTransitionTime: since,
+      };
+}
+
+/** Node lifecycle: heartbeats, NotReady after the grace period, unreachable taints, taint-based eviction. */
+export function runNodeLifecycle(ctx: SimContext): void {
+  const c = ctx.cluster;
+  const nodeType = c.kind('v1', 'Node');
+  const podType = c.kind('v1', 'Pod');
+  const now = ctx.clock.epochMs;
+  const iso = new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  for (const node of c.store.scan('/nodes')) {
+    const rt = ctx.nodes.get(node.metadata.name);
+    if (!rt) continue;
+    const conditions = field<Record<string, unknown>[]>(node, 'status.conditions') ?? [];
+    const ready = conditions.find((x) => x['type'] === 'Ready');
+    const taints = field<{ key: string; effect: string }[]>(node, 'spec.taints') ?? [];
+    if (rt.up) {
+      const wasNotReady = ready?.['status'] !== 'True';
+      if (wasNotReady || now - rt.lastHeartbeatWrite >= HEARTBEAT_WRITE_MS) {
+        rt.lastHeartbeatWrite = now;
+        const since = wasNotReady ? iso : String(ready?.['lastTransitionTime'] ?? iso);
+        const next = conditions.filter((x) => x['type'] !== 'Ready').concat(readyCondition(true, since, iso));
+        let fresh = structuredClone(node);
+        if (wasNotReady && taints.some((t) => t.key === 'node.kubernetes.io/unreachable')) {
+          fresh = c.update(nodeType, {
+            ...fresh,
+            spec: {
+              ...(fresh['spec'] as object),
+              taints: taints.filter((t) => t.key !== 'node.kubernetes.io/unreachable'),
+            },
+          });
+        }
+        c.update(
+          nodeType,
+          { ...fresh, status: { ...(fresh['status'] as object), conditions: next } },
+          { subresource: 'status' },
+        );
+        if (wasNotReady) {
+          rt.notReadySince = undefined;
+          ctx.events.record(
+            node,
+            'Normal',
+            'NodeReady',
+            `Node ${node.metadata.name} status is now: NodeReady`,
+            'kubelet',
+            node.metadata.name,
+          );
+          for (const p of ctx.pods.values()) if (p.node === node.metadata.name) p.lastStatusJson = '';
+        }
+      }
+      continue;
+    }
+    rt.downSince ??= now;
+    if (rt.notReadySince === undefined && now - rt.downSince >= GRACE_MS) {
+      rt.notReadySince = now;
+      const next = conditions
+        .filter((x) => x['type'] !== 'Ready')
+        .concat(readyCondition(false, iso, String(ready?.['lastHeartbeatTime'] ?? iso)));
+      const tainted = c.update(nodeType, {
+        ...structuredClone(node),
+        spec: {
+          ...(node['spec'] as object),
+          taints: [
+            ...taints.filter((t) => t.key !== 'node.kubernetes.io/unreachable'),
+            ...UNREACHABLE.map((t) => ({ ...t, timeAdded: iso })),
+          ],
+        },
+      });
+      c.update(
+        nodeType,
+        { ...tainted, status: { ...(tainted['status'] as object), conditions: next } },
+        { subresource: 'status' },
+      );
+      ctx.events.record(
+        node,
+        'Normal',
+        'NodeNotReady',
+        `Node ${node.metadata.name} status is now: NodeNotReady`,
+        'node-controller',
+      );
+      for (const pod of c.store
+        .scan('/pods')
+        .filter((p) => field<string>(p, 'spec.nodeName') === node.metadata.name)) {
+        const status = structuredClone((pod['status'] ?? {}) as Record<string, unknown>);
+        status['conditions'] = ((status['conditions'] as { type: string }[] | undefined) ?? []).map((x) =>
+          x.type === 'Ready' || x.type === 'ContainersReady'
+            ? { ...x, status: 'False', reason: 'NodeNotReady' }
+            : x,
+        );
+        c.update(podType, { ...structuredClone(pod), status }, { subresource: 'status' });
+        ctx.events.record(pod, 'Warning', 'NodeNotReady', 'Node is not ready', 'node-controller');
+      }
+    }
+    if (rt.notReadySince !== undefined) {
+      for (const pod of c.store
+        .scan('/pods')
+        .filter((p) => field<string>(p, 'spec.nodeName') === node.metadata.name)) {
+        const tolerations =
+          field<{ key?: string; operator?: string; effect?: string; tolerationSeconds?: number }[]>(
+            pod,
+            'spec.tolerations',
+          ) ?? [];
+        const unreachable = { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' };
+        const explicit = tolerations.find((t) => tolerates([t], unreachable));
+        if (explicit && explicit.tolerationSeconds === undefined) continue;
+        const waitMs = (explicit?.tolerationSeconds ?? EVICTION_MS / 1000) * 1000;
+        if (now - rt.notReadySince >= waitMs) {
+          ctx.events.record(
+            pod,
+            'Normal',
+            'TaintManagerEviction',
+            `Marking for deletion Pod ${pod.metadata.namespace}/${pod.metadata.name}`,
+            'taint-eviction-controller',
+          );
+          c.delete(podType, pod.metadata.namespace, pod.metadata.name);
+          ctx.counters.evictions++;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * CPU contention: on each node, pods whose demand exceeds their limit are throttled, and when the
+ * node is overcommitted each pod gets a share proportional to its request (CFS shares).
+ * Sets every pod's saturation (demand / CPU it actually gets) and the node's usage.
+ */
+export function applyCpuContention(ctx: SimContext): void {
+  const podsByNode = new Map<string, { pod: KubeObject; demand: number; limit: number; request: number }[]>();
+  for (const pod of ctx.cluster.store.scan('/pods')) {
+    const rt = ctx.pods.get(pod.metadata.uid ?? '');
+    if (!rt?.node) continue;
+    const demand = rt.containers.reduce((s, c) => s + (c.phase === 'running' ? c.cpu : 0), 0);
+    const limits = (
+      field<{ resources?: { limits?: Record<string, string> } }[]>(pod, 'spec.containers') ?? []
+    ).map((c) => parseQuantity(c.resources?.limits?.['cpu']) ?? Infinity);
+    const limit = limits.reduce((s, l) => s + l, 0);
+    const list = podsByNode.get(rt.node) ?? [];
+    list.push({ pod, demand, limit, request: Math.max(0.01, podRequests(pod).cpu) });
+    podsByNode.set(rt.node, list);
+  }
+  for (const [nodeName, list] of podsByNode) {
+    const node = ctx.cluster.store.peek('/nodes', undefined, nodeName);
+    const capacity = parseQuantity(field(node, 'status.allocatable.cpu')) ?? 1;
+    const wanted = list.reduce((s, p) => s + Math.min(p.demand, p.limit), 0);
+    const totalRequest = list.reduce((s, p) => s + p.request, 0);
+    // Past ~90 % node CPU, co-located pods also slow each other through shared caches and memory
+    // bandwidth, not only through CFS shares: the noisy-neighbour effect.
+    const pressure = Math.max(0, wanted / capacity - 0.9) * 1.5;
+    let used = 0;
+    let memory = 0;
+    for (const p of list) {
+      const rt = ctx.pods.get(p.pod.metadata.uid ?? '');
+      if (!rt) continue;
+      const share = wanted > capacity ? capacity * (p.request / totalRequest) : Infinity;
+      const gets = Math.min(p.demand, p.limit, Math.max(share, wanted > capacity ? 0 : p.demand));
+      const running = rt.containers.filter((c) => c.phase === 'running');
+      const scale = p.demand > 0 ? gets / p.demand : 1;
+      for (const c of running) c.cpu *= scale;
+      const available = Math.min(p.limit, share, capacity);
+      rt.saturation = (available > 0 ? p.demand / available : 0) + (p.demand > 0 ? pressure : 0);
+      used += gets;
+      memory += rt.containers.reduce((s, c) => s + c.memory, 0);
+    }
+    const nrt = ctx.nodes.get(nodeName);
+    if (nrt) {
+      nrt.cpuUsed = used;
+      nrt.memoryUsed = memory;
+    }
+  }
+}
+
+/** metrics.k8s.io objects from the kubelets' view (what metrics-server would serve). */
+export function metricsObjects(
+  ctx: SimContext,
+  resource: 'pods' | 'nodes',
+  namespace: string | undefined,
+): KubeObject[] {
+  const timestamp = ctx.clock
+    .now()
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z');
+  if (resource === 'nodes') {
+    return [...ctx.nodes.values()]
+      .filter((n) => n.up)
+      .map((n) => ({
+        apiVersion: 'metrics.k8s.io/v1beta1',
+        kind: 'NodeMetrics',
+        metadata: { name: n.name, creationTimestamp: timestamp },
+        timestamp,
+        window: '20s',
+        usage: { cpu: formatCpu(n.cpuUsed), memory: formatMemory(n.memoryUsed) },
+      }));
+  }
+  const out: KubeObject[] = [];
+  for (const rt of ctx.pods.values()) {
+    if (namespace !== undefined && rt.namespace !== namespace) continue;
+    if (!rt.node || !ctx.nodes.get(rt.node)?.up || rt.evicted) continue;
+    const running = rt.containers.filter((c) => c.phase === 'running');
+    if (running.length === 0) continue;
+    out.push({
+      apiVersion: 'metrics.k8s.io/v1beta1',
+      kind: 'PodMetrics',
+      metadata: {
+        name: rt.name,
+        namespace: rt.namespace,
+        creationTimestamp: timestamp,
+        labels: ctx.cluster.store.peek('/pods', rt.namespace, rt.name)?.metadata.labels ?? {},
+      },
+      timestamp,
+      window: '20s',
+      containers: running.map((c) => ({
+        name: c.name,
+        usage: { cpu: formatCpu(c.cpu), memory: formatMemory(c.memory) },
+      })),
+    });
+  }
+  return out.sort(
+    (a, b) =>
+      (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') ||
+      a.metadata.name.localeCompare(b.metadata.name),
+  );
+}

@@ -1,0 +1,129 @@
+import type { SimContext } from './state.js';
+
+/** Error ratio above which a workload's users are hurt (counts as error time). */
+export const ERROR_THRESHOLD = 0.05;
+/** Error ratio above which a workload counts as critically failing (an outage in all but name). */
+export const CRITICAL_ERROR_THRESHOLD = 0.25;
+
+export interface WorkloadOutcome {
+  downtimeSeconds: number;
+  degradedSeconds: number;
+  errorSeconds: number;
+  criticalSeconds: number;
+  criticalIncidents: number;
+  firstCriticalAt: string | undefined;
+  lastCriticalEndAt: string | undefined;
+}
+
+/** What a scenario did to the cluster, measured the same way with or without remediation. */
+export interface Outcome {
+  simulatedSeconds: number;
+  oomKills: number;
+  restarts: number;
+  crashes: number;
+  evictions: number;
+  downtimeSeconds: number;
+  errorSeconds: number;
+  criticalSeconds: number;
+  criticalIncidents: number;
+  /** CPU used / CPU requested, averaged over ticks (pods with requests). */
+  cpuUtilisation: number;
+  memoryUtilisation: number;
+  firstFailureAt: string | undefined;
+  workloads: Record<string, WorkloadOutcome>;
+}
+
+export class OutcomeTracker {
+  private seconds = 0;
+  private cpuRatioSum = 0;
+  private memRatioSum = 0;
+  private ratioTicks = 0;
+  private firstFailureAt: number | undefined;
+  private lastCounters = { oomKills: 0, crashes: 0, evictions: 0 };
+  private readonly workloads = new Map<string, WorkloadOutcome & { inCritical: boolean }>();
+
+  /** Account one tick of dtMs (after the simulator has stepped). */
+  observe(
+    ctx: SimContext,
+    dtMs: number,
+    usage: { cpuUsed: number; cpuRequested: number; memUsed: number; memRequested: number },
+  ): void {
+    const dt = dtMs / 1000;
+    const now = ctx.clock.epochMs;
+    this.seconds += dt;
+    if (usage.cpuRequested > 0 && usage.memRequested > 0) {
+      this.cpuRatioSum += usage.cpuUsed / usage.cpuRequested;
+      this.memRatioSum += usage.memUsed / usage.memRequested;
+      this.ratioTicks++;
+    }
+    const c = ctx.counters;
+    if (
+      this.firstFailureAt === undefined &&
+      (c.oomKills > this.lastCounters.oomKills ||
+        c.crashes > this.lastCounters.crashes ||
+        c.evictions > this.lastCounters.evictions)
+    ) {
+      this.firstFailureAt = now;
+    }
+    this.lastCounters = { oomKills: c.oomKills, crashes: c.crashes, evictions: c.evictions };
+    for (const [key, w] of ctx.workloads) {
+      const o = this.workloads.get(key) ?? {
+        downtimeSeconds: 0,
+        degradedSeconds: 0,
+        errorSeconds: 0,
+        criticalSeconds: 0,
+        criticalIncidents: 0,
+        firstCriticalAt: undefined,
+        lastCriticalEndAt: undefined,
+        inCritical: false,
+      };
+      const s = w.signals;
+      const down = s.desiredReplicas > 0 && s.readyReplicas === 0;
+      if (down) o.downtimeSeconds += dt;
+      if (s.readyReplicas < s.desiredReplicas) o.degradedSeconds += dt;
+      if (s.errorRatio > ERROR_THRESHOLD) o.errorSeconds += dt;
+      const critical = down || s.errorRatio > CRITICAL_ERROR_THRESHOLD;
+      if (critical) {
+        o.criticalSeconds += dt;
+        if (!o.inCritical) {
+          o.criticalIncidents++;
+          o.firstCriticalAt ??= new Date(now).toISOString();
+          this.firstFailureAt ??= now;
+        }
+      } else if (o.inCritical) o.lastCriticalEndAt = new Date(now).toISOString();
+      o.inCritical = critical;
+      this.workloads.set(key, o);
+    }
+  }
+
+  result(ctx: SimContext): Outcome {
+    const workloads: Record<string, WorkloadOutcome> = {};
+    let downtime = 0;
+    let errors = 0;
+    let critical = 0;
+    let incidents = 0;
+    for (const [key, { inCritical: _ignored, ...o }] of this.workloads) {
+      workloads[key] = o;
+      downtime += o.downtimeSeconds;
+      errors += o.errorSeconds;
+      critical += o.criticalSeconds;
+      incidents += o.criticalIncidents;
+    }
+    return {
+      simulatedSeconds: this.seconds,
+      oomKills: ctx.counters.oomKills,
+      restarts: ctx.counters.restarts,
+      crashes: ctx.counters.crashes,
+      evictions: ctx.counters.evictions,
+      downtimeSeconds: downtime,
+      errorSeconds: errors,
+      criticalSeconds: critical,
+      criticalIncidents: incidents,
+      cpuUtilisation: this.ratioTicks ? this.cpuRatioSum / this.ratioTicks : 0,
+      memoryUtilisation: this.ratioTicks ? this.memRatioSum / this.ratioTicks : 0,
+      firstFailureAt:
+        this.firstFailureAt === undefined ? undefined : new Date(this.firstFailureAt).toISOString(),
+      workloads,
+    };
+  }
+}

@@ -1,0 +1,239 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ActionType, FaultClass, ObjectRef } from '../../shared/contracts/index.js';
+import { parseQuantity } from '../apiserver/quantity.js';
+
+const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
+const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parse "90s", "30m", "2h", "1d" or compounds like "2h45m" into milliseconds (Go's time.ParseDuration style). */
+export function parseDuration(text: string): number {
+  const t = text.trim();
+  if (!DURATION.test(t))
+    throw new Error(`invalid duration ${JSON.stringify(text)} (use e.g. 30s, 10m, 2h45m)`);
+  let ms = 0;
+  for (const m of t.matchAll(DURATION_PART)) ms += Number(m[1]) * (UNIT_MS[m[2] ?? 's'] ?? 1000);
+  return ms;
+}
+
+const Duration = z.string().transform((s, ctx) => {
+  try {
+    return parseDuration(s);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    return z.NEVER;
+  }
+});
+const Quantity = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const q = parseQuantity(v);
+  if (q === undefined) {
+    ctx.addIssue({ code: 'custom', message: `invalid quantity ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  return q;
+});
+const ResourceList = z.record(z.string(), z.string());
+
+/** How a container image behaves when it runs (the simulated application). */
+export const ImageBehaviour = z
+  .object({
+    /** Exit with an error this many seconds after start (a crash on start when small). */
+    crashAfterSeconds: z.number().positive().optional(),
+    /** Memory growth in bytes per second while running (a leak). */
+    memoryLeakPerSecond: Quantity.optional(),
+    /** Fixed memory the process takes at start, e.g. a JVM heap (-Xms). */
+    heapBytes: Quantity.optional(),
+    cpuMultiplier: z.number().positive().optional(),
+    /** Extra share of requests that fail. */
+    errorRate: z.number().min(0).max(1).optional(),
+    /** The image cannot be pulled (ImagePullBackOff). */
+    pullFails: z.boolean().optional(),
+    /** Extra latency in ms per request. */
+    latencyMs: z.number().min(0).optional(),
+  })
+  .strict();
+export type ImageBehaviour = z.infer<typeof ImageBehaviour>;
+
+/** How a workload's processes use resources and serve traffic. */
+export const Behaviour = z
+  .object({
+    cpu: Quantity.default(0.05),
+    memory: Quantity.default(64 * 2 ** 20),
+    /** Requests per second across the workload at the daily mean. */
+    rps: z.number().min(0).default(0),
+    cpuPerRps: z.number().min(0).default(0.001),
+    memoryPerRps: Quantity.default(0),
+    latencyMs: z.number().min(0).default(20),
+    /** Relative amplitude of the daily cycle (0 = flat). */
+    dailyAmplitude: z.number().min(0).max(1).default(0.3),
+    noise: z.number().min(0).max(1).default(0.05),
+    /** Services this workload calls (names in the same namespace). */
+    dependsOn: z.array(z.string()).default([]),
+    /** Seconds from container start to ready. */
+    startupSeconds: z.number().min(0).default(5),
+    /** Config keys the process validates at start: a value that fails the pattern makes it crash. */
+    config: z.object({ configMap: z.string(), key: z.string(), pattern: z.string() }).strict().optional(),
+    ephemeralWritePerSecond: Quantity.default(0),
+  })
+  .strict();
+export type Behaviour = z.infer<typeof Behaviour>;
+
+export const WorkloadSpec = z
+  .object({
+    name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/),
+    namespace: z.string().default('default'),
+    kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet']).default('Deployment'),
+    replicas: z.number().int().min(0).default(1),
+    image: z.string().default('registry.local/app:1.0'),
+    requests: ResourceList.optional(),
+    limits: ResourceList.optional(),
+    env: z.array(z.object({ name: z.string(), value: z.string() }).strict()).default([]),
+    configMap: z.string().optional(),
+    nodeSelector: z.record(z.string(), z.string()).optional(),
+    tolerations: z.array(z.record(z.string(), z.unknown())).optional(),
+    affinity: z.record(z.string(), z.unknown()).optional(),
+    labels: z.record(z.string(), z.string()).default({}),
+    behaviour: Behaviour.default(Behaviour.parse({})),
+    hpa: z
+      .object({
+        min: z.number().int().min(1),
+        max: z.number().int().min(1),
+        cpuUtilization: z.number().int().min(1).max(100),
+      })
+      .strict()
+      .optional(),
+    pdb: z
+      .object({
+        minAvailable: z.union([z.number().int(), z.string()]).optional(),
+        maxUnavailable: z.union([z.number().int(), z.string()]).optional(),
+      })
+      .strict()
+      .optional(),
+    priority: z.enum(['critical', 'normal']).default('normal'),
+  })
+  .strict();
+export type WorkloadSpec = z.infer<typeof WorkloadSpec>;
+
+export const NodePool = z
+  .object({
+    prefix: z.string().default('node'),
+    count: z.number().int().min(1).max(5000).default(3),
+    cpu: z.string().default('4'),
+    memory: z.string().default('16Gi'),
+    ephemeralStorage: z.string().default('100Gi'),
+    pods: z.number().int().min(1).default(110),
+    labels: z.record(z.string(), z.string()).default({}),
+    taints: z
+      .array(z.object({ key: z.string(), value: z.string().optional(), effect: z.string() }).strict())
+      .default([]),
+  })
+  .strict();
+
+export const FAULT_TYPES = [
+  'memory-leak',
+  'cpu-hog',
+  'rollout',
+  'config-edit',
+  'node-failure',
+  'node-recover',
+  'network-latency',
+  'disk-fill',
+  'traffic',
+  'patch',
+  'delete',
+  'create',
+] as const;
+
+/** One injection at a time: what changes in the cluster or in the simulated applications. */
+export const Fault = z
+  .object({
+    at: Duration,
+    type: z.enum(FAULT_TYPES),
+    target: ObjectRef.optional(),
+    /** For traffic: multiplier and how long it lasts. For leaks/hogs: rate or cores. */
+    params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+    /** For patch/create/config-edit/rollout: the JSON merge patch or object. */
+    patch: z.record(z.string(), z.unknown()).optional(),
+    object: z.record(z.string(), z.unknown()).optional(),
+    /** Who made the change (shown as the change's author in Events). */
+    description: z.string().optional(),
+  })
+  .strict();
+export type Fault = z.infer<typeof Fault>;
+
+/** What really happened: what a perfect kurative would find and do. */
+export const GroundTruth = z
+  .object({
+    rootCause: ObjectRef.optional(),
+    faultClass: FaultClass,
+    /** Acceptable first actions, best first. */
+    actions: z.array(ActionType).default([]),
+    actionWanted: z.boolean(),
+    /** When the failure (outage, OOM, crash) would start without remediation. */
+    failureAt: Duration.optional(),
+    notes: z.string().optional(),
+  })
+  .strict();
+export type GroundTruth = z.infer<typeof GroundTruth>;
+
+export const Scenario = z
+  .object({
+    name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/),
+    description: z.string(),
+    /** LitmusChaos experiment this scenario corresponds to, when one does. */
+    litmus: z.string().optional(),
+    benign: z.boolean().default(false),
+    seed: z.number().int().default(1),
+    duration: Duration.default(parseDuration('2h')),
+    tick: Duration.default(parseDuration('10s')),
+    start: z.string().optional(),
+    cluster: z
+      .object({
+        nodePools: z.array(NodePool).default([NodePool.parse({})]),
+        namespaces: z.array(z.string()).default([]),
+        objects: z.array(z.record(z.string(), z.unknown())).default([]),
+      })
+      .strict()
+      .default({ nodePools: [NodePool.parse({})], namespaces: [], objects: [] }),
+    images: z.record(z.string(), ImageBehaviour).default({}),
+    workloads: z.array(WorkloadSpec).default([]),
+    faults: z.array(Fault).default([]),
+    truth: GroundTruth,
+  })
+  .strict();
+export type Scenario = z.infer<typeof Scenario>;
+
+/** Parse and validate one scenario document (YAML or JSON text). */
+export function parseScenario(text: string, origin = 'scenario'): Scenario {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (error) {
+    throw new Error(`${origin}: not valid YAML: ${(error as Error).message}`, { cause: error });
+  }
+  const parsed = Scenario.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues
+      .slice(0, 5)
+      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new Error(`${origin}: invalid scenario: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** Load every `*.yaml`/`*.yml`/`*.json` scenario in a directory, sorted by name. */
+export function loadScenarios(dir: string): Scenario[] {
+  const files = readdirSync(dir)
+    .filter((f) => ['.yaml', '.yml', '.json'].includes(extname(f)))
+    .sort();
+  const scenarios = files.map((f) => parseScenario(readFileSync(join(dir, f), 'utf8'), basename(f)));
+  const names = new Set<string>();
+  for (const s of scenarios) {
+    if (names.has(s.name)) throw new Error(`duplicate scenario name ${s.name} in ${dir}`);
+    names.add(s.name);
+  }
+  return scenarios.sort((a, b) => a.name.localeCompare(b.name));
+}

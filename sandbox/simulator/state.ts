@@ -1,0 +1,102 @@
+import type { Cluster } from '../apiserver/cluster.js';
+import type { KubeObject } from '../apiserver/types.js';
+import type { SimClock } from '../clock.js';
+import type { EventRecorder } from './events.js';
+import type { Behaviour, ImageBehaviour, Scenario } from './scenario.js';
+
+export type ContainerPhase = 'pulling' | 'pullBackOff' | 'running' | 'backoff' | 'configError';
+
+/** What the simulated kubelet knows about one container. */
+export interface ContainerRuntime {
+  readonly name: string;
+  image: string;
+  phase: ContainerPhase;
+  phaseSince: number;
+  startedAt: number;
+  restartCount: number;
+  backoffUntil: number;
+  lastTermination: { reason: string; exitCode: number; at: number } | undefined;
+  memory: number;
+  cpu: number;
+  ephemeral: number;
+  leaked: number;
+  ready: boolean;
+  /** Crash reason decided at start (config invalid), or undefined. */
+  pendingCrash: string | undefined;
+}
+
+/** Simulated runtime of one pod (kubelet + application state). */
+export interface PodRuntime {
+  readonly uid: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly workload: string | undefined;
+  node: string | undefined;
+  containers: ContainerRuntime[];
+  rps: number;
+  saturation: number;
+  evicted: boolean;
+  lastStatusJson: string;
+}
+
+export interface NodeRuntime {
+  readonly name: string;
+  up: boolean;
+  downSince: number | undefined;
+  notReadySince: number | undefined;
+  lastHeartbeatWrite: number;
+  cpuUsed: number;
+  memoryUsed: number;
+}
+
+/** App-level signals of a workload at the current tick (what Prometheus would scrape). */
+export interface WorkloadSignals {
+  rps: number;
+  errorRatio: number;
+  latencyMs: number;
+  readyReplicas: number;
+  desiredReplicas: number;
+}
+
+export interface WorkloadRuntime {
+  readonly namespace: string;
+  readonly name: string;
+  readonly kind: string;
+  behaviour: Behaviour;
+  signals: WorkloadSignals;
+  extraLatencyMs: number;
+  extraCpu: number;
+  leakPerSecond: number;
+  diskFillPerSecond: number;
+}
+
+export interface SimContext {
+  readonly cluster: Cluster;
+  readonly clock: SimClock;
+  readonly random: () => number;
+  readonly events: EventRecorder;
+  readonly scenario: Scenario;
+  readonly pods: Map<string, PodRuntime>;
+  readonly nodes: Map<string, NodeRuntime>;
+  readonly workloads: Map<string, WorkloadRuntime>;
+  trafficMultiplier: number;
+  trafficUntil: number;
+  /** Per-tick increments the outcome tracker reads. */
+  readonly counters: { oomKills: number; restarts: number; evictions: number; crashes: number };
+}
+
+export const workloadKey = (namespace: string, name: string) => `${namespace}/${name}`;
+
+export function imageBehaviour(ctx: SimContext, image: string): ImageBehaviour {
+  return ctx.scenario.images[image] ?? {};
+}
+
+export type Obj = KubeObject;
+
+/** Read a nested field without caring about types (objects are plain JSON). */
+export function field<T>(o: unknown, path: string): T | undefined {
+  let v: unknown = o;
+  for (const k of path.split('.'))
+    v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+  return v as T | undefined;
+}
