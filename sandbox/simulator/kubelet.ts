@@ -57,6 +57,7 @@ function runtimeFor(ctx: SimContext, pod: KubeObject): PodRuntime {
       saturation: 0,
       evicted: false,
       lastStatusJson: '',
+      injected: { cpu: 0, latencyMs: 0, diskPerSecond: 0 },
     };
     ctx.pods.set(uid, rt);
   }
@@ -231,9 +232,12 @@ function stepPod(ctx: SimContext, pod: KubeObject, rt: PodRuntime, dtMs: number)
       ((b?.cpu ?? 0.05) + (b?.cpuPerRps ?? 0.001) * rt.rps) *
         (image.cpuMultiplier ?? 1) *
         Math.max(0.2, noise) +
-      (w?.extraCpu ?? 0);
+      (w?.extraCpu ?? 0) +
+      rt.injected.cpu;
     c.cpu = cpuDemand;
-    c.ephemeral += ((b?.ephemeralWritePerSecond ?? 0) + (w?.diskFillPerSecond ?? 0)) * (dtMs / 1000);
+    c.ephemeral +=
+      ((b?.ephemeralWritePerSecond ?? 0) + (w?.diskFillPerSecond ?? 0) + rt.injected.diskPerSecond) *
+      (dtMs / 1000);
     const memLimit = parseQuantity(spec.resources?.limits?.['memory']);
     if (memLimit !== undefined && c.memory > memLimit) return terminate(ctx, pod, c, rt, 'OOMKilled', 137);
     c.ready = runningFor >= (b?.startupSeconds ?? 5);

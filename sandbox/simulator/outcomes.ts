@@ -23,6 +23,8 @@ export interface Outcome {
   crashes: number;
   evictions: number;
   downtimeSeconds: number;
+  /** Seconds summed over workloads with fewer ready replicas than desired (stalled rollouts, lost capacity). */
+  degradedSeconds: number;
   errorSeconds: number;
   criticalSeconds: number;
   criticalIncidents: number;
@@ -99,12 +101,14 @@ export class OutcomeTracker {
   result(ctx: SimContext): Outcome {
     const workloads: Record<string, WorkloadOutcome> = {};
     let downtime = 0;
+    let degraded = 0;
     let errors = 0;
     let critical = 0;
     let incidents = 0;
     for (const [key, { inCritical: _ignored, ...o }] of this.workloads) {
       workloads[key] = o;
       downtime += o.downtimeSeconds;
+      degraded += o.degradedSeconds;
       errors += o.errorSeconds;
       critical += o.criticalSeconds;
       incidents += o.criticalIncidents;
@@ -116,6 +120,7 @@ export class OutcomeTracker {
       crashes: ctx.counters.crashes,
       evictions: ctx.counters.evictions,
       downtimeSeconds: downtime,
+      degradedSeconds: degraded,
       errorSeconds: errors,
       criticalSeconds: critical,
       criticalIncidents: incidents,

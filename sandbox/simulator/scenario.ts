@@ -144,6 +144,7 @@ export const FAULT_TYPES = [
   'traffic',
   'patch',
   'delete',
+  'delete-pod',
   'create',
 ] as const;
 
@@ -155,7 +156,7 @@ export const Fault = z
     target: ObjectRef.optional(),
     /** For traffic: multiplier and how long it lasts. For leaks/hogs: rate or cores. */
     params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
-    /** For patch/create/config-edit/rollout: the JSON merge patch or object. */
+    /** For rollout/patch: a strategic merge patch (lists merge by key, e.g. containers by name); config-edit: a merge patch; create: the object. */
     patch: z.record(z.string(), z.unknown()).optional(),
     object: z.record(z.string(), z.unknown()).optional(),
     /** Who made the change (shown as the change's author in Events). */

@@ -1,6 +1,6 @@
 import { Cluster } from '../apiserver/cluster.js';
 import { podIsReady } from '../apiserver/eviction.js';
-import { mergePatch } from '../apiserver/patch.js';
+import { mergePatch, strategicMergePatch } from '../apiserver/patch.js';
 import { parseQuantity } from '../apiserver/quantity.js';
 import type { KubeObject } from '../apiserver/types.js';
 import { SimClock } from '../clock.js';
@@ -12,7 +12,7 @@ import { OutcomeTracker, type Outcome } from './outcomes.js';
 import { seededRandom } from './random.js';
 import { parseDuration, type Fault, type Scenario, type WorkloadSpec } from './scenario.js';
 import { schedulePods, podRequests } from './scheduler.js';
-import { field, workloadKey, type SimContext, type WorkloadRuntime } from './state.js';
+import { field, workloadKey, type PodRuntime, type SimContext, type WorkloadRuntime } from './state.js';
 import { computeSignals } from './traffic.js';
 
 /** Annotation that declares the services a workload calls (read by RCA as dependency edges). */
@@ -377,6 +377,30 @@ export class Simulator {
     this.ctx.workloads.set(workloadKey(w.namespace, w.name), runtime);
   }
 
+  /**
+   * Inject a fault into the workload's current pods (scope "pods", the default, as LitmusChaos does:
+   * a replaced pod is clean) or into the workload itself (scope "workload": every pod, new ones too).
+   */
+  private inject(
+    fault: Fault,
+    w: WorkloadRuntime | undefined,
+    intoPod: (i: PodRuntime['injected']) => void,
+    intoWorkload: () => unknown,
+  ): void {
+    if (!w) return;
+    if (fault.params['scope'] === 'workload') {
+      intoWorkload();
+      return;
+    }
+    const key = workloadKey(w.namespace, w.name);
+    // `pods: N` limits the injection to N of the workload's pods (by name order, so runs repeat).
+    const limit = Number(fault.params['pods'] ?? Infinity);
+    const targets = [...this.ctx.pods.values()]
+      .filter((rt) => rt.workload === key)
+      .sort((a, b) => a.name.localeCompare(b.name));
+    for (const rt of targets.slice(0, limit)) intoPod(rt.injected);
+  }
+
   // eslint-disable-next-line complexity
   private applyFault(fault: Fault): void {
     const c = this.cluster;
@@ -395,13 +419,28 @@ export class Simulator {
         if (w) w.leakPerSecond = rate('rate');
         break;
       case 'cpu-hog':
-        if (w) w.extraCpu = Number(fault.params['cores'] ?? 1);
+        this.inject(
+          fault,
+          w,
+          (i) => (i.cpu = Number(fault.params['cores'] ?? 1)),
+          () => w && (w.extraCpu = Number(fault.params['cores'] ?? 1)),
+        );
         break;
       case 'network-latency':
-        if (w) w.extraLatencyMs = Number(fault.params['ms'] ?? 500);
+        this.inject(
+          fault,
+          w,
+          (i) => (i.latencyMs = Number(fault.params['ms'] ?? 500)),
+          () => w && (w.extraLatencyMs = Number(fault.params['ms'] ?? 500)),
+        );
         break;
       case 'disk-fill':
-        if (w) w.diskFillPerSecond = rate('rate');
+        this.inject(
+          fault,
+          w,
+          (i) => (i.diskPerSecond = rate('rate')),
+          () => w && (w.diskFillPerSecond = rate('rate')),
+        );
         break;
       case 'traffic':
         this.ctx.trafficMultiplier = Number(fault.params['multiplier'] ?? 2);
@@ -435,12 +474,8 @@ export class Simulator {
           const containers = field<Record<string, unknown>[]>(template, 'spec.containers') ?? [];
           if (containers[0]) containers[0]['image'] = image;
         }
-        const patched = fault.patch
-          ? (mergePatch(
-              { ...current, spec: { ...(current['spec'] as object), template } },
-              fault.patch,
-            ) as KubeObject)
-          : { ...current, spec: { ...(current['spec'] as object), template } };
+        const withImage: KubeObject = { ...current, spec: { ...(current['spec'] as object), template } };
+        const patched = fault.patch ? (strategicMergePatch(withImage, fault.patch) as KubeObject) : withImage;
         c.update(type, patched);
         break;
       }
@@ -471,7 +506,17 @@ export class Simulator {
         if (!t) break;
         const type = typeOf(t.apiVersion ?? 'v1', t.kind);
         const current = c.get(type, t.namespace, t.name);
-        c.update(type, mergePatch(current, fault.patch ?? {}) as KubeObject);
+        c.update(type, strategicMergePatch(current, fault.patch ?? {}) as KubeObject);
+        break;
+      }
+      case 'delete-pod': {
+        if (!w) break;
+        const key = workloadKey(w.namespace, w.name);
+        const victims = [...this.ctx.pods.values()]
+          .filter((rt) => rt.workload === key)
+          .sort((a, b) => a.name.localeCompare(b.name))
+          .slice(0, Number(fault.params['pods'] ?? 1));
+        for (const v of victims) c.delete(c.kind('v1', 'Pod'), v.namespace, v.name);
         break;
       }
       case 'delete':

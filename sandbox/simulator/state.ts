@@ -37,6 +37,8 @@ export interface PodRuntime {
   saturation: number;
   evicted: boolean;
   lastStatusJson: string;
+  /** Faults injected into this pod (LitmusChaos-style: they go away when the pod is replaced). */
+  injected: { cpu: number; latencyMs: number; diskPerSecond: number };
 }
 
 export interface NodeRuntime {

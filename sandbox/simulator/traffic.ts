@@ -40,7 +40,8 @@ export function computeSignals(ctx: SimContext, podsByWorkload: Map<string, Kube
       const image = r.containers[0]?.image;
       const extra = image ? (ctx.scenario.images[image]?.errorRate ?? 0) : 0;
       errors += extra / runtimes.length;
-      latency += (image ? (ctx.scenario.images[image]?.latencyMs ?? 0) : 0) / runtimes.length;
+      latency +=
+        ((image ? (ctx.scenario.images[image]?.latencyMs ?? 0) : 0) + r.injected.latencyMs) / runtimes.length;
     }
     for (const dep of w.behaviour.dependsOn) {
       const d = ctx.workloads.get(`${w.namespace}/${dep}`);
