@@ -21,20 +21,23 @@ let cachedTls: Promise<SandboxTls> | undefined;
 /** Start the sandbox API server over HTTPS on a local port and write an admin kubeconfig. */
 export async function startApiServer(options: {
   dir: string;
-  now?: () => Date;
+  /** The cluster to serve (the simulator's); a bare one when omitted. */
+  cluster?: Cluster;
   port?: number;
   podLogs?: (ns: string, name: string) => string;
 }): Promise<RunningApiServer> {
   // Key generation is slow-ish; one CA per process is enough for a sandbox.
   cachedTls ??= createSandboxTls();
   const tls = await cachedTls;
-  const cluster = new Cluster(options.now);
+  const cluster = options.cluster ?? new Cluster();
   for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
-    cluster.create(cluster.kind('v1', 'Namespace'), {
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: { name: ns },
-    } as KubeObject);
+    if (!cluster.store.peek('/namespaces', undefined, ns)) {
+      cluster.create(cluster.kind('v1', 'Namespace'), {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: ns },
+      } as KubeObject);
+    }
   }
   const apiServer = new ApiServer({ cluster, tls, ...(options.podLogs ? { podLogs: options.podLogs } : {}) });
   const url = await apiServer.listen(options.port ?? 0);

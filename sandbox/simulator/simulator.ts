@@ -52,7 +52,7 @@ export class Simulator {
     options: { seed?: number } = {},
   ) {
     const random = seededRandom(options.seed ?? scenario.seed);
-    this.clock = new SimClock(scenario.start ? Date.parse(scenario.start) : undefined);
+    this.clock = new SimClock(options.startAt ?? (scenario.start ? Date.parse(scenario.start) : undefined));
     this.start = this.clock.epochMs;
     this.tickMs = scenario.tick;
     this.cluster = new Cluster(() => this.clock.now(), random);
