@@ -49,7 +49,8 @@ export class Simulator {
 
   constructor(
     readonly scenario: Scenario,
-    options: { seed?: number } = {},
+    /** startAt: wall-clock start (epoch ms); by default the scenario's fixed start, so runs repeat exactly. */
+    options: { seed?: number; startAt?: number } = {},
   ) {
     const random = seededRandom(options.seed ?? scenario.seed);
     this.clock = new SimClock(options.startAt ?? (scenario.start ? Date.parse(scenario.start) : undefined));
