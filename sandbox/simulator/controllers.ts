@@ -226,6 +226,30 @@ function writeDeploymentStatus(
     };
   };
   const complete = updatedReady >= replicas && pods.length === replicas;
+  // progressDeadlineSeconds: a rollout that makes no progress for that long is reported stalled.
+  const key = `${d.metadata.namespace ?? ''}/${d.metadata.name}`;
+  const signature = `${current.metadata.name}|${updated}|${updatedReady}|${pods.length}`;
+  const last = ctx.rolloutProgress.get(key);
+  if (!last || last.signature !== signature)
+    ctx.rolloutProgress.set(key, { signature, at: ctx.clock.epochMs });
+  const since = ctx.rolloutProgress.get(key)?.at ?? ctx.clock.epochMs;
+  const deadlineMs = (field<number>(d, 'spec.progressDeadlineSeconds') ?? 600) * 1000;
+  const stalled = !complete && ctx.clock.epochMs - since > deadlineMs;
+  const progressing = stalled
+    ? cond(
+        'Progressing',
+        'False',
+        'ProgressDeadlineExceeded',
+        `ReplicaSet "${current.metadata.name}" has timed out progressing.`,
+      )
+    : cond(
+        'Progressing',
+        'True',
+        complete ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated',
+        complete
+          ? `ReplicaSet "${current.metadata.name}" has successfully progressed.`
+          : `ReplicaSet "${current.metadata.name}" is progressing.`,
+      );
   const status = {
     observedGeneration: d.metadata.generation,
     replicas: pods.length,
@@ -250,14 +274,7 @@ function writeDeploymentStatus(
           ? 'Deployment has minimum availability.'
           : 'Deployment does not have minimum availability.',
       ),
-      cond(
-        'Progressing',
-        'True',
-        complete ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated',
-        complete
-          ? `ReplicaSet "${current.metadata.name}" has successfully progressed.`
-          : `ReplicaSet "${current.metadata.name}" is progressing.`,
-      ),
+      progressing,
     ],
   };
   const annotations = {

@@ -8,6 +8,7 @@ export const CRITICAL_ERROR_THRESHOLD = 0.25;
 export interface WorkloadOutcome {
   downtimeSeconds: number;
   degradedSeconds: number;
+  stalledRolloutSeconds: number;
   errorSeconds: number;
   criticalSeconds: number;
   criticalIncidents: number;
@@ -25,6 +26,8 @@ export interface Outcome {
   downtimeSeconds: number;
   /** Seconds summed over workloads with fewer ready replicas than desired (stalled rollouts, lost capacity). */
   degradedSeconds: number;
+  /** Seconds summed over Deployments whose rollout passed its progress deadline (ProgressDeadlineExceeded). */
+  stalledRolloutSeconds: number;
   errorSeconds: number;
   criticalSeconds: number;
   criticalIncidents: number;
@@ -49,6 +52,7 @@ export class OutcomeTracker {
     ctx: SimContext,
     dtMs: number,
     usage: { cpuUsed: number; cpuRequested: number; memUsed: number; memRequested: number },
+    stalled: ReadonlySet<string> = new Set(),
   ): void {
     const dt = dtMs / 1000;
     const now = ctx.clock.epochMs;
@@ -72,6 +76,7 @@ export class OutcomeTracker {
       const o = this.workloads.get(key) ?? {
         downtimeSeconds: 0,
         degradedSeconds: 0,
+        stalledRolloutSeconds: 0,
         errorSeconds: 0,
         criticalSeconds: 0,
         criticalIncidents: 0,
@@ -83,6 +88,7 @@ export class OutcomeTracker {
       const down = s.desiredReplicas > 0 && s.readyReplicas === 0;
       if (down) o.downtimeSeconds += dt;
       if (s.readyReplicas < s.desiredReplicas) o.degradedSeconds += dt;
+      if (stalled.has(key)) o.stalledRolloutSeconds += dt;
       if (s.errorRatio > ERROR_THRESHOLD) o.errorSeconds += dt;
       const critical = down || s.errorRatio > CRITICAL_ERROR_THRESHOLD;
       if (critical) {
@@ -102,6 +108,7 @@ export class OutcomeTracker {
     const workloads: Record<string, WorkloadOutcome> = {};
     let downtime = 0;
     let degraded = 0;
+    let stalledSeconds = 0;
     let errors = 0;
     let critical = 0;
     let incidents = 0;
@@ -109,6 +116,7 @@ export class OutcomeTracker {
       workloads[key] = o;
       downtime += o.downtimeSeconds;
       degraded += o.degradedSeconds;
+      stalledSeconds += o.stalledRolloutSeconds;
       errors += o.errorSeconds;
       critical += o.criticalSeconds;
       incidents += o.criticalIncidents;
@@ -121,6 +129,7 @@ export class OutcomeTracker {
       evictions: ctx.counters.evictions,
       downtimeSeconds: downtime,
       degradedSeconds: degraded,
+      stalledRolloutSeconds: stalledSeconds,
       errorSeconds: errors,
       criticalSeconds: critical,
       criticalIncidents: incidents,

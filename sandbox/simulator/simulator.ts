@@ -66,6 +66,7 @@ export class Simulator {
       pods: new Map(),
       nodes: new Map(),
       workloads: new Map(),
+      rolloutProgress: new Map(),
       trafficMultiplier: 1,
       trafficUntil: 0,
       counters: { oomKills: 0, restarts: 0, evictions: 0, crashes: 0 },
@@ -103,7 +104,7 @@ export class Simulator {
       if (fault) this.applyFault(fault);
     }
     this.reconcile();
-    this.tracker.observe(this.ctx, this.tickMs, this.usage());
+    this.tracker.observe(this.ctx, this.tickMs, this.usage(), this.stalledRollouts());
   }
 
   /** Run controllers and kubelets once (also used after out-of-band writes). */
@@ -170,6 +171,18 @@ export class Simulator {
         if (rt) rt.rps = podIsReady(p) ? perPod : 0;
       }
     }
+  }
+
+  /** Workloads whose Deployment reports ProgressDeadlineExceeded. */
+  private stalledRollouts(): Set<string> {
+    const out = new Set<string>();
+    for (const d of this.cluster.store.scan('apps/deployments')) {
+      const conditions = field<{ type: string; reason?: string }[]>(d, 'status.conditions') ?? [];
+      if (conditions.some((x) => x.type === 'Progressing' && x.reason === 'ProgressDeadlineExceeded')) {
+        out.add(workloadKey(d.metadata.namespace ?? 'default', d.metadata.name));
+      }
+    }
+    return out;
   }
 
   private usage(): { cpuUsed: number; cpuRequested: number; memUsed: number; memRequested: number } {

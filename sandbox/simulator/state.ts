@@ -81,6 +81,8 @@ export interface SimContext {
   readonly pods: Map<string, PodRuntime>;
   readonly nodes: Map<string, NodeRuntime>;
   readonly workloads: Map<string, WorkloadRuntime>;
+  /** Last rollout progress per Deployment (progressDeadlineSeconds). */
+  readonly rolloutProgress: Map<string, { signature: string; at: number }>;
   trafficMultiplier: number;
   trafficUntil: number;
   /** Per-tick increments the outcome tracker reads. */

@@ -1,0 +1,97 @@
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadScenarios, parseScenario } from '../../sandbox/simulator/scenario.js';
+import { Simulator } from '../../sandbox/simulator/simulator.js';
+import { repoRoot } from '../../shared/tools/index.js';
+
+const scenarios = loadScenarios(resolve(repoRoot, 'sandbox/scenarios'));
+
+describe('scenario library', () => {
+  it('has the fault classes the design asks for, and benign ones', () => {
+    const classes = new Set(scenarios.map((s) => s.truth.faultClass));
+    for (const c of [
+      'pod-memory-hog',
+      'bad-rollout',
+      'config-change',
+      'node-failure',
+      'noisy-neighbour',
+      'pod-cpu-hog',
+      'pod-network-latency',
+      'disk-fill',
+      'resource-misconfiguration',
+      'quota-exceeded',
+      'scheduling-constraint',
+      'image-pull',
+      'benign',
+    ]) {
+      expect(classes, c).toContain(c);
+    }
+    expect(scenarios.filter((s) => s.benign).length).toBeGreaterThanOrEqual(3);
+    for (const s of scenarios) {
+      expect(s.benign, s.name).toBe(!s.truth.actionWanted);
+      if (!s.benign) expect(s.truth.rootCause, s.name).toBeDefined();
+    }
+  });
+
+  for (const scenario of scenarios) {
+    it(`${scenario.name}: runs headless to completion with ${scenario.benign ? 'no harm' : 'a measurable effect'}`, () => {
+      const sim = new Simulator(scenario);
+      sim.runToEnd();
+      expect(sim.done).toBe(true);
+      const o = sim.outcome();
+      expect(o.simulatedSeconds).toBe(scenario.duration / 1000);
+      const harm =
+        o.oomKills +
+        o.crashes +
+        o.evictions +
+        o.downtimeSeconds +
+        o.errorSeconds +
+        o.degradedSeconds +
+        o.stalledRolloutSeconds;
+      if (scenario.benign) {
+        expect(o.oomKills + o.crashes + o.downtimeSeconds + o.errorSeconds).toBe(0);
+      } else {
+        expect(harm).toBeGreaterThan(0);
+        expect(sim.applied.length).toBe(scenario.faults.length);
+      }
+    });
+  }
+
+  it('is deterministic for a seed and varies with it', () => {
+    const scenario = scenarios.find((s) => s.name === 'memory-leak');
+    if (!scenario) throw new Error('memory-leak scenario missing');
+    const run = (seed?: number) => {
+      const sim = new Simulator(scenario, seed === undefined ? {} : { seed });
+      sim.runToEnd(90 * 60_000);
+      const pods = sim.cluster.store.list('/pods').map((p) => `${p.metadata.name}@${p.metadata.uid}`);
+      const metrics = sim.cluster.metrics('pods', 'shop').map((m) => JSON.stringify(m['containers']));
+      return { outcome: sim.outcome(), pods, metrics, rv: sim.cluster.store.resourceVersion };
+    };
+    const a = run();
+    const b = run();
+    expect(b).toEqual(a);
+    expect(run(999).metrics).not.toEqual(a.metrics);
+  });
+
+  it('memory-leak: OOM kills happen near the stated failure time, not before', () => {
+    const scenario = scenarios.find((s) => s.name === 'memory-leak');
+    if (!scenario?.truth.failureAt) throw new Error('memory-leak needs failureAt');
+    const sim = new Simulator(scenario);
+    sim.runToEnd(scenario.truth.failureAt - 10 * 60_000);
+    expect(sim.outcome().oomKills).toBe(0);
+    sim.runToEnd();
+    expect(sim.outcome().oomKills).toBeGreaterThan(0);
+  });
+
+  it('rejects an invalid scenario with a message naming the field', () => {
+    expect(() =>
+      parseScenario(
+        'name: x\ndescription: y\nduration: forever\ntruth: { faultClass: benign, actionWanted: false }',
+      ),
+    ).toThrow(/duration/);
+    expect(() =>
+      parseScenario('name: x\ndescription: y\ntruth: { faultClass: made-up, actionWanted: false }'),
+    ).toThrow(/truth.faultClass/);
+    expect(() => parseScenario('name: [')).toThrow(/YAML/);
+  });
+});
