@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { Cluster } from './apiserver/cluster.js';
 import { ApiServer } from './apiserver/server.js';
-import type { KubeObject } from './apiserver/types.js';
 import { renderKubeconfig, writeKubeconfig } from './kubeconfig.js';
 import { createSandboxTls, type SandboxTls } from './tls.js';
 
@@ -36,7 +35,7 @@ export async function startApiServer(options: {
         apiVersion: 'v1',
         kind: 'Namespace',
         metadata: { name: ns },
-      } as KubeObject);
+      });
     }
   }
   const apiServer = new ApiServer({ cluster, tls, ...(options.podLogs ? { podLogs: options.podLogs } : {}) });

@@ -118,49 +118,40 @@ interface LimitItem {
 
 /** LimitRanger admission: default container resources, then enforce min/max (403 as on a real cluster). */
 export function applyLimitRanges(pod: KubeObject, limitRanges: readonly KubeObject[]): void {
-  const spec = pod['spec'] as PodSpec | undefined;
+  const containers = containersOf(pod['spec'] as PodSpec | undefined);
   for (const lr of limitRanges) {
     const items = ((lr['spec'] as { limits?: LimitItem[] } | undefined)?.limits ?? []).filter(
       (l) => (l.type ?? 'Container') === 'Container',
     );
-    for (const item of items) {
-      for (const c of containersOf(spec)) {
-        c.resources ??= {};
-        for (const [r, v] of Object.entries(item.default ?? {})) {
-          c.resources.limits ??= {};
-          if (c.resources.limits[r] === undefined) c.resources.limits[r] = v;
-        }
-        for (const [r, v] of Object.entries(item.defaultRequest ?? {})) {
-          c.resources.requests ??= {};
-          if (c.resources.requests[r] === undefined) c.resources.requests[r] = c.resources.limits?.[r] ?? v;
-        }
-        for (const [r, v] of Object.entries(item.max ?? {})) {
-          const limit = parseQuantity(c.resources.limits?.[r]);
-          const max = parseQuantity(v) ?? Infinity;
-          if (limit === undefined)
-            throw forbidden(
-              `pods "${pod.metadata.name}" is forbidden: maximum ${r} usage per Container is ${v}.  No limit is specified`,
-            );
-          if (limit > max)
-            throw forbidden(
-              `pods "${pod.metadata.name}" is forbidden: maximum ${r} usage per Container is ${v}, but limit is ${c.resources.limits?.[r]}`,
-            );
-        }
-        for (const [r, v] of Object.entries(item.min ?? {})) {
-          const request = parseQuantity(c.resources.requests?.[r]);
-          const min = parseQuantity(v) ?? 0;
-          if (request === undefined)
-            throw forbidden(
-              `pods "${pod.metadata.name}" is forbidden: minimum ${r} usage per Container is ${v}.  No request is specified`,
-            );
-          if (request < min)
-            throw forbidden(
-              `pods "${pod.metadata.name}" is forbidden: minimum ${r} usage per Container is ${v}, but request is ${c.resources.requests?.[r]}`,
-            );
-        }
-      }
+    for (const item of items) for (const c of containers) applyLimitItem(pod.metadata.name, c, item);
+  }
+}
+
+function applyLimitItem(podName: string, c: Container, item: LimitItem): void {
+  const resources = (c.resources ??= {});
+  const limits = (resources.limits ??= {});
+  const requests = (resources.requests ??= {});
+  for (const [r, v] of Object.entries(item.default ?? {})) limits[r] ??= v;
+  for (const [r, v] of Object.entries(item.defaultRequest ?? {})) requests[r] ??= limits[r] ?? v;
+  const prefix = `pods "${podName}" is forbidden:`;
+  for (const [r, v] of Object.entries(item.max ?? {})) {
+    const limit = parseQuantity(limits[r]);
+    if (limit === undefined)
+      throw forbidden(`${prefix} maximum ${r} usage per Container is ${v}.  No limit is specified`);
+    if (limit > (parseQuantity(v) ?? Infinity)) {
+      throw forbidden(`${prefix} maximum ${r} usage per Container is ${v}, but limit is ${limits[r]}`);
     }
   }
+  for (const [r, v] of Object.entries(item.min ?? {})) {
+    const request = parseQuantity(requests[r]);
+    if (request === undefined)
+      throw forbidden(`${prefix} minimum ${r} usage per Container is ${v}.  No request is specified`);
+    if (request < (parseQuantity(v) ?? 0)) {
+      throw forbidden(`${prefix} minimum ${r} usage per Container is ${v}, but request is ${requests[r]}`);
+    }
+  }
+  if (Object.keys(limits).length === 0) delete resources.limits;
+  if (Object.keys(requests).length === 0) delete resources.requests;
 }
 
 /** Sum of a pod's container requests/limits for a quota resource name like `requests.cpu` or `limits.memory`. */

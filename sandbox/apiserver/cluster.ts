@@ -346,54 +346,8 @@ export class Cluster {
   }
 
   private defaults(type: ResourceType, object: KubeObject): void {
-    const spec = (object['spec'] ??= {}) as Record<string, unknown>;
-    switch (type.kind) {
-      case 'Pod':
-        spec['restartPolicy'] ??= 'Always';
-        spec['dnsPolicy'] ??= 'ClusterFirst';
-        spec['terminationGracePeriodSeconds'] ??= 30;
-        spec['schedulerName'] ??= 'default-scheduler';
-        object['status'] = {
-          phase: 'Pending',
-          qosClass: 'BestEffort',
-          ...(object['status'] as object | undefined),
-        };
-        break;
-      case 'Deployment':
-        spec['replicas'] ??= 1;
-        spec['revisionHistoryLimit'] ??= 10;
-        spec['progressDeadlineSeconds'] ??= 600;
-        spec['strategy'] ??= {
-          type: 'RollingUpdate',
-          rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' },
-        };
-        object['status'] ??= {};
-        break;
-      case 'ReplicaSet':
-      case 'StatefulSet':
-        spec['replicas'] ??= 1;
-        object['status'] ??= { replicas: 0 };
-        break;
-      case 'Namespace':
-        object['status'] = { phase: 'Active' };
-        break;
-      case 'Node':
-        object['status'] ??= {};
-        break;
-      case 'Event':
-      case 'ConfigMap':
-      case 'Secret':
-      case 'ServiceAccount':
-      case 'Role':
-      case 'ClusterRole':
-      case 'RoleBinding':
-      case 'ClusterRoleBinding':
-      case 'LimitRange':
-        if (Object.keys(spec).length === 0) delete object['spec'];
-        break;
-      default:
-        break;
-    }
+    const defaulter = DEFAULTERS[type.kind];
+    if (defaulter) defaulter(object, (object['spec'] ??= {}) as Record<string, unknown>);
   }
 
   private admit(type: ResourceType, object: KubeObject, current: KubeObject | undefined): void {
@@ -533,6 +487,43 @@ export class Cluster {
     );
   }
 }
+
+/** Defaulting per kind (what the real API server's defaulters fill in). */
+const DEFAULTERS: Record<string, (object: KubeObject, spec: Record<string, unknown>) => void> = {
+  Pod: (object, spec) => {
+    spec['restartPolicy'] ??= 'Always';
+    spec['dnsPolicy'] ??= 'ClusterFirst';
+    spec['terminationGracePeriodSeconds'] ??= 30;
+    spec['schedulerName'] ??= 'default-scheduler';
+    object['status'] = {
+      phase: 'Pending',
+      qosClass: 'BestEffort',
+      ...(object['status'] as object | undefined),
+    };
+  },
+  Deployment: (object, spec) => {
+    spec['replicas'] ??= 1;
+    spec['revisionHistoryLimit'] ??= 10;
+    spec['progressDeadlineSeconds'] ??= 600;
+    spec['strategy'] ??= { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } };
+    object['status'] ??= {};
+  },
+  ReplicaSet: (object, spec) => {
+    spec['replicas'] ??= 1;
+    object['status'] ??= { replicas: 0 };
+  },
+  StatefulSet: (object, spec) => {
+    spec['replicas'] ??= 1;
+    object['status'] ??= { replicas: 0 };
+  },
+  Namespace: (object) => {
+    delete object['spec'];
+    object['status'] = { phase: 'Active' };
+  },
+  Node: (object) => {
+    object['status'] ??= {};
+  },
+};
 
 const BUILTIN_GROUPS = new Set([
   '',

@@ -1,4 +1,4 @@
-import type { KubeObject } from './types.js';
+import { asText, type KubeObject } from './types.js';
 
 type Requirement =
   | { key: string; op: 'in' | 'notin'; values: string[] }
@@ -133,7 +133,7 @@ export function matchesFields(selector: FieldSelector, object: KubeObject): bool
     let v: unknown = object;
     for (const key of r.path.split('.'))
       v = v && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined;
-    const s = v === undefined || v === null ? '' : String(v);
+    const s = asText(v);
     return r.negate ? s !== r.value : s === r.value;
   });
 }

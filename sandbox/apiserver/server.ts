@@ -157,7 +157,7 @@ export class ApiServer {
       if (dryRunValues.some((v) => v !== 'All'))
         throw badRequest(`Invalid dryRun value: ${dryRunValues.join(',')}. Valid values: All`);
       const body = MUTATING.has(attrs.verb) ? await readBody(req) : undefined;
-      await this.serveResource(req, res, url, type, route, attrs.verb, body, dryRun);
+      this.serveResource(req, res, url, type, route, attrs.verb, body, dryRun);
     } catch (error) {
       const apiError =
         error instanceof ApiError
@@ -273,7 +273,7 @@ export class ApiServer {
   }
 
   // eslint-disable-next-line complexity
-  private async serveResource(
+  private serveResource(
     req: IncomingMessage,
     res: ServerResponse,
     url: URL,
@@ -282,7 +282,7 @@ export class ApiServer {
     verb: string,
     body: unknown,
     dryRun: boolean,
-  ): Promise<void> {
+  ): void {
     const c = this.cluster;
     const ns = type.namespaced ? route.namespace : undefined;
     if (type.namespaced && route.namespace === undefined && route.name !== undefined)

@@ -1,5 +1,5 @@
 import type { PrinterColumn, ResourceType } from './resources.js';
-import type { KubeObject } from './types.js';
+import { asText, type KubeObject } from './types.js';
 
 type Row = { cells: unknown[]; object: Record<string, unknown> };
 
@@ -44,7 +44,7 @@ function podStatus(o: KubeObject): { ready: string; status: string; restarts: nu
       | undefined) ?? [];
   const total = ((get(o, 'spec.containers') as unknown[] | undefined) ?? []).length;
   const ready = statuses.filter((c) => c.ready).length;
-  let status = String(get(o, 'status.reason') ?? get(o, 'status.phase') ?? 'Unknown');
+  let status = asText(get(o, 'status.reason')) || asText(get(o, 'status.phase'), 'Unknown');
   for (const c of statuses) {
     const waiting = c.state?.['waiting']?.reason;
     const terminated = c.state?.['terminated']?.reason;
@@ -155,7 +155,9 @@ const PRINTERS: Record<string, Printer> = {
     columns: [col('Last Seen'), col('Type'), col('Reason'), col('Object'), col('Message')],
     cells: (o, now) => [
       formatAge(
-        String(get(o, 'lastTimestamp') ?? get(o, 'eventTime') ?? get(o, 'deprecatedLastTimestamp') ?? ''),
+        asText(get(o, 'lastTimestamp')) ||
+          asText(get(o, 'eventTime')) ||
+          asText(get(o, 'deprecatedLastTimestamp')),
         now,
       ),
       get(o, 'type') ?? '',
@@ -186,8 +188,8 @@ const PRINTERS: Record<string, Printer> = {
     ],
     cells: (o, now) => [
       o.metadata.name,
-      String(get(o, 'spec.minAvailable') ?? 'N/A'),
-      String(get(o, 'spec.maxUnavailable') ?? 'N/A'),
+      asText(get(o, 'spec.minAvailable'), 'N/A'),
+      asText(get(o, 'spec.maxUnavailable'), 'N/A'),
       Number(get(o, 'status.disruptionsAllowed') ?? 0),
       formatAge(o.metadata.creationTimestamp, now),
     ],

@@ -37,3 +37,10 @@ export interface StatusCause {
   message: string;
   field?: string;
 }
+
+/** A field value as display text: strings and numbers as they are, anything else empty. */
+export function asText(value: unknown, fallback = ''): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return fallback;
+}

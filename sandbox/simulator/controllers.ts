@@ -3,6 +3,7 @@ import { ApiError } from '../apiserver/errors.js';
 import { podIsReady } from '../apiserver/eviction.js';
 import { matchesLabels } from '../apiserver/selectors.js';
 import type { KubeObject, OwnerReference } from '../apiserver/types.js';
+import { podRequests } from './scheduler.js';
 import { field, type SimContext } from './state.js';
 
 const REVISION = 'deployment.kubernetes.io/revision';
@@ -195,6 +196,43 @@ function cleanupHistory(ctx: SimContext, d: KubeObject, old: KubeObject[]): void
     c.delete(c.kind('apps/v1', 'ReplicaSet'), rs.metadata.namespace, rs.metadata.name);
 }
 
+type ConditionFactory = (
+  type: string,
+  status: string,
+  reason: string,
+  message: string,
+) => Record<string, unknown>;
+
+/** The Progressing condition, with progressDeadlineSeconds: no progress for that long is ProgressDeadlineExceeded. */
+function progressingCondition(
+  ctx: SimContext,
+  d: KubeObject,
+  current: KubeObject,
+  counts: string,
+  complete: boolean,
+  cond: ConditionFactory,
+): Record<string, unknown> {
+  const key = `${d.metadata.namespace ?? ''}/${d.metadata.name}`;
+  const signature = `${current.metadata.name}|${counts}`;
+  const last = ctx.rolloutProgress.get(key);
+  if (!last || last.signature !== signature)
+    ctx.rolloutProgress.set(key, { signature, at: ctx.clock.epochMs });
+  const since = ctx.rolloutProgress.get(key)?.at ?? ctx.clock.epochMs;
+  const deadlineMs = (field<number>(d, 'spec.progressDeadlineSeconds') ?? 600) * 1000;
+  const rs = current.metadata.name;
+  if (!complete && ctx.clock.epochMs - since > deadlineMs) {
+    return cond(
+      'Progressing',
+      'False',
+      'ProgressDeadlineExceeded',
+      `ReplicaSet "${rs}" has timed out progressing.`,
+    );
+  }
+  return complete
+    ? cond('Progressing', 'True', 'NewReplicaSetAvailable', `ReplicaSet "${rs}" has successfully progressed.`)
+    : cond('Progressing', 'True', 'ReplicaSetUpdated', `ReplicaSet "${rs}" is progressing.`);
+}
+
 function writeDeploymentStatus(
   ctx: SimContext,
   type: ReturnType<Cluster['kind']>,
@@ -226,30 +264,14 @@ function writeDeploymentStatus(
     };
   };
   const complete = updatedReady >= replicas && pods.length === replicas;
-  // progressDeadlineSeconds: a rollout that makes no progress for that long is reported stalled.
-  const key = `${d.metadata.namespace ?? ''}/${d.metadata.name}`;
-  const signature = `${current.metadata.name}|${updated}|${updatedReady}|${pods.length}`;
-  const last = ctx.rolloutProgress.get(key);
-  if (!last || last.signature !== signature)
-    ctx.rolloutProgress.set(key, { signature, at: ctx.clock.epochMs });
-  const since = ctx.rolloutProgress.get(key)?.at ?? ctx.clock.epochMs;
-  const deadlineMs = (field<number>(d, 'spec.progressDeadlineSeconds') ?? 600) * 1000;
-  const stalled = !complete && ctx.clock.epochMs - since > deadlineMs;
-  const progressing = stalled
-    ? cond(
-        'Progressing',
-        'False',
-        'ProgressDeadlineExceeded',
-        `ReplicaSet "${current.metadata.name}" has timed out progressing.`,
-      )
-    : cond(
-        'Progressing',
-        'True',
-        complete ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated',
-        complete
-          ? `ReplicaSet "${current.metadata.name}" has successfully progressed.`
-          : `ReplicaSet "${current.metadata.name}" is progressing.`,
-      );
+  const progressing = progressingCondition(
+    ctx,
+    d,
+    current,
+    `${updated}|${updatedReady}|${pods.length}`,
+    complete,
+    cond,
+  );
   const status = {
     observedGeneration: d.metadata.generation,
     replicas: pods.length,
@@ -379,11 +401,33 @@ function rankForDeletion(p: KubeObject): number {
   return podIsReady(p) ? 2 : 1;
 }
 
+type HpaState = { at: number; recommendations: { at: number; value: number }[] };
+
+/** Mean CPU utilisation (% of request) over the ready pods matching a workload's selector. */
+function meanCpuUtilisation(
+  ctx: SimContext,
+  target: KubeObject,
+  cpuUsageOfPod: (p: KubeObject) => number | undefined,
+): number | undefined {
+  const selector = Cluster.selectorOf(target);
+  let total = 0;
+  let counted = 0;
+  for (const p of ctx.cluster.store.scan('/pods', target.metadata.namespace)) {
+    if (!matchesLabels(selector, p.metadata.labels) || !podIsReady(p)) continue;
+    const used = cpuUsageOfPod(p);
+    const requested = podRequests(p).cpu;
+    if (used === undefined || requested <= 0) continue;
+    total += (used / requested) * 100;
+    counted++;
+  }
+  return counted === 0 ? undefined : total / counted;
+}
+
 /** HorizontalPodAutoscaler (autoscaling/v2, CPU utilisation): desired = ceil(current × usage / target), 5-minute scale-down stabilisation. */
 export function reconcileHpas(
   ctx: SimContext,
   cpuUsageOfPod: (p: KubeObject) => number | undefined,
-  lastScale: Map<string, { at: number; recommendations: { at: number; value: number }[] }>,
+  lastScale: Map<string, HpaState>,
 ): void {
   const c = ctx.cluster;
   const hpaType = c.kind('autoscaling/v2', 'HorizontalPodAutoscaler');
@@ -391,46 +435,34 @@ export function reconcileHpas(
   for (const hpa of c.store.scan('autoscaling/horizontalpodautoscalers')) {
     const ns = hpa.metadata.namespace ?? 'default';
     const ref = field<{ apiVersion?: string; kind: string; name: string }>(hpa, 'spec.scaleTargetRef');
-    if (!ref) continue;
-    const targetType = c.registry.findKind(ref.apiVersion ?? 'apps/v1', ref.kind);
-    const target = targetType ? c.store.peek(targetType.storage, ns, ref.name) : undefined;
+    const targetType = ref ? c.registry.findKind(ref.apiVersion ?? 'apps/v1', ref.kind) : undefined;
+    const target = targetType && ref ? c.store.peek(targetType.storage, ns, ref.name) : undefined;
     if (!targetType || !target) continue;
+    const utilisation = meanCpuUtilisation(ctx, target, cpuUsageOfPod);
+    if (utilisation === undefined) continue;
     const min = field<number>(hpa, 'spec.minReplicas') ?? 1;
     const max = field<number>(hpa, 'spec.maxReplicas') ?? min;
-    const metric = (
+    const metrics =
       field<{ type: string; resource?: { name: string; target: { averageUtilization?: number } } }[]>(
         hpa,
         'spec.metrics',
-      ) ?? []
-    ).find((m) => m.type === 'Resource' && m.resource?.name === 'cpu');
-    const targetUtil = metric?.resource?.target.averageUtilization ?? 80;
-    const pods = c.store
-      .scan('/pods', ns)
-      .filter((p) => matchesLabels(Cluster.selectorOf(target), p.metadata.labels) && podIsReady(p));
+      ) ?? [];
+    const targetUtil =
+      metrics.find((m) => m.type === 'Resource' && m.resource?.name === 'cpu')?.resource?.target
+        .averageUtilization ?? 80;
     const current = field<number>(target, 'spec.replicas') ?? 1;
-    let utilisation = 0;
-    let counted = 0;
-    for (const p of pods) {
-      const used = cpuUsageOfPod(p);
-      const requested = (
-        field<{ resources?: { requests?: Record<string, string> } }[]>(p, 'spec.containers') ?? []
-      ).reduce((s, ct) => s + (parseCpu(ct.resources?.requests?.['cpu']) ?? 0), 0);
-      if (used === undefined || requested <= 0) continue;
-      utilisation += (used / requested) * 100;
-      counted++;
-    }
-    if (counted === 0) continue;
-    utilisation /= counted;
     const ratio = utilisation / targetUtil;
-    let desired = Math.abs(ratio - 1) <= 0.1 ? current : Math.ceil(current * ratio);
-    desired = Math.min(max, Math.max(min, desired));
-    const key = `${ns}/${hpa.metadata.name}`;
-    const state = lastScale.get(key) ?? { at: 0, recommendations: [] };
+    // Within 10 % of target the HPA does nothing (its default tolerance).
+    let desired = Math.min(
+      max,
+      Math.max(min, Math.abs(ratio - 1) <= 0.1 ? current : Math.ceil(current * ratio)),
+    );
+    const state = lastScale.get(`${ns}/${hpa.metadata.name}`) ?? { at: 0, recommendations: [] };
     state.recommendations = [
       ...state.recommendations.filter((r) => now - r.at <= 300_000),
       { at: now, value: desired },
     ];
-    lastScale.set(key, state);
+    lastScale.set(`${ns}/${hpa.metadata.name}`, state);
     // Scale down only to the highest recommendation of the last 5 minutes (downscale stabilisation window).
     if (desired < current) desired = Math.max(...state.recommendations.map((r) => r.value));
     if (desired !== current) {
@@ -438,11 +470,12 @@ export function reconcileHpas(
         ...structuredClone(target),
         spec: { ...(target['spec'] as object), replicas: desired },
       });
+      const direction = desired > current ? 'above' : 'below';
       ctx.events.record(
         hpa,
         'Normal',
         'SuccessfulRescale',
-        `New size: ${desired}; reason: cpu resource utilization (percentage of request) ${desired > current ? 'above' : 'below'} target`,
+        `New size: ${desired}; reason: cpu resource utilization (percentage of request) ${direction} target`,
         'horizontal-pod-autoscaler',
       );
       state.at = now;
@@ -456,15 +489,10 @@ export function reconcileHpas(
           resource: { name: 'cpu', current: { averageUtilization: Math.round(utilisation) } },
         },
       ],
-      lastScaleTime: state.at ? new Date(state.at).toISOString() : undefined,
+      ...(state.at ? { lastScaleTime: new Date(state.at).toISOString() } : {}),
     };
     const fresh = c.store.peek('autoscaling/horizontalpodautoscalers', ns, hpa.metadata.name);
     if (fresh && JSON.stringify(fresh['status']) !== JSON.stringify(status))
       c.update(hpaType, { ...structuredClone(fresh), status }, { subresource: 'status' });
   }
-}
-
-function parseCpu(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  return v.endsWith('m') ? Number(v.slice(0, -1)) / 1000 : Number(v);
 }

@@ -1,6 +1,7 @@
 import { parseQuantity } from '../apiserver/quantity.js';
 import type { KubeObject } from '../apiserver/types.js';
 import { gaussian } from './random.js';
+import { Behaviour } from './scenario.js';
 import { field, imageBehaviour, type ContainerRuntime, type PodRuntime, type SimContext } from './state.js';
 
 interface ContainerSpec {
@@ -156,91 +157,91 @@ function terminate(
   );
 }
 
-/** Step every container of a pod bound to a live node: pull, start, probes, usage, OOM, crashes, back-off. */
-function stepPod(ctx: SimContext, pod: KubeObject, rt: PodRuntime, dtMs: number): void {
+interface ContainerStep {
+  readonly ctx: SimContext;
+  readonly pod: KubeObject;
+  readonly spec: ContainerSpec;
+  readonly c: ContainerRuntime;
+  readonly rt: PodRuntime;
+}
+
+/** Pull, back-off and restart handling; true when the container is running this tick. */
+function advanceLifecycle({ ctx, pod, spec, c, rt }: ContainerStep): boolean {
   const now = ctx.clock.epochMs;
-  const specs = field<ContainerSpec[]>(pod, 'spec.containers') ?? [];
+  const record = (type: 'Normal' | 'Warning', reason: string, message: string) =>
+    ctx.events.record(pod, type, reason, message, 'kubelet', rt.node);
+  switch (c.phase) {
+    case 'pulling': {
+      const pulled = now - c.phaseSince >= PULL_MS;
+      if (now === c.phaseSince) record('Normal', 'Pulling', `Pulling image "${c.image}"`);
+      if (!pulled) return false;
+      if (imageBehaviour(ctx, c.image).pullFails) {
+        c.phase = 'pullBackOff';
+        c.phaseSince = now;
+        record(
+          'Warning',
+          'Failed',
+          `Failed to pull image "${c.image}": rpc error: code = NotFound desc = failed to pull and unpack image "${c.image}": not found`,
+        );
+        return false;
+      }
+      record('Normal', 'Pulled', `Successfully pulled image "${c.image}"`);
+      startContainer(ctx, pod, spec, c, rt);
+      return false;
+    }
+    case 'pullBackOff':
+      record('Normal', 'BackOff', `Back-off pulling image "${c.image}"`);
+      return false;
+    case 'configError':
+      if (now - c.phaseSince >= 10_000) startContainer(ctx, pod, spec, c, rt);
+      return false;
+    case 'backoff':
+      if (now >= c.backoffUntil) startContainer(ctx, pod, spec, c, rt);
+      return false;
+    case 'running':
+      return true;
+  }
+}
+
+const DEFAULT_BEHAVIOUR = Behaviour.parse({});
+const NO_WORKLOAD_FAULTS = { leakPerSecond: 0, extraCpu: 0, diskFillPerSecond: 0 };
+
+/** One tick of a running process: crashes, memory (leaks, heap), CPU demand, disk writes, OOM, readiness. */
+function runProcess(step: ContainerStep, dtMs: number): void {
+  const { ctx, pod, spec, c, rt } = step;
+  const {
+    memoryLeakPerSecond = 0,
+    heapBytes = 0,
+    cpuMultiplier = 1,
+    crashAfterSeconds = Infinity,
+  } = imageBehaviour(ctx, c.image);
   const w = rt.workload ? ctx.workloads.get(rt.workload) : undefined;
-  const b = w?.behaviour;
+  const b = w?.behaviour ?? DEFAULT_BEHAVIOUR;
+  const faults = w ?? NO_WORKLOAD_FAULTS;
+  const runningFor = (ctx.clock.epochMs - c.startedAt) / 1000;
+  if ((c.pendingCrash !== undefined && runningFor >= 1) || runningFor >= crashAfterSeconds) {
+    return terminate(ctx, pod, c, rt, 'Error', 1);
+  }
+  const seconds = dtMs / 1000;
+  c.leaked += (memoryLeakPerSecond + faults.leakPerSecond) * seconds;
+  const baseMemory = b.memory + b.memoryPerRps * rt.rps;
+  c.memory = Math.max(heapBytes, baseMemory * (1 + (b.noise / 4) * gaussian(ctx.random))) + c.leaked;
+  const demand = (b.cpu + b.cpuPerRps * rt.rps) * cpuMultiplier;
+  c.cpu = demand * Math.max(0.2, 1 + b.noise * gaussian(ctx.random)) + faults.extraCpu + rt.injected.cpu;
+  c.ephemeral += (b.ephemeralWritePerSecond + faults.diskFillPerSecond + rt.injected.diskPerSecond) * seconds;
+  const memLimit = parseQuantity(spec.resources?.limits?.['memory']);
+  if (memLimit !== undefined && c.memory > memLimit) return terminate(ctx, pod, c, rt, 'OOMKilled', 137);
+  c.ready = runningFor >= b.startupSeconds;
+}
+
+/** Step every container of a pod bound to a live node. */
+function stepPod(ctx: SimContext, pod: KubeObject, rt: PodRuntime, dtMs: number): void {
+  const specs = field<ContainerSpec[]>(pod, 'spec.containers') ?? [];
   specs.forEach((spec, i) => {
     const c = rt.containers[i];
     if (!c) return;
-    const image = imageBehaviour(ctx, c.image);
-    switch (c.phase) {
-      case 'pulling':
-        if (image.pullFails) {
-          if (now - c.phaseSince >= PULL_MS) {
-            c.phase = 'pullBackOff';
-            c.phaseSince = now;
-            ctx.events.record(
-              pod,
-              'Warning',
-              'Failed',
-              `Failed to pull image "${c.image}": rpc error: code = NotFound desc = failed to pull and unpack image "${c.image}": not found`,
-              'kubelet',
-              rt.node,
-            );
-          }
-          return;
-        }
-        if (now - c.phaseSince === 0)
-          ctx.events.record(pod, 'Normal', 'Pulling', `Pulling image "${c.image}"`, 'kubelet', rt.node);
-        if (now - c.phaseSince >= PULL_MS) {
-          ctx.events.record(
-            pod,
-            'Normal',
-            'Pulled',
-            `Successfully pulled image "${c.image}"`,
-            'kubelet',
-            rt.node,
-          );
-          startContainer(ctx, pod, spec, c, rt);
-        }
-        return;
-      case 'pullBackOff':
-        ctx.events.record(
-          pod,
-          'Normal',
-          'BackOff',
-          `Back-off pulling image "${c.image}"`,
-          'kubelet',
-          rt.node,
-        );
-        return;
-      case 'configError':
-        if (now - c.phaseSince >= 10_000) startContainer(ctx, pod, spec, c, rt);
-        return;
-      case 'backoff':
-        if (now >= c.backoffUntil) startContainer(ctx, pod, spec, c, rt);
-        return;
-      case 'running':
-        break;
-    }
-    const runningFor = (now - c.startedAt) / 1000;
-    if (c.pendingCrash && runningFor >= 1) return terminate(ctx, pod, c, rt, 'Error', 1);
-    if (image.crashAfterSeconds !== undefined && runningFor >= image.crashAfterSeconds)
-      return terminate(ctx, pod, c, rt, 'Error', 1);
-    // Usage of the simulated process.
-    const noise = 1 + (b?.noise ?? 0.05) * gaussian(ctx.random);
-    const leakRate = (image.memoryLeakPerSecond ?? 0) + (w?.leakPerSecond ?? 0);
-    c.leaked += leakRate * (dtMs / 1000);
-    const baseMemory = (b?.memory ?? 64 * 2 ** 20) + (b?.memoryPerRps ?? 0) * rt.rps;
-    c.memory =
-      Math.max(image.heapBytes ?? 0, baseMemory * (1 + ((b?.noise ?? 0.05) / 4) * gaussian(ctx.random))) +
-      c.leaked;
-    const cpuDemand =
-      ((b?.cpu ?? 0.05) + (b?.cpuPerRps ?? 0.001) * rt.rps) *
-        (image.cpuMultiplier ?? 1) *
-        Math.max(0.2, noise) +
-      (w?.extraCpu ?? 0) +
-      rt.injected.cpu;
-    c.cpu = cpuDemand;
-    c.ephemeral +=
-      ((b?.ephemeralWritePerSecond ?? 0) + (w?.diskFillPerSecond ?? 0) + rt.injected.diskPerSecond) *
-      (dtMs / 1000);
-    const memLimit = parseQuantity(spec.resources?.limits?.['memory']);
-    if (memLimit !== undefined && c.memory > memLimit) return terminate(ctx, pod, c, rt, 'OOMKilled', 137);
-    c.ready = runningFor >= (b?.startupSeconds ?? 5);
+    const step = { ctx, pod, spec, c, rt };
+    if (advanceLifecycle(step)) runProcess(step, dtMs);
   });
 }
 

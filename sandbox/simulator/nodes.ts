@@ -1,7 +1,7 @@
 import { parseQuantity, formatCpu, formatMemory } from '../apiserver/quantity.js';
-import type { KubeObject } from '../apiserver/types.js';
+import { asText, type KubeObject } from '../apiserver/types.js';
 import { podRequests, tolerates } from './scheduler.js';
-import { field, type SimContext } from './state.js';
+import { field, type NodeRuntime, type SimContext } from './state.js';
 
 /** Seconds without heartbeats before the node controller marks a node NotReady (node-monitor-grace-period). */
 const GRACE_MS = 40_000;
@@ -34,122 +34,150 @@ function readyCondition(up: boolean, since: string, heartbeat: string): Record<s
       };
 }
 
-/** Node lifecycle: heartbeats, NotReady after the grace period, unreachable taints, taint-based eviction. */
-export function runNodeLifecycle(ctx: SimContext): void {
+type Conditions = Record<string, unknown>[];
+type Taint = { key: string; effect: string };
+const isUnreachable = (t: Taint) => t.key === 'node.kubernetes.io/unreachable';
+const isoOf = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+function writeNode(
+  ctx: SimContext,
+  node: KubeObject,
+  taints: Taint[] | undefined,
+  conditions: Conditions,
+): void {
   const c = ctx.cluster;
   const nodeType = c.kind('v1', 'Node');
-  const podType = c.kind('v1', 'Pod');
+  let fresh = structuredClone(node);
+  if (taints) fresh = c.update(nodeType, { ...fresh, spec: { ...(fresh['spec'] as object), taints } });
+  c.update(
+    nodeType,
+    { ...fresh, status: { ...(fresh['status'] as object), conditions } },
+    { subresource: 'status' },
+  );
+}
+
+const podsOn = (ctx: SimContext, nodeName: string) =>
+  ctx.cluster.store.scan('/pods').filter((p) => field<string>(p, 'spec.nodeName') === nodeName);
+
+/** A live kubelet posts status (heartbeat) every minute, and at once when it comes back. */
+function heartbeat(
+  ctx: SimContext,
+  node: KubeObject,
+  rt: NodeRuntime,
+  conditions: Conditions,
+  taints: Taint[],
+): void {
   const now = ctx.clock.epochMs;
-  const iso = new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  for (const node of c.store.scan('/nodes')) {
+  const ready = conditions.find((x) => x['type'] === 'Ready');
+  const wasNotReady = ready?.['status'] !== 'True';
+  if (!wasNotReady && now - rt.lastHeartbeatWrite < HEARTBEAT_WRITE_MS) return;
+  rt.lastHeartbeatWrite = now;
+  const iso = isoOf(now);
+  const since = wasNotReady ? iso : asText(ready?.['lastTransitionTime'], iso);
+  const next = conditions.filter((x) => x['type'] !== 'Ready').concat(readyCondition(true, since, iso));
+  writeNode(
+    ctx,
+    node,
+    wasNotReady && taints.some(isUnreachable) ? taints.filter((t) => !isUnreachable(t)) : undefined,
+    next,
+  );
+  if (!wasNotReady) return;
+  rt.notReadySince = undefined;
+  ctx.events.record(
+    node,
+    'Normal',
+    'NodeReady',
+    `Node ${node.metadata.name} status is now: NodeReady`,
+    'kubelet',
+    node.metadata.name,
+  );
+  // The kubelet re-posts every pod's status when it is back.
+  for (const p of ctx.pods.values()) if (p.node === node.metadata.name) p.lastStatusJson = '';
+}
+
+/** No heartbeat for the grace period: NotReady, unreachable taints, and the node's pods turn unready. */
+function markNotReady(
+  ctx: SimContext,
+  node: KubeObject,
+  rt: NodeRuntime,
+  conditions: Conditions,
+  taints: Taint[],
+): void {
+  const now = ctx.clock.epochMs;
+  rt.notReadySince = now;
+  const iso = isoOf(now);
+  const ready = conditions.find((x) => x['type'] === 'Ready');
+  const next = conditions
+    .filter((x) => x['type'] !== 'Ready')
+    .concat(readyCondition(false, iso, asText(ready?.['lastHeartbeatTime'], iso)));
+  writeNode(
+    ctx,
+    node,
+    [...taints.filter((t) => !isUnreachable(t)), ...UNREACHABLE.map((t) => ({ ...t, timeAdded: iso }))],
+    next,
+  );
+  ctx.events.record(
+    node,
+    'Normal',
+    'NodeNotReady',
+    `Node ${node.metadata.name} status is now: NodeNotReady`,
+    'node-controller',
+  );
+  const podType = ctx.cluster.kind('v1', 'Pod');
+  for (const pod of podsOn(ctx, node.metadata.name)) {
+    const status = structuredClone((pod['status'] ?? {}) as Record<string, unknown>);
+    status['conditions'] = ((status['conditions'] as { type: string }[] | undefined) ?? []).map((x) =>
+      x.type === 'Ready' || x.type === 'ContainersReady'
+        ? { ...x, status: 'False', reason: 'NodeNotReady' }
+        : x,
+    );
+    ctx.cluster.update(podType, { ...structuredClone(pod), status }, { subresource: 'status' });
+    ctx.events.record(pod, 'Warning', 'NodeNotReady', 'Node is not ready', 'node-controller');
+  }
+}
+
+/** Taint-based eviction: pods that do not tolerate `unreachable:NoExecute` long enough are deleted. */
+function evictFromUnreachable(ctx: SimContext, node: KubeObject, notReadySince: number): void {
+  const podType = ctx.cluster.kind('v1', 'Pod');
+  const unreachable = { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' };
+  for (const pod of podsOn(ctx, node.metadata.name)) {
+    const tolerations =
+      field<{ key?: string; operator?: string; effect?: string; tolerationSeconds?: number }[]>(
+        pod,
+        'spec.tolerations',
+      ) ?? [];
+    const explicit = tolerations.find((t) => tolerates([t], unreachable));
+    if (explicit && explicit.tolerationSeconds === undefined) continue;
+    const waitMs = (explicit?.tolerationSeconds ?? EVICTION_MS / 1000) * 1000;
+    if (ctx.clock.epochMs - notReadySince < waitMs) continue;
+    ctx.events.record(
+      pod,
+      'Normal',
+      'TaintManagerEviction',
+      `Marking for deletion Pod ${pod.metadata.namespace}/${pod.metadata.name}`,
+      'taint-eviction-controller',
+    );
+    ctx.cluster.delete(podType, pod.metadata.namespace, pod.metadata.name);
+    ctx.counters.evictions++;
+  }
+}
+
+/** Node lifecycle: heartbeats, NotReady after the grace period, unreachable taints, taint-based eviction. */
+export function runNodeLifecycle(ctx: SimContext): void {
+  const now = ctx.clock.epochMs;
+  for (const node of ctx.cluster.store.scan('/nodes')) {
     const rt = ctx.nodes.get(node.metadata.name);
     if (!rt) continue;
-    const conditions = field<Record<string, unknown>[]>(node, 'status.conditions') ?? [];
-    const ready = conditions.find((x) => x['type'] === 'Ready');
-    const taints = field<{ key: string; effect: string }[]>(node, 'spec.taints') ?? [];
+    const conditions = field<Conditions>(node, 'status.conditions') ?? [];
+    const taints = field<Taint[]>(node, 'spec.taints') ?? [];
     if (rt.up) {
-      const wasNotReady = ready?.['status'] !== 'True';
-      if (wasNotReady || now - rt.lastHeartbeatWrite >= HEARTBEAT_WRITE_MS) {
-        rt.lastHeartbeatWrite = now;
-        const since = wasNotReady ? iso : String(ready?.['lastTransitionTime'] ?? iso);
-        const next = conditions.filter((x) => x['type'] !== 'Ready').concat(readyCondition(true, since, iso));
-        let fresh = structuredClone(node);
-        if (wasNotReady && taints.some((t) => t.key === 'node.kubernetes.io/unreachable')) {
-          fresh = c.update(nodeType, {
-            ...fresh,
-            spec: {
-              ...(fresh['spec'] as object),
-              taints: taints.filter((t) => t.key !== 'node.kubernetes.io/unreachable'),
-            },
-          });
-        }
-        c.update(
-          nodeType,
-          { ...fresh, status: { ...(fresh['status'] as object), conditions: next } },
-          { subresource: 'status' },
-        );
-        if (wasNotReady) {
-          rt.notReadySince = undefined;
-          ctx.events.record(
-            node,
-            'Normal',
-            'NodeReady',
-            `Node ${node.metadata.name} status is now: NodeReady`,
-            'kubelet',
-            node.metadata.name,
-          );
-          for (const p of ctx.pods.values()) if (p.node === node.metadata.name) p.lastStatusJson = '';
-        }
-      }
+      heartbeat(ctx, node, rt, conditions, taints);
       continue;
     }
     rt.downSince ??= now;
-    if (rt.notReadySince === undefined && now - rt.downSince >= GRACE_MS) {
-      rt.notReadySince = now;
-      const next = conditions
-        .filter((x) => x['type'] !== 'Ready')
-        .concat(readyCondition(false, iso, String(ready?.['lastHeartbeatTime'] ?? iso)));
-      const tainted = c.update(nodeType, {
-        ...structuredClone(node),
-        spec: {
-          ...(node['spec'] as object),
-          taints: [
-            ...taints.filter((t) => t.key !== 'node.kubernetes.io/unreachable'),
-            ...UNREACHABLE.map((t) => ({ ...t, timeAdded: iso })),
-          ],
-        },
-      });
-      c.update(
-        nodeType,
-        { ...tainted, status: { ...(tainted['status'] as object), conditions: next } },
-        { subresource: 'status' },
-      );
-      ctx.events.record(
-        node,
-        'Normal',
-        'NodeNotReady',
-        `Node ${node.metadata.name} status is now: NodeNotReady`,
-        'node-controller',
-      );
-      for (const pod of c.store
-        .scan('/pods')
-        .filter((p) => field<string>(p, 'spec.nodeName') === node.metadata.name)) {
-        const status = structuredClone((pod['status'] ?? {}) as Record<string, unknown>);
-        status['conditions'] = ((status['conditions'] as { type: string }[] | undefined) ?? []).map((x) =>
-          x.type === 'Ready' || x.type === 'ContainersReady'
-            ? { ...x, status: 'False', reason: 'NodeNotReady' }
-            : x,
-        );
-        c.update(podType, { ...structuredClone(pod), status }, { subresource: 'status' });
-        ctx.events.record(pod, 'Warning', 'NodeNotReady', 'Node is not ready', 'node-controller');
-      }
-    }
-    if (rt.notReadySince !== undefined) {
-      for (const pod of c.store
-        .scan('/pods')
-        .filter((p) => field<string>(p, 'spec.nodeName') === node.metadata.name)) {
-        const tolerations =
-          field<{ key?: string; operator?: string; effect?: string; tolerationSeconds?: number }[]>(
-            pod,
-            'spec.tolerations',
-          ) ?? [];
-        const unreachable = { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' };
-        const explicit = tolerations.find((t) => tolerates([t], unreachable));
-        if (explicit && explicit.tolerationSeconds === undefined) continue;
-        const waitMs = (explicit?.tolerationSeconds ?? EVICTION_MS / 1000) * 1000;
-        if (now - rt.notReadySince >= waitMs) {
-          ctx.events.record(
-            pod,
-            'Normal',
-            'TaintManagerEviction',
-            `Marking for deletion Pod ${pod.metadata.namespace}/${pod.metadata.name}`,
-            'taint-eviction-controller',
-          );
-          c.delete(podType, pod.metadata.namespace, pod.metadata.name);
-          ctx.counters.evictions++;
-        }
-      }
-    }
+    if (rt.notReadySince === undefined && now - rt.downSince >= GRACE_MS)
+      markNotReady(ctx, node, rt, conditions, taints);
+    if (rt.notReadySince !== undefined) evictFromUnreachable(ctx, node, rt.notReadySince);
   }
 }
 

@@ -277,7 +277,7 @@ describe('sandbox API server with @kubernetes/client-node', () => {
       await core.replaceNamespacedPodStatus({
         namespace: 'shop',
         name: n,
-        body: { ...p, ...ready } as k8s.V1Pod,
+        body: { ...p, ...ready },
       });
     }
     await policy.createNamespacedPodDisruptionBudget({
