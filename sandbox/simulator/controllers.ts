@@ -496,3 +496,124 @@ export function reconcileHpas(
       c.update(hpaType, { ...structuredClone(fresh), status }, { subresource: 'status' });
   }
 }
+
+function podFromTemplate(
+  owner: KubeObject,
+  name: string,
+  extraSpec: Record<string, unknown> = {},
+): KubeObject {
+  const template = structuredClone(field<KubeObject>(owner, 'spec.template') ?? ({} as KubeObject));
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      ...(template.metadata ?? {}),
+      name,
+      namespace: owner.metadata.namespace,
+      ownerReferences: [ownerRef(owner)],
+    },
+    spec: { ...(template['spec'] as object), ...extraSpec },
+  };
+}
+
+function createOwnedPod(ctx: SimContext, owner: KubeObject, pod: KubeObject, controller: string): void {
+  try {
+    const created = ctx.cluster.create(ctx.cluster.kind('v1', 'Pod'), pod);
+    ctx.events.record(
+      owner,
+      'Normal',
+      'SuccessfulCreate',
+      `create Pod ${created.metadata.name} in ${owner.kind} ${owner.metadata.name} successful`,
+      controller,
+    );
+  } catch (error) {
+    const message = error instanceof ApiError ? error.message : String(error);
+    ctx.events.record(
+      owner,
+      'Warning',
+      'FailedCreate',
+      `create Pod ${pod.metadata.name} in ${owner.kind} ${owner.metadata.name} failed error: ${message}`,
+      controller,
+    );
+  }
+}
+
+function writeWorkloadStatus(
+  ctx: SimContext,
+  owner: KubeObject,
+  storage: string,
+  status: Record<string, unknown>,
+): void {
+  const c = ctx.cluster;
+  const fresh = c.store.peek(storage, owner.metadata.namespace, owner.metadata.name);
+  if (fresh && JSON.stringify(fresh['status']) !== JSON.stringify(status)) {
+    c.update(c.kind('apps/v1', owner.kind), { ...structuredClone(fresh), status }, { subresource: 'status' });
+  }
+}
+
+/** StatefulSet controller (OrderedReady): pods <name>-0..N-1, created one at a time, each after the previous is ready. */
+export function reconcileStatefulSets(ctx: SimContext): void {
+  const c = ctx.cluster;
+  for (const sts of c.store.scan('apps/statefulsets')) {
+    const want = field<number>(sts, 'spec.replicas') ?? 1;
+    const pods = c.store.scan('/pods', sts.metadata.namespace).filter((p) => owned(p, sts) && isActivePod(p));
+    const byName = new Map(pods.map((p) => [p.metadata.name, p]));
+    for (let i = 0; i < want; i++) {
+      const name = `${sts.metadata.name}-${i}`;
+      const existing = byName.get(name);
+      if (existing) {
+        if (!podIsReady(existing)) break;
+        continue;
+      }
+      createOwnedPod(ctx, sts, podFromTemplate(sts, name, { hostname: name }), 'statefulset-controller');
+      break;
+    }
+    for (const p of pods) {
+      const ordinal = Number(p.metadata.name.slice(sts.metadata.name.length + 1));
+      if (ordinal >= want) c.delete(c.kind('v1', 'Pod'), p.metadata.namespace, p.metadata.name);
+    }
+    const now = c.store.scan('/pods', sts.metadata.namespace).filter((p) => owned(p, sts) && isActivePod(p));
+    const ready = now.filter(podIsReady).length;
+    writeWorkloadStatus(ctx, sts, 'apps/statefulsets', {
+      replicas: now.length,
+      readyReplicas: ready,
+      availableReplicas: ready,
+      currentReplicas: now.length,
+      updatedReplicas: now.length,
+      observedGeneration: sts.metadata.generation,
+    });
+  }
+}
+
+/** DaemonSet controller: one pod on every ready node whose taints the pod tolerates, bound directly. */
+export function reconcileDaemonSets(
+  ctx: SimContext,
+  nodeAccepts: (pod: KubeObject, node: KubeObject) => boolean,
+): void {
+  const c = ctx.cluster;
+  const nodes = c.store.scan('/nodes');
+  for (const ds of c.store.scan('apps/daemonsets')) {
+    const pods = c.store.scan('/pods', ds.metadata.namespace).filter((p) => owned(p, ds) && isActivePod(p));
+    const onNode = new Set(pods.map((p) => field<string>(p, 'spec.nodeName')));
+    let desired = 0;
+    for (const node of nodes) {
+      const candidate = podFromTemplate(ds, `${ds.metadata.name}-${node.metadata.name}`, {
+        nodeName: node.metadata.name,
+      });
+      if (!nodeAccepts(candidate, node)) continue;
+      desired++;
+      if (!onNode.has(node.metadata.name)) createOwnedPod(ctx, ds, candidate, 'daemonset-controller');
+    }
+    const now = c.store.scan('/pods', ds.metadata.namespace).filter((p) => owned(p, ds) && isActivePod(p));
+    const ready = now.filter(podIsReady).length;
+    writeWorkloadStatus(ctx, ds, 'apps/daemonsets', {
+      desiredNumberScheduled: desired,
+      currentNumberScheduled: now.length,
+      numberReady: ready,
+      numberAvailable: ready,
+      updatedNumberScheduled: now.length,
+      numberMisscheduled: 0,
+      observedGeneration: ds.metadata.generation,
+    });
+  }
+}

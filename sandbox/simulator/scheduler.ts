@@ -132,6 +132,12 @@ function domainOf(pod: KubeObject, key: string, nodes: Map<string, KubeObject>):
   return nodeName ? nodes.get(nodeName)?.metadata.labels?.[key] : undefined;
 }
 
+/** Whether a node would take a pod, ignoring capacity (DaemonSet placement: taints and node affinity). */
+export function nodeAcceptsDaemonPod(pod: KubeObject, node: KubeObject): boolean {
+  const reason = unfitReason(pod, node, [], []);
+  return reason === undefined || reason.startsWith('Insufficient') || reason === 'Too many pods';
+}
+
 /** Scheduler: bind each pending pod to the least-allocated node that passes every filter. */
 export function schedulePods(ctx: SimContext): void {
   const c = ctx.cluster;

@@ -4,14 +4,20 @@ import { mergePatch, strategicMergePatch } from '../apiserver/patch.js';
 import { parseQuantity } from '../apiserver/quantity.js';
 import type { KubeObject } from '../apiserver/types.js';
 import { SimClock } from '../clock.js';
-import { reconcileDeployments, reconcileHpas, reconcileReplicaSets } from './controllers.js';
+import {
+  reconcileDaemonSets,
+  reconcileDeployments,
+  reconcileHpas,
+  reconcileReplicaSets,
+  reconcileStatefulSets,
+} from './controllers.js';
 import { EventRecorder } from './events.js';
 import { runKubelets, workloadOfPod } from './kubelet.js';
 import { applyCpuContention, metricsObjects, runNodeLifecycle } from './nodes.js';
 import { OutcomeTracker, type Outcome } from './outcomes.js';
 import { seededRandom } from './random.js';
 import { parseDuration, type Fault, type Scenario, type WorkloadSpec } from './scenario.js';
-import { schedulePods, podRequests } from './scheduler.js';
+import { nodeAcceptsDaemonPod, podRequests, schedulePods } from './scheduler.js';
 import { field, workloadKey, type PodRuntime, type SimContext, type WorkloadRuntime } from './state.js';
 import { computeSignals } from './traffic.js';
 
@@ -112,6 +118,8 @@ export class Simulator {
     const ctx = this.ctx;
     reconcileDeployments(ctx);
     reconcileReplicaSets(ctx);
+    reconcileStatefulSets(ctx);
+    reconcileDaemonSets(ctx, nodeAcceptsDaemonPod);
     reconcileHpas(ctx, (p) => this.podCpu(p), this.hpaState);
     schedulePods(ctx);
     runKubelets(ctx, this.tickMs, (n) => ctx.nodes.get(n)?.up ?? false);

@@ -83,6 +83,33 @@ describe('scenario library', () => {
     expect(sim.outcome().oomKills).toBeGreaterThan(0);
   });
 
+  it('runs StatefulSets in order and DaemonSets on every tolerated node', () => {
+    const sim = new Simulator(
+      parseScenario(`
+name: sts-ds
+description: one of each
+cluster:
+  nodePools:
+    - { prefix: node, count: 3 }
+    - { prefix: gpu, count: 1, taints: [{ key: gpu, value: "true", effect: NoSchedule }] }
+workloads:
+  - { name: db, namespace: data, kind: StatefulSet, replicas: 3, requests: { cpu: 100m, memory: 64Mi } }
+  - { name: agent, namespace: kube-system, kind: DaemonSet, requests: { cpu: 10m, memory: 16Mi } }
+truth: { faultClass: benign, actionWanted: false }
+`),
+    );
+    sim.runToEnd(5 * 60_000);
+    const names = (ns: string) =>
+      sim.cluster.store
+        .list('/pods', ns)
+        .map((p) => p.metadata.name)
+        .sort();
+    expect(names('data')).toEqual(['db-0', 'db-1', 'db-2']);
+    expect(names('kube-system')).toEqual(['agent-node-1', 'agent-node-2', 'agent-node-3']);
+    const ds = sim.cluster.store.get('apps/daemonsets', 'kube-system', 'agent');
+    expect(ds?.['status']).toMatchObject({ desiredNumberScheduled: 3, numberReady: 3 });
+  });
+
   it('rejects an invalid scenario with a message naming the field', () => {
     expect(() =>
       parseScenario(
