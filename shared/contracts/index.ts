@@ -31,3 +31,13 @@ export {
   isEventType,
 } from './events.js';
 export type { EventType, EventData } from './events.js';
+export {
+  KURATIVE_GROUP,
+  KURATIVE_VERSION,
+  KURATIVE_API_VERSION,
+  BUILTIN_SIGNALS,
+  BuiltinSignal,
+  DETECTOR_ALGORITHMS,
+  DetectorSpec,
+  Condition,
+} from './resources.js';

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+
+export const KURATIVE_GROUP = 'kurative.dev';
+export const KURATIVE_VERSION = 'v1alpha1';
+export const KURATIVE_API_VERSION = `${KURATIVE_GROUP}/${KURATIVE_VERSION}`;
+
+const DurationText = z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d))+$/, 'a duration like 30s, 5m or 1h30m');
+
+/** Built-in signals scrape produces from metrics.k8s.io and the pod API. */
+export const BUILTIN_SIGNALS = [
+  'memory_working_set_bytes',
+  'cpu_usage_cores',
+  'restarts_total',
+  'ready',
+  'node_memory_working_set_bytes',
+  'node_cpu_usage_cores',
+] as const;
+export const BuiltinSignal = z.enum(BUILTIN_SIGNALS);
+
+export const DETECTOR_ALGORITHMS = ['robust-deviation', 'forecast-limit'] as const;
+
+/** Detector.spec: what to watch and how sensitively. */
+export const DetectorSpec = z
+  .object({
+    target: z
+      .object({
+        namespaces: z.array(z.string().min(1)).default([]),
+        selector: z
+          .object({ matchLabels: z.record(z.string(), z.string()).default({}) })
+          .strict()
+          .optional(),
+        kinds: z.array(z.enum(['Pod', 'Node', 'Deployment', 'Service'])).default([]),
+      })
+      .strict()
+      .default({ namespaces: [], kinds: [] }),
+    signal: z
+      .object({
+        metric: BuiltinSignal.optional(),
+        promql: z.string().min(1).max(2000).optional(),
+        /** Name the series gets (required with promql). */
+        name: z
+          .string()
+          .regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/)
+          .optional(),
+        /** Which direction is bad: up (default), down, or both. */
+        direction: z.enum(['up', 'down', 'both']).default('up'),
+      })
+      .strict()
+      .refine((s) => (s.metric === undefined) !== (s.promql === undefined), {
+        message: 'set exactly one of metric or promql',
+      })
+      .refine((s) => s.promql === undefined || s.name !== undefined, {
+        message: 'name is required with promql',
+      }),
+    algorithm: z.enum(DETECTOR_ALGORITHMS).default('robust-deviation'),
+    /** 0 (only the most extreme) … 1 (most sensitive). */
+    sensitivity: z.number().min(0).max(1).default(0.5),
+    minDuration: DurationText.default('1m'),
+    seasonality: z.enum(['none', 'daily', 'weekly']).default('none'),
+    /** forecast-limit: how far ahead a breach must be predicted to fire. */
+    horizon: DurationText.default('30m'),
+  })
+  .strict();
+export type DetectorSpec = z.infer<typeof DetectorSpec>;
+
+export const Condition = z
+  .object({
+    type: z.string(),
+    status: z.enum(['True', 'False', 'Unknown']),
+    reason: z.string(),
+    message: z.string(),
+    lastTransitionTime: z.string(),
+    observedGeneration: z.number().int().optional(),
+  })
+  .strict();
+export type Condition = z.infer<typeof Condition>;

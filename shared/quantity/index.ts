@@ -1,0 +1,42 @@
+// Kubernetes resource quantities (k8s.io/apimachinery/pkg/api/resource): "100m", "1.5", "128Mi", "2G", "1e3".
+const SUFFIX: Record<string, number> = {
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  '': 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
+const QUANTITY = /^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(n|u|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?)$/;
+
+/** Parse a quantity to a plain number (cores for CPU, bytes for memory); undefined if malformed. */
+export function parseQuantity(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value !== 'string') return undefined;
+  const m = QUANTITY.exec(value.trim());
+  if (!m) return undefined;
+  const base = Number(m[1]);
+  if (m[2]) return base * 10 ** Number(m[2].slice(1));
+  return base * (SUFFIX[m[3] ?? ''] ?? 1);
+}
+
+/** Format CPU cores the way metrics-server does (millicores, or nanocores below 1m). */
+export function formatCpu(cores: number): string {
+  if (cores > 0 && cores < 0.001) return `${Math.round(cores * 1e9)}n`;
+  return `${Math.round(cores * 1000)}m`;
+}
+
+/** Format bytes as Ki (metrics-server style) — always exact enough for display and parsing. */
+export function formatMemory(bytes: number): string {
+  return `${Math.round(bytes / 1024)}Ki`;
+}
