@@ -125,6 +125,6 @@ async function readPrometheus(deps: ScrapeDeps, baseUrl: string, log: Logger): P
 }
 
 /** Real dependencies from configuration. */
-export async function createDeps(config: Config): Promise<ScrapeDeps> {
-  return { kube: createKubeClients(loadKubeConfig(config)) };
+export function createDeps(config: Config): Promise<ScrapeDeps> {
+  return Promise.resolve({ kube: createKubeClients(loadKubeConfig(config)) });
 }

@@ -55,19 +55,38 @@ export function buildSamples(input: {
   prometheus?: readonly PromSeries[];
   now: string;
 }): Sample[] {
+  return [
+    ...containerUsage(input.pods, input.podMetrics, input.now),
+    ...input.pods.flatMap((p) => podState(p, input.now)),
+    ...nodeUsage(input.nodes, input.nodeMetrics, input.now),
+    ...(input.prometheus ?? []).flatMap((s): Sample[] => {
+      const entity = entityFromLabels(s.labels);
+      return entity && Number.isFinite(s.value)
+        ? [{ entity, signal: s.signal, value: s.value, at: s.at }]
+        : [];
+    }),
+  ];
+}
+
+function containerUsage(
+  pods: readonly PodView[],
+  podMetrics: readonly PodMetricsView[],
+  now: string,
+): Sample[] {
+  const byKey = new Map(pods.map((p) => [`${p.metadata?.namespace}/${p.metadata?.name}`, p]));
   const samples: Sample[] = [];
-  const pods = new Map(input.pods.map((p) => [`${p.metadata?.namespace}/${p.metadata?.name}`, p]));
-  for (const m of input.podMetrics) {
-    const pod = pods.get(`${m.metadata.namespace}/${m.metadata.name}`);
+  for (const m of podMetrics) {
+    const pod = byKey.get(`${m.metadata.namespace}/${m.metadata.name}`);
     if (!pod) continue; // a pod deleted between the two reads
-    const at = iso(m.timestamp, input.now);
+    const at = iso(m.timestamp, now);
+    const uid = pod.metadata?.uid;
     for (const c of m.containers) {
-      const spec = pod.spec?.containers?.find((x) => x.name === c.name);
+      const resources = pod.spec?.containers?.find((x) => x.name === c.name)?.resources;
       const entity = {
         kind: 'Pod',
         namespace: m.metadata.namespace,
         name: m.metadata.name,
-        ...(pod.metadata?.uid ? { uid: pod.metadata.uid } : {}),
+        ...(uid ? { uid } : {}),
         container: c.name,
       };
       const memory = parseQuantity(c.usage.memory);
@@ -76,68 +95,64 @@ export function buildSamples(input: {
         samples.push(
           withBounds(
             { entity, signal: 'memory_working_set_bytes', value: memory, unit: 'bytes', at },
-            spec?.resources,
+            resources,
             'memory',
           ),
         );
       if (cpu !== undefined)
         samples.push(
-          withBounds(
-            { entity, signal: 'cpu_usage_cores', value: cpu, unit: 'cores', at },
-            spec?.resources,
-            'cpu',
-          ),
+          withBounds({ entity, signal: 'cpu_usage_cores', value: cpu, unit: 'cores', at }, resources, 'cpu'),
         );
     }
   }
-  for (const pod of input.pods) {
-    const name = pod.metadata?.name;
-    const namespace = pod.metadata?.namespace;
-    if (!name || !namespace || pod.status?.phase === 'Succeeded') continue;
-    const entity = { kind: 'Pod', namespace, name, ...(pod.metadata?.uid ? { uid: pod.metadata.uid } : {}) };
-    const restarts = (pod.status?.containerStatuses ?? []).reduce((s, c) => s + (c.restartCount ?? 0), 0);
-    const ready = (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
-      ? 1
-      : 0;
-    samples.push({ entity, signal: 'restarts_total', value: restarts, unit: 'count', at: input.now });
-    samples.push({ entity, signal: 'ready', value: ready, unit: 'bool', at: input.now });
-  }
-  const nodes = new Map(input.nodes.map((n) => [n.metadata?.name, n]));
-  for (const m of input.nodeMetrics) {
-    const node = nodes.get(m.metadata.name);
-    const entity = {
-      kind: 'Node',
-      name: m.metadata.name,
-      ...(node?.metadata?.uid ? { uid: node.metadata.uid } : {}),
-    };
-    const at = iso(m.timestamp, input.now);
+  return samples;
+}
+
+function podState(pod: PodView, now: string): Sample[] {
+  const name = pod.metadata?.name;
+  const namespace = pod.metadata?.namespace;
+  if (!name || !namespace || pod.status?.phase === 'Succeeded') return [];
+  const uid = pod.metadata?.uid;
+  const entity = { kind: 'Pod', namespace, name, ...(uid ? { uid } : {}) };
+  const restarts = (pod.status?.containerStatuses ?? []).reduce((s, c) => s + (c.restartCount ?? 0), 0);
+  const ready = (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True') ? 1 : 0;
+  return [
+    { entity, signal: 'restarts_total', value: restarts, unit: 'count', at: now },
+    { entity, signal: 'ready', value: ready, unit: 'bool', at: now },
+  ];
+}
+
+function nodeUsage(
+  nodes: readonly NodeView[],
+  nodeMetrics: readonly NodeMetricsView[],
+  now: string,
+): Sample[] {
+  const byName = new Map(nodes.map((n) => [n.metadata?.name, n]));
+  const samples: Sample[] = [];
+  for (const m of nodeMetrics) {
+    const node = byName.get(m.metadata.name);
+    const uid = node?.metadata?.uid;
+    const entity = { kind: 'Node', name: m.metadata.name, ...(uid ? { uid } : {}) };
+    const at = iso(m.timestamp, now);
+    const allocatable = node?.status?.allocatable;
     const cpu = parseQuantity(m.usage.cpu);
     const memory = parseQuantity(m.usage.memory);
-    const cpuLimit = parseQuantity(node?.status?.allocatable?.['cpu']);
-    const memLimit = parseQuantity(node?.status?.allocatable?.['memory']);
     if (cpu !== undefined)
-      samples.push({
-        entity,
-        signal: 'node_cpu_usage_cores',
-        value: cpu,
-        unit: 'cores',
-        at,
-        ...(cpuLimit ? { limit: cpuLimit } : {}),
-      });
+      samples.push(
+        withBounds(
+          { entity, signal: 'node_cpu_usage_cores', value: cpu, unit: 'cores', at },
+          { limits: allocatable ?? {} },
+          'cpu',
+        ),
+      );
     if (memory !== undefined)
-      samples.push({
-        entity,
-        signal: 'node_memory_working_set_bytes',
-        value: memory,
-        unit: 'bytes',
-        at,
-        ...(memLimit ? { limit: memLimit } : {}),
-      });
-  }
-  for (const s of input.prometheus ?? []) {
-    const entity = entityFromLabels(s.labels);
-    if (entity && Number.isFinite(s.value))
-      samples.push({ entity, signal: s.signal, value: s.value, at: s.at });
+      samples.push(
+        withBounds(
+          { entity, signal: 'node_memory_working_set_bytes', value: memory, unit: 'bytes', at },
+          { limits: allocatable ?? {} },
+          'memory',
+        ),
+      );
   }
   return samples;
 }
