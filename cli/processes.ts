@@ -12,7 +12,7 @@ export const FUNCTIONS_FRAMEWORK_MAIN = join(
   'main.js',
 );
 /** The compiled entry every kurative function process loads. */
-export const FUNCTIONS_SOURCE = join(repoRoot, 'dist', 'functions', 'main.js');
+export const FUNCTIONS_SOURCE = join(repoRoot, 'dist', 'bundle', 'main.mjs');
 
 export interface FunctionProcess {
   readonly name: string;
