@@ -1,0 +1,108 @@
+import { mkdirSync } from 'node:fs';
+import type { CloudEventV1 } from 'cloudevents';
+import { DevBroker } from '../broker/index.js';
+import type { FunctionName, Mode } from '../shared/contracts/index.js';
+import { implementedFunctions } from '../functions/registry.js';
+import { Sandbox } from '../sandbox/sandbox.js';
+import type { Scenario } from '../sandbox/simulator/scenario.js';
+import { createPingSource, KURATIVE_WATCHED_RESOURCES, startApiServerSource } from '../sandbox/sources.js';
+import { ROUTES } from '../triggers/index.js';
+import { startFunctionProcess, type FunctionProcess } from './processes.js';
+
+export interface PipelineOptions {
+  readonly scenario: Scenario;
+  readonly dir: string;
+  readonly mode: Mode;
+  readonly seed?: number;
+  /** Scrape schedule on the simulated clock (PingSource). */
+  readonly scrapeEveryMs?: number;
+  readonly onEvent?: (event: CloudEventV1<unknown>) => void;
+  readonly onLog?: (fn: FunctionName, line: string) => void;
+  readonly extraEnv?: Record<string, string>;
+}
+
+/**
+ * The whole system on the sandbox: the simulated cluster behind its API server, the dev broker
+ * with the routes from triggers/, every implemented function as a real functions-framework
+ * process, and the ApiServerSource and PingSource feeding the broker.
+ */
+export class Pipeline {
+  private stopSources: (() => void)[] = [];
+
+  private constructor(
+    readonly sandbox: Sandbox,
+    readonly broker: DevBroker,
+    readonly functions: FunctionProcess[],
+  ) {}
+
+  static async start(options: PipelineOptions): Promise<Pipeline> {
+    mkdirSync(options.dir, { recursive: true });
+    const sandbox = await Sandbox.start({
+      scenario: options.scenario,
+      dir: options.dir,
+      ...(options.seed === undefined ? {} : { seed: options.seed }),
+    });
+    const broker = new DevBroker({
+      routes: ROUTES,
+      endpoints: {},
+      retry: 3,
+      backoffMs: 20,
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    });
+    const sink = await broker.listen();
+    const functions: FunctionProcess[] = [];
+    try {
+      for (const name of implementedFunctions()) {
+        const fn = await startFunctionProcess(
+          name,
+          {
+            KUBECONFIG: sandbox.kubeconfigPath,
+            K_SINK: sink,
+            KURATIVE_MODE: options.mode,
+            LOG_LEVEL: 'info',
+            ...options.extraEnv,
+          },
+          { onLine: (line) => options.onLog?.(name, line) },
+        );
+        functions.push(fn);
+        broker.setEndpoint(name, fn.url);
+      }
+    } catch (error) {
+      await Promise.all(functions.map((f) => f.stop()));
+      await sandbox.close();
+      await broker.close();
+      throw error;
+    }
+    const pipeline = new Pipeline(sandbox, broker, functions);
+    const publish = (e: CloudEventV1<unknown>) => broker.publish(e);
+    const ping = createPingSource({
+      clock: sandbox.simulator.clock,
+      everyMs: options.scrapeEveryMs ?? 60_000,
+      source: '/apis/v1/namespaces/kurative/pingsources/kurative-scrape',
+      publish,
+    });
+    pipeline.stopSources.push(sandbox.onTick(() => ping.onTick()));
+    pipeline.stopSources.push(
+      startApiServerSource({
+        cluster: sandbox.simulator.cluster,
+        resources: KURATIVE_WATCHED_RESOURCES,
+        sourceUrl: sandbox.url,
+        publish,
+      }),
+    );
+    return pipeline;
+  }
+
+  /** Advance the cluster one tick and wait until every event it caused has been processed. */
+  async step(): Promise<void> {
+    this.sandbox.step();
+    await this.broker.idle();
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.stopSources) s();
+    await Promise.all(this.functions.map((f) => f.stop()));
+    await this.broker.close();
+    await this.sandbox.close();
+  }
+}
