@@ -1,0 +1,171 @@
+// Online robust deviation detector: one small state per series, updated in O(1) per sample.
+//
+// Baseline: Holt's linear smoothing (level + damped trend) with an optional daily or weekly
+// seasonal profile, fitted with Huber-clipped residuals so that outliers barely move it
+// ("does not learn from what it flags"), and a spread tracked as an exponentially weighted mean
+// absolute deviation.
+// Score: the residual's robust z-score, turned into an anomaly likelihood the way Numenta's NAB
+// detector does (Ahmad et al., "Unsupervised real-time anomaly detection for streaming data",
+// Neurocomputing 2017): how unusual the recent average z is against the long-run distribution of
+// z for this series — which makes scores comparable across series, so one threshold fits all.
+
+/** Tuning of one detector; `sensitivity` comes from the Detector resource. */
+export interface DetectorParams {
+  /** Level smoothing per sample. */
+  readonly alpha: number;
+  /** Trend smoothing per sample. */
+  readonly beta: number;
+  /** Trend damping per sample (φ). */
+  readonly phi: number;
+  /** Residuals are clipped at this many spreads when learning. */
+  readonly clip: number;
+  /** Smoothing of the short-term raw-score average (spikes, sudden changes). */
+  readonly shortAlpha: number;
+  /** Smoothing of a slower raw-score average (drifts, sustained small changes); 0 disables it. */
+  readonly slowAlpha: number;
+  /** Smoothing of the long-run z distribution. */
+  readonly longAlpha: number;
+  /** Seasonal profile: period in ms (0 = none) and the most bins it may use (one per sample interval up to that). */
+  readonly seasonMs: number;
+  readonly seasonBins: number;
+  readonly seasonAlpha: number;
+  /** Samples before any score is given. */
+  readonly warmup: number;
+  /** Consecutive same-sided residuals beyond 2 spreads that mark a level shift to relearn fast. */
+  readonly shiftRun: number;
+  /** Per-sample decay of the memory of a recent alert (refractory period); 0 disables it. */
+  readonly refractoryDecay: number;
+  /** Raw score: z is squashed to [0, 1) as 1 − e^(−z / zScale) before the likelihood. */
+  readonly zScale: number;
+}
+
+export const DEFAULT_PARAMS: DetectorParams = {
+  alpha: 0.02,
+  beta: 0.005,
+  phi: 0.98,
+  clip: 3,
+  shortAlpha: 0.3,
+  slowAlpha: 0.01,
+  longAlpha: 0.003,
+  seasonMs: 0,
+  seasonBins: 0,
+  seasonAlpha: 0.3,
+  warmup: 10,
+  shiftRun: 5,
+  zScale: 3,
+  refractoryDecay: 0.99,
+};
+
+export const DAY_MS = 86_400_000;
+
+/** Per-series state (JSON-serialisable, a few hundred bytes without seasonality). */
+export interface SeriesState {
+  n: number;
+  t: number;
+  level: number;
+  trend: number;
+  spread: number;
+  zShort: number;
+  zSlow: number;
+  zMean: number;
+  zVar: number;
+  /** Signed count of consecutive residuals beyond 2 spreads (positive: above). */
+  run: number;
+  /** Memory of a recent alert in [0, 1]: damps repeats of the same alert. */
+  alerted: number;
+  season: number[] | undefined;
+}
+
+export function newState(): SeriesState {
+  return { n: 0, t: 0, level: 0, trend: 0, spread: 0, zShort: 0, zSlow: 0, zMean: 0.3, zVar: 0.04, run: 0, alerted: 0, season: undefined };
+}
+
+export interface Observation {
+  /** Anomaly likelihood in [0, 1]. */
+  readonly score: number;
+  /** Robust z-score of this sample against the baseline. */
+  readonly z: number;
+  /** What the baseline expected. */
+  readonly expected: number;
+  readonly spread: number;
+}
+
+// Abramowitz & Stegun 7.1.26 erf approximation (|error| < 1.5e-7).
+function normalCdf(x: number): number {
+  const z = Math.abs(x) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * z);
+  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-z * z);
+  return x >= 0 ? 0.5 * (1 + y) : 0.5 * (1 - y);
+}
+
+function seasonBin(params: DetectorParams, t: number, bins: number): number {
+  return Math.floor(((t % params.seasonMs) / params.seasonMs) * bins);
+}
+
+/**
+ * Score one sample and update the state in place. Returns the observation; the first `warmup`
+ * samples only learn (score 0).
+ */
+export function observe(state: SeriesState, value: number, t: number, params: DetectorParams = DEFAULT_PARAMS): Observation {
+  const seasonal = params.seasonBins > 0 && params.seasonMs > 0;
+  if (state.n === 0) {
+    state.n = 1;
+    state.t = t;
+    state.level = value;
+    state.spread = Math.abs(value) * 0.01;
+    return { score: 0, z: 0, expected: value, spread: state.spread };
+  }
+  if (seasonal && !state.season && t > state.t) {
+    // One bin per sample interval (up to the cap): the profile resolves what the data resolves.
+    const bins = Math.max(1, Math.min(params.seasonBins, Math.round(params.seasonMs / (t - state.t))));
+    state.season = new Array<number>(bins).fill(0);
+  }
+  const bin = state.season ? seasonBin(params, t, state.season.length) : 0;
+  const seasonValue = seasonal && state.season ? (state.season[bin] ?? 0) : 0;
+  const expected = state.level + state.trend + seasonValue;
+  const residual = value - expected;
+  // Spread floor: a flat series must not turn its first wiggle into an infinite z.
+  const floor = Math.max(1e-9, Math.abs(state.level) * 1e-3);
+  const spread = Math.max(state.spread, floor);
+  const z = Math.abs(residual) / spread;
+
+  // A run of same-sided large residuals is a level shift: the new level is the normal now.
+  if (Math.abs(residual) > 2 * spread) state.run = residual > 0 ? Math.max(1, state.run + 1) : Math.min(-1, state.run - 1);
+  else state.run = 0;
+  // While a seasonal profile is still being learned (first two periods), regular steps are not shifts.
+  const learningSeason = state.season !== undefined && state.n < 2 * state.season.length;
+  const shifted = !learningSeason && Math.abs(state.run) >= params.shiftRun;
+  // Learn with the residual clipped: outliers move the baseline only a little.
+  const limit = shifted ? Math.abs(residual) : params.clip * spread;
+  const clipped = residual > limit ? limit : residual < -limit ? -limit : residual;
+  const alpha = shifted ? 0.5 : params.alpha;
+  const previousLevel = state.level;
+  state.level = previousLevel + state.trend + alpha * clipped;
+  state.trend = shifted ? 0 : params.phi * state.trend + params.beta * (state.level - previousLevel - state.trend);
+  if (state.season) {
+    // The profile is the typical offset from the level at this phase; the first period fills it directly.
+    const offset = learningSeason && state.n < state.season.length ? value - previousLevel : (state.season[bin] ?? 0) + (shifted ? 0 : clipped);
+    state.season[bin] = (state.season[bin] ?? 0) + (state.n < state.season.length ? 1 : params.seasonAlpha) * (offset - (state.season[bin] ?? 0));
+  }
+  state.spread += params.alpha * (Math.min(Math.abs(residual), params.clip * spread) - state.spread);
+
+  // Anomaly likelihood: the short-term mean raw score against its long-run distribution.
+  const raw = 1 - Math.exp(-z / params.zScale);
+  state.zShort += params.shortAlpha * (raw - state.zShort);
+  const sd = Math.sqrt(Math.max(state.zVar, 1e-6));
+  state.zSlow += params.slowAlpha * (raw - state.zSlow);
+  // The slow average's spread is smaller by √(α/(2−α)) relative to the short one's (EWMA variance).
+  const slowSd = sd * Math.sqrt(params.slowAlpha / (2 - params.slowAlpha)) / Math.sqrt(params.shortAlpha / (2 - params.shortAlpha));
+  const fast = normalCdf((state.zShort - state.zMean) / sd);
+  const slow = params.slowAlpha > 0 ? normalCdf((state.zSlow - state.zMean) / Math.max(slowSd, 1e-6)) : 0;
+  const likelihood = state.n > params.warmup ? Math.max(fast, slow) : 0;
+  // One alert per episode: right after a near-certain alert, repeats are damped (refractory period).
+  const score = likelihood * (1 - state.alerted);
+  state.alerted = Math.max(state.alerted * params.refractoryDecay, likelihood ** 64);
+  const delta = raw - state.zMean;
+  state.zMean += params.longAlpha * delta;
+  state.zVar = (1 - params.longAlpha) * (state.zVar + params.longAlpha * delta * delta);
+  state.n++;
+  state.t = t;
+  return { score, z, expected, spread };
+}
