@@ -34,9 +34,12 @@ export function loadCorpus(dataDir: string, windowsPath: string): NabFile[] {
   return listCsv(dataDir).map((path) => {
     const key = relative(dataDir, path).split(sep).join('/');
     const [category = '', name = ''] = key.split('/');
-    const lines = readFileSync(path, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
+    const lines = readFileSync(path, 'utf8')
+      .split(/\r?\n/)
+      .filter((l) => l.trim() !== '');
     const header = lines.shift() ?? '';
-    if (!/^timestamp,value$/i.test(header.trim())) throw new Error(`${key}: expected header "timestamp,value", got ${JSON.stringify(header)}`);
+    if (!/^timestamp,value$/i.test(header.trim()))
+      throw new Error(`${key}: expected header "timestamp,value", got ${JSON.stringify(header)}`);
     const timestamps: string[] = [];
     const values: number[] = [];
     for (const line of lines) {
@@ -48,7 +51,8 @@ export function loadCorpus(dataDir: string, windowsPath: string): NabFile[] {
     const windows = (labels[key] ?? []).map(([start, end]): [number, number] => {
       const a = index.get(normalise(start));
       const b = index.get(normalise(end));
-      if (a === undefined || b === undefined) throw new Error(`${key}: window ${start}..${end} does not match rows`);
+      if (a === undefined || b === undefined)
+        throw new Error(`${key}: window ${start}..${end} does not match rows`);
       return [a, b];
     });
     const epochMs = timestamps.map((t) => Date.parse(`${t.replace(' ', 'T')}Z`));

@@ -9,8 +9,16 @@ import { loadCorpus } from './corpus.js';
 import { PROFILES, scoreCorpus, type ScoredFile } from './scorer.js';
 
 const program = new Command('bench:nab')
-  .option('--data <dir>', 'NAB data directory (categories of CSV files)', resolve(repoRoot, '../shared/datasets/nab/data'))
-  .option('--labels <file>', 'NAB combined_windows.json', resolve(repoRoot, '../shared/datasets/nab/labels/combined_windows.json'))
+  .option(
+    '--data <dir>',
+    'NAB data directory (categories of CSV files)',
+    resolve(repoRoot, '../shared/datasets/nab/data'),
+  )
+  .option(
+    '--labels <file>',
+    'NAB combined_windows.json',
+    resolve(repoRoot, '../shared/datasets/nab/labels/combined_windows.json'),
+  )
   .option('--out <dir>', 'results directory (NAB layout)', resolve(repoRoot, 'results/nab'))
   .option('--detector <name>', 'detector name in the results layout', 'kurative')
   .option('--quiet', 'only the closing line')
@@ -27,15 +35,27 @@ const program = new Command('bench:nab')
       for (const [a, b] of file.windows) labels.fill(1, a, b + 1);
       const dir = join(resolve(opts.out), opts.detector, file.category);
       mkdirSync(dir, { recursive: true });
-      const rows = file.values.map((v, i) => `${file.timestamps[i]},${v},${(scores[i] ?? 0).toFixed(6)},${labels[i]}`);
-      writeFileSync(join(dir, `${opts.detector}_${file.name}`), `timestamp,value,anomaly_score,label\n${rows.join('\n')}\n`);
+      const rows = file.values.map(
+        (v, i) => `${file.timestamps[i]},${v},${(scores[i] ?? 0).toFixed(6)},${labels[i]}`,
+      );
+      writeFileSync(
+        join(dir, `${opts.detector}_${file.name}`),
+        `timestamp,value,anomaly_score,label\n${rows.join('\n')}\n`,
+      );
     }
     const results = Object.keys(PROFILES).map((p) => scoreCorpus(scored, p));
     if (!opts.quiet) {
-      console.log(`nab files=${corpus.length} windows=${scored.reduce((s, f) => s + f.windows.length, 0)} samples=${samples} ms=${Math.round(performance.now() - started)}`);
-      for (const r of results) console.log(`nab ${r.profile}: normalized=${r.normalized.toFixed(2)} raw=${r.raw.toFixed(3)} threshold=${r.threshold.toFixed(6)}`);
+      console.log(
+        `nab files=${corpus.length} windows=${scored.reduce((s, f) => s + f.windows.length, 0)} samples=${samples} ms=${Math.round(performance.now() - started)}`,
+      );
+      for (const r of results)
+        console.log(
+          `nab ${r.profile}: normalized=${r.normalized.toFixed(2)} raw=${r.raw.toFixed(3)} threshold=${r.threshold.toFixed(6)}`,
+        );
     }
     const [standard, lowFp, lowFn] = results;
-    console.log(`nab: standard=${standard?.normalized.toFixed(2)} reward_low_FP_rate=${lowFp?.normalized.toFixed(2)} reward_low_FN_rate=${lowFn?.normalized.toFixed(2)}`);
+    console.log(
+      `nab: standard=${standard?.normalized.toFixed(2)} reward_low_FP_rate=${lowFp?.normalized.toFixed(2)} reward_low_FN_rate=${lowFn?.normalized.toFixed(2)}`,
+    );
   });
 program.parse();

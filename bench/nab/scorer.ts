@@ -55,7 +55,8 @@ function rowValues(file: ScoredFile, profile: Profile): RowValue[] {
         w++;
       }
     } else {
-      const unweighted = prev === undefined ? -1 : scaledSigmoid(Math.abs(prev.right - i) / Math.max(1, prev.width - 1));
+      const unweighted =
+        prev === undefined ? -1 : scaledSigmoid(Math.abs(prev.right - i) / Math.max(1, prev.width - 1));
       out[i] = { window: -1, value: unweighted * profile.fpWeight };
     }
   }
@@ -89,7 +90,7 @@ export function sweepCorpus(files: readonly ScoredFile[], profile: Profile): Swe
   const best = new Float64Array(windowCount).fill(Number.NaN);
   let total = -profile.fnWeight * windowCount;
   const points: SweepPoint[] = [{ threshold: Infinity, score: total }];
-  for (let i = 0; i < rows.length; ) {
+  for (let i = 0; i < rows.length;) {
     const threshold = rows[i]?.score ?? 0;
     for (; i < rows.length && rows[i]?.score === threshold; i++) {
       const r = rows[i];

@@ -40,20 +40,20 @@ export interface DetectorParams {
 }
 
 export const DEFAULT_PARAMS: DetectorParams = {
-  alpha: 0.02,
+  alpha: 0.01,
   beta: 0.005,
   phi: 0.98,
-  clip: 3,
-  shortAlpha: 0.3,
+  clip: 2,
+  shortAlpha: 0.2,
   slowAlpha: 0.01,
-  longAlpha: 0.003,
+  longAlpha: 0.001,
   seasonMs: 0,
   seasonBins: 0,
   seasonAlpha: 0.3,
   warmup: 10,
   shiftRun: 5,
-  zScale: 3,
-  refractoryDecay: 0.99,
+  zScale: 6,
+  refractoryDecay: 0.98,
 };
 
 export const DAY_MS = 86_400_000;
@@ -77,7 +77,20 @@ export interface SeriesState {
 }
 
 export function newState(): SeriesState {
-  return { n: 0, t: 0, level: 0, trend: 0, spread: 0, zShort: 0, zSlow: 0, zMean: 0.3, zVar: 0.04, run: 0, alerted: 0, season: undefined };
+  return {
+    n: 0,
+    t: 0,
+    level: 0,
+    trend: 0,
+    spread: 0,
+    zShort: 0,
+    zSlow: 0,
+    zMean: 0.3,
+    zVar: 0.04,
+    run: 0,
+    alerted: 0,
+    season: undefined,
+  };
 }
 
 export interface Observation {
@@ -94,7 +107,11 @@ export interface Observation {
 function normalCdf(x: number): number {
   const z = Math.abs(x) / Math.SQRT2;
   const t = 1 / (1 + 0.3275911 * z);
-  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-z * z);
+  const y =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) *
+      t *
+      Math.exp(-z * z);
   return x >= 0 ? 0.5 * (1 + y) : 0.5 * (1 - y);
 }
 
@@ -102,60 +119,64 @@ function seasonBin(params: DetectorParams, t: number, bins: number): number {
   return Math.floor(((t % params.seasonMs) / params.seasonMs) * bins);
 }
 
-/**
- * Score one sample and update the state in place. Returns the observation; the first `warmup`
- * samples only learn (score 0).
- */
-export function observe(state: SeriesState, value: number, t: number, params: DetectorParams = DEFAULT_PARAMS): Observation {
-  const seasonal = params.seasonBins > 0 && params.seasonMs > 0;
-  if (state.n === 0) {
-    state.n = 1;
-    state.t = t;
-    state.level = value;
-    state.spread = Math.abs(value) * 0.01;
-    return { score: 0, z: 0, expected: value, spread: state.spread };
-  }
-  if (seasonal && !state.season && t > state.t) {
-    // One bin per sample interval (up to the cap): the profile resolves what the data resolves.
-    const bins = Math.max(1, Math.min(params.seasonBins, Math.round(params.seasonMs / (t - state.t))));
-    state.season = new Array<number>(bins).fill(0);
-  }
-  const bin = state.season ? seasonBin(params, t, state.season.length) : 0;
-  const seasonValue = seasonal && state.season ? (state.season[bin] ?? 0) : 0;
-  const expected = state.level + state.trend + seasonValue;
-  const residual = value - expected;
-  // Spread floor: a flat series must not turn its first wiggle into an infinite z.
-  const floor = Math.max(1e-9, Math.abs(state.level) * 1e-3);
-  const spread = Math.max(state.spread, floor);
-  const z = Math.abs(residual) / spread;
+/** Create the seasonal profile once the sample interval is known: one bin per interval, up to the cap. */
+function ensureSeason(state: SeriesState, t: number, params: DetectorParams): void {
+  if (params.seasonBins <= 0 || params.seasonMs <= 0 || state.season || t <= state.t) return;
+  const bins = Math.max(1, Math.min(params.seasonBins, Math.round(params.seasonMs / (t - state.t))));
+  state.season = new Array<number>(bins).fill(0);
+}
 
-  // A run of same-sided large residuals is a level shift: the new level is the normal now.
-  if (Math.abs(residual) > 2 * spread) state.run = residual > 0 ? Math.max(1, state.run + 1) : Math.min(-1, state.run - 1);
+/** Track runs of same-sided large residuals; a long run is a level shift (the new normal). */
+function detectShift(state: SeriesState, residual: number, spread: number, params: DetectorParams): boolean {
+  if (Math.abs(residual) > 2 * spread)
+    state.run = residual > 0 ? Math.max(1, state.run + 1) : Math.min(-1, state.run - 1);
   else state.run = 0;
   // While a seasonal profile is still being learned (first two periods), regular steps are not shifts.
   const learningSeason = state.season !== undefined && state.n < 2 * state.season.length;
-  const shifted = !learningSeason && Math.abs(state.run) >= params.shiftRun;
-  // Learn with the residual clipped: outliers move the baseline only a little.
+  return !learningSeason && Math.abs(state.run) >= params.shiftRun;
+}
+
+/** Update level, trend, season and spread from one residual, clipped so outliers barely count. */
+function learn(
+  state: SeriesState,
+  value: number,
+  residual: number,
+  spread: number,
+  bin: number,
+  shifted: boolean,
+  params: DetectorParams,
+): void {
   const limit = shifted ? Math.abs(residual) : params.clip * spread;
-  const clipped = residual > limit ? limit : residual < -limit ? -limit : residual;
-  const alpha = shifted ? 0.5 : params.alpha;
+  const clipped = Math.max(-limit, Math.min(limit, residual));
   const previousLevel = state.level;
-  state.level = previousLevel + state.trend + alpha * clipped;
-  state.trend = shifted ? 0 : params.phi * state.trend + params.beta * (state.level - previousLevel - state.trend);
-  if (state.season) {
+  state.level = previousLevel + state.trend + (shifted ? 0.5 : params.alpha) * clipped;
+  state.trend = shifted
+    ? 0
+    : params.phi * state.trend + params.beta * (state.level - previousLevel - state.trend);
+  const season = state.season;
+  if (season) {
+    const current = season[bin] ?? 0;
     // The profile is the typical offset from the level at this phase; the first period fills it directly.
-    const offset = learningSeason && state.n < state.season.length ? value - previousLevel : (state.season[bin] ?? 0) + (shifted ? 0 : clipped);
-    state.season[bin] = (state.season[bin] ?? 0) + (state.n < state.season.length ? 1 : params.seasonAlpha) * (offset - (state.season[bin] ?? 0));
+    const firstPeriod = state.n < season.length;
+    const target = firstPeriod ? value - previousLevel : current + (shifted ? 0 : clipped);
+    season[bin] = current + (firstPeriod ? 1 : params.seasonAlpha) * (target - current);
   }
   state.spread += params.alpha * (Math.min(Math.abs(residual), params.clip * spread) - state.spread);
+}
 
-  // Anomaly likelihood: the short-term mean raw score against its long-run distribution.
+/**
+ * Anomaly likelihood: the short-term (and a slower) average of the raw score against the
+ * long-run distribution of raw scores, then the refractory damping of repeats.
+ */
+function likelihoodOf(state: SeriesState, z: number, params: DetectorParams): number {
   const raw = 1 - Math.exp(-z / params.zScale);
   state.zShort += params.shortAlpha * (raw - state.zShort);
-  const sd = Math.sqrt(Math.max(state.zVar, 1e-6));
   state.zSlow += params.slowAlpha * (raw - state.zSlow);
-  // The slow average's spread is smaller by √(α/(2−α)) relative to the short one's (EWMA variance).
-  const slowSd = sd * Math.sqrt(params.slowAlpha / (2 - params.slowAlpha)) / Math.sqrt(params.shortAlpha / (2 - params.shortAlpha));
+  const sd = Math.sqrt(Math.max(state.zVar, 1e-6));
+  // An EWMA's spread scales with √(α/(2−α)): the slow average needs a tighter band than the short one.
+  const slowSd =
+    (sd * Math.sqrt(params.slowAlpha / (2 - params.slowAlpha))) /
+    Math.sqrt(params.shortAlpha / (2 - params.shortAlpha));
   const fast = normalCdf((state.zShort - state.zMean) / sd);
   const slow = params.slowAlpha > 0 ? normalCdf((state.zSlow - state.zMean) / Math.max(slowSd, 1e-6)) : 0;
   const likelihood = state.n > params.warmup ? Math.max(fast, slow) : 0;
@@ -165,6 +186,36 @@ export function observe(state: SeriesState, value: number, t: number, params: De
   const delta = raw - state.zMean;
   state.zMean += params.longAlpha * delta;
   state.zVar = (1 - params.longAlpha) * (state.zVar + params.longAlpha * delta * delta);
+  return score;
+}
+
+/**
+ * Score one sample and update the state in place. Returns the observation; the first `warmup`
+ * samples only learn (score 0).
+ */
+export function observe(
+  state: SeriesState,
+  value: number,
+  t: number,
+  params: DetectorParams = DEFAULT_PARAMS,
+): Observation {
+  if (state.n === 0) {
+    state.n = 1;
+    state.t = t;
+    state.level = value;
+    state.spread = Math.abs(value) * 0.01;
+    return { score: 0, z: 0, expected: value, spread: state.spread };
+  }
+  ensureSeason(state, t, params);
+  const bin = state.season ? seasonBin(params, t, state.season.length) : 0;
+  const expected = state.level + state.trend + (state.season?.[bin] ?? 0);
+  const residual = value - expected;
+  // Spread floor: a flat series must not turn its first wiggle into an infinite z.
+  const spread = Math.max(state.spread, 1e-9, Math.abs(state.level) * 1e-3);
+  const z = Math.abs(residual) / spread;
+  const shifted = detectShift(state, residual, spread, params);
+  learn(state, value, residual, spread, bin, shifted, params);
+  const score = likelihoodOf(state, z, params);
   state.n++;
   state.t = t;
   return { score, z, expected, spread };

@@ -1,0 +1,135 @@
+import { Redis } from 'ioredis';
+import { StoreError, type BaselineStore, type CasWrite, type Versioned } from './store.js';
+
+// Values are stored as "<version>|<json>" so one MGET reads versions and states together.
+const SEP = '|';
+
+// Compare-and-set of many keys in one round trip. KEYS = keys; ARGV = ttlMs, then expected
+// version and new payload per key. Returns the indexes (1-based) of keys whose version moved.
+const CAS_SCRIPT = `
+local ttl = tonumber(ARGV[1])
+local conflicts = {}
+for i, key in ipairs(KEYS) do
+  local expected = tonumber(ARGV[i * 2])
+  local current = redis.call('GET', key)
+  local version = 0
+  if current then version = tonumber(string.match(current, '^(%d+)|')) or 0 end
+  if version == expected then
+    local payload = (version + 1) .. '|' .. ARGV[i * 2 + 1]
+    if ttl > 0 then redis.call('SET', key, payload, 'PX', ttl) else redis.call('SET', key, payload) end
+  else
+    table.insert(conflicts, i)
+  end
+end
+return conflicts
+`;
+
+export interface RedisStoreOptions {
+  readonly url: string;
+  /** Key prefix, so several installations can share a Redis. */
+  readonly prefix?: string;
+  /** Idle state expires after this long (relearnt if the series comes back). */
+  readonly ttlMs?: number;
+  /** Fail fast instead of queueing commands while disconnected. */
+  readonly connectTimeoutMs?: number;
+}
+
+/**
+ * Redis store: one MGET to load a batch, one Lua script to compare-and-set it, both atomic on the
+ * server, so concurrent scorers never lose an update. Commands fail fast when Redis is away (the
+ * function answers 503 and the broker retries) instead of queueing.
+ */
+export class RedisStore implements BaselineStore {
+  readonly kind = 'redis' as const;
+  private readonly redis: Redis;
+  private readonly prefix: string;
+  private readonly ttlMs: number;
+
+  constructor(options: RedisStoreOptions) {
+    this.prefix = options.prefix ?? 'kurative:';
+    this.ttlMs = options.ttlMs ?? 7 * 86_400_000;
+    this.redis = new Redis(options.url, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: options.connectTimeoutMs ?? 2000,
+      retryStrategy: (times) => Math.min(times * 100, 2000),
+    });
+    this.redis.on('error', () => {
+      /* surfaced per command */
+    });
+  }
+
+  private async ready(): Promise<void> {
+    if (this.redis.status === 'wait') await this.redis.connect();
+    if (this.redis.status !== 'ready') {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new StoreError(`redis not ready (${this.redis.status})`)),
+          2000,
+        );
+        this.redis.once('ready', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  async load<T>(keys: readonly string[]): Promise<Map<string, Versioned<T>>> {
+    const out = new Map<string, Versioned<T>>();
+    if (keys.length === 0) return out;
+    let raw: (string | null)[];
+    try {
+      await this.ready();
+      raw = await this.redis.mget(keys.map((k) => this.prefix + k));
+    } catch (cause) {
+      throw new StoreError(`redis load failed: ${(cause as Error).message}`, { cause });
+    }
+    keys.forEach((key, i) => {
+      const payload = raw[i];
+      if (!payload) return;
+      const at = payload.indexOf(SEP);
+      try {
+        out.set(key, {
+          version: Number(payload.slice(0, at)),
+          value: JSON.parse(payload.slice(at + 1)) as T,
+        });
+      } catch {
+        // A corrupt entry is treated as absent with its version kept, so the next write replaces it.
+        out.set(key, { version: Number(payload.slice(0, at)) || 0, value: undefined as T });
+      }
+    });
+    return out;
+  }
+
+  async commit<T>(writes: readonly CasWrite<T>[]): Promise<string[]> {
+    if (writes.length === 0) return [];
+    const args: (string | number)[] = [this.ttlMs];
+    for (const w of writes) args.push(w.expected, JSON.stringify(w.value));
+    let conflicts: number[];
+    try {
+      await this.ready();
+      const keys = writes.map((w) => this.prefix + w.key);
+      conflicts = (await this.redis.eval(CAS_SCRIPT, writes.length, ...keys, ...args)) as number[];
+    } catch (cause) {
+      throw new StoreError(`redis commit failed: ${(cause as Error).message}`, { cause });
+    }
+    return conflicts.map((i) => writes[i - 1]?.key ?? '').filter(Boolean);
+  }
+
+  async remove(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    try {
+      await this.ready();
+      await this.redis.del(...keys.map((k) => this.prefix + k));
+    } catch (cause) {
+      throw new StoreError(`redis delete failed: ${(cause as Error).message}`, { cause });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+    await Promise.resolve();
+  }
+}

@@ -1,0 +1,177 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as k8s from '@kubernetes/client-node';
+import {
+  ConfigMapStore,
+  MemoryStore,
+  RedisStore,
+  StoreError,
+  updateMany,
+  type BaselineStore,
+} from '../../../shared/store/index.js';
+import type { RunningApiServer } from '../../../sandbox/server-bootstrap.js';
+import { redisAvailable, startRedis, type RedisProcess } from '../../support/redis.js';
+import { kubeConfigFrom, startTestApiServer } from '../../support/sandbox.js';
+
+let redis: RedisProcess | undefined;
+let api: RunningApiServer | undefined;
+let core: k8s.CoreV1Api | undefined;
+
+beforeAll(async () => {
+  if (redisAvailable) redis = await startRedis();
+  api = await startTestApiServer();
+  core = kubeConfigFrom(api).makeApiClient(k8s.CoreV1Api);
+  await core.createNamespace({ body: { metadata: { name: 'kurative' } } });
+});
+afterAll(async () => {
+  await redis?.stop();
+  await api?.close();
+});
+
+let counter = 0;
+/** Each factory returns a maker of clients that share one backend (one namespace of keys). */
+const implementations: [string, () => () => BaselineStore][] = [
+  [
+    'memory',
+    () => {
+      const shared = new MemoryStore();
+      return () => shared;
+    },
+  ],
+  [
+    'configmap',
+    () => {
+      const prefix = `test-${++counter}`;
+      return () =>
+        new ConfigMapStore({ core: core as k8s.CoreV1Api, namespace: 'kurative', prefix, shards: 4 });
+    },
+  ],
+];
+if (redisAvailable) {
+  implementations.push([
+    'redis',
+    () => {
+      const prefix = `t${++counter}:`;
+      return () => new RedisStore({ url: redis?.url ?? '', prefix });
+    },
+  ]);
+}
+
+describe.each(implementations)('BaselineStore contract: %s', (_name, backend) => {
+  const make = () => backend()();
+  it('loads what was committed, with versions', async () => {
+    const store = make();
+    expect((await store.load(['a', 'b'])).size).toBe(0);
+    expect(
+      await store.commit([
+        { key: 'a', expected: 0, value: { level: 1 } },
+        { key: 'b', expected: 0, value: [1, 2] },
+      ]),
+    ).toEqual([]);
+    const loaded = await store.load<unknown>(['a', 'b', 'c']);
+    expect(loaded.get('a')).toEqual({ version: 1, value: { level: 1 } });
+    expect(loaded.get('b')).toEqual({ version: 1, value: [1, 2] });
+    expect(loaded.has('c')).toBe(false);
+    await store.close();
+  });
+
+  it('refuses a stale compare-and-set and reports exactly the conflicting keys', async () => {
+    const store = make();
+    await store.commit([
+      { key: 'x', expected: 0, value: 1 },
+      { key: 'y', expected: 0, value: 1 },
+    ]);
+    const conflicts = await store.commit([
+      { key: 'x', expected: 0, value: 2 },
+      { key: 'y', expected: 1, value: 2 },
+    ]);
+    expect(conflicts).toEqual(['x']);
+    const loaded = await store.load<number>(['x', 'y']);
+    expect(loaded.get('x')).toEqual({ version: 1, value: 1 });
+    expect(loaded.get('y')).toEqual({ version: 2, value: 2 });
+    await store.close();
+  });
+
+  it('loses no update when three clients race on the same keys', async () => {
+    const client = backend();
+    const writers = [client(), client(), client()];
+    const keys = ['k1', 'k2', 'k3', 'k4'];
+    const increments = 12;
+    await Promise.all(
+      writers.map(async (s) => {
+        for (let i = 0; i < increments; i++)
+          await updateMany<number>(s, keys, (_k, current) => (current ?? 0) + 1, 100);
+      }),
+    );
+    const final = await (writers[0] as BaselineStore).load<number>(keys);
+    for (const k of keys) expect(final.get(k)?.value).toBe(increments * writers.length);
+    await Promise.all(writers.map((w) => w.close()));
+  });
+
+  it('removes keys', async () => {
+    const store = make();
+    await store.commit([{ key: 'gone', expected: 0, value: true }]);
+    await store.remove(['gone']);
+    expect((await store.load(['gone'])).size).toBe(0);
+    await store.close();
+  });
+});
+
+describe.runIf(redisAvailable)('RedisStore against a real redis-server', () => {
+  it('lets two independent clients race without losing updates', async () => {
+    const a = new RedisStore({ url: redis?.url ?? '', prefix: 'race:' });
+    const b = new RedisStore({ url: redis?.url ?? '', prefix: 'race:' });
+    const keys = Array.from({ length: 50 }, (_, i) => `series-${i}`);
+    await Promise.all(
+      [a, b].map(async (s) => {
+        for (let i = 0; i < 20; i++) await updateMany<number>(s, keys, (_k, v) => (v ?? 0) + 1, 100);
+      }),
+    );
+    const final = await a.load<number>(keys);
+    expect([...final.values()].every((v) => v.value === 40)).toBe(true);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('fails loudly while Redis is down, and works again (relearning) after a restart', async () => {
+    const store = new RedisStore({ url: redis?.url ?? '', prefix: 'restart:' });
+    await store.commit([{ key: 'a', expected: 0, value: 1 }]);
+    await redis?.stop();
+    await expect(store.load(['a'])).rejects.toBeInstanceOf(StoreError);
+    await expect(store.commit([{ key: 'a', expected: 1, value: 2 }])).rejects.toBeInstanceOf(StoreError);
+    await redis?.restart();
+    // The restarted Redis kept nothing (no persistence): state is relearnt from version 0.
+    let loaded: Awaited<ReturnType<typeof store.load<number>>> | undefined;
+    for (let i = 0; i < 50 && loaded === undefined; i++) {
+      loaded = await store.load<number>(['a']).catch(async () => {
+        await new Promise((r) => setTimeout(r, 100));
+        return undefined;
+      });
+    }
+    expect(loaded?.has('a')).toBe(false);
+    expect(await store.commit([{ key: 'a', expected: 0, value: 5 }])).toEqual([]);
+    await store.close();
+  });
+});
+
+describe('ConfigMapStore on the sandbox API server', () => {
+  it('shards keys over ConfigMaps and evicts the oldest entries beyond the size cap', async () => {
+    let now = 0;
+    const store = new ConfigMapStore({
+      core: core as k8s.CoreV1Api,
+      namespace: 'kurative',
+      prefix: 'cap',
+      shards: 1,
+      maxShardBytes: 4000,
+      now: () => ++now,
+    });
+    for (let i = 0; i < 40; i++) await store.commit([{ key: `s${i}`, expected: 0, value: 'x'.repeat(50) }]);
+    const cm = await (core as k8s.CoreV1Api).readNamespacedConfigMap({
+      namespace: 'kurative',
+      name: 'cap-0',
+    });
+    const size = Object.entries(cm.data ?? {}).reduce((s, [k, v]) => s + k.length + v.length, 0);
+    expect(size).toBeLessThanOrEqual(4000);
+    const loaded = await store.load(['s0', 's39']);
+    expect(loaded.has('s0')).toBe(false);
+    expect(loaded.has('s39')).toBe(true);
+  });
+});
