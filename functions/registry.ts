@@ -14,6 +14,7 @@ export interface FunctionModule<D = unknown> {
 /** The functions this build serves, loaded lazily so a process only loads its own target. */
 export const FUNCTIONS: Partial<Record<FunctionName, () => Promise<FunctionModule>>> = {
   scrape: async () => (await import('./scrape/index.js')) as unknown as FunctionModule,
+  score: async () => (await import('./score/index.js')) as unknown as FunctionModule,
 };
 
 export function implementedFunctions(): FunctionName[] {

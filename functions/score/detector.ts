@@ -94,8 +94,10 @@ export function newState(): SeriesState {
 }
 
 export interface Observation {
-  /** Anomaly likelihood in [0, 1]. */
+  /** Anomaly score in [0, 1]: the likelihood with repeats of an alert damped (what NAB scores). */
   readonly score: number;
+  /** The undamped anomaly likelihood in [0, 1] (what alert episodes use). */
+  readonly likelihood: number;
   /** Robust z-score of this sample against the baseline. */
   readonly z: number;
   /** What the baseline expected. */
@@ -168,7 +170,11 @@ function learn(
  * Anomaly likelihood: the short-term (and a slower) average of the raw score against the
  * long-run distribution of raw scores, then the refractory damping of repeats.
  */
-function likelihoodOf(state: SeriesState, z: number, params: DetectorParams): number {
+function likelihoodOf(
+  state: SeriesState,
+  z: number,
+  params: DetectorParams,
+): { score: number; likelihood: number } {
   const raw = 1 - Math.exp(-z / params.zScale);
   state.zShort += params.shortAlpha * (raw - state.zShort);
   state.zSlow += params.slowAlpha * (raw - state.zSlow);
@@ -186,7 +192,7 @@ function likelihoodOf(state: SeriesState, z: number, params: DetectorParams): nu
   const delta = raw - state.zMean;
   state.zMean += params.longAlpha * delta;
   state.zVar = (1 - params.longAlpha) * (state.zVar + params.longAlpha * delta * delta);
-  return score;
+  return { score, likelihood };
 }
 
 /**
@@ -204,7 +210,7 @@ export function observe(
     state.t = t;
     state.level = value;
     state.spread = Math.abs(value) * 0.01;
-    return { score: 0, z: 0, expected: value, spread: state.spread };
+    return { score: 0, likelihood: 0, z: 0, expected: value, spread: state.spread };
   }
   ensureSeason(state, t, params);
   const bin = state.season ? seasonBin(params, t, state.season.length) : 0;
@@ -215,8 +221,8 @@ export function observe(
   const z = Math.abs(residual) / spread;
   const shifted = detectShift(state, residual, spread, params);
   learn(state, value, residual, spread, bin, shifted, params);
-  const score = likelihoodOf(state, z, params);
+  const { score, likelihood } = likelihoodOf(state, z, params);
   state.n++;
   state.t = t;
-  return { score, z, expected, spread };
+  return { score, likelihood, z, expected, spread };
 }

@@ -80,6 +80,8 @@ function containerUsage(
     if (!pod) continue; // a pod deleted between the two reads
     const at = iso(m.timestamp, now);
     const uid = pod.metadata?.uid;
+    const labels = pod.metadata?.labels ?? {};
+    const extra = Object.keys(labels).length > 0 ? { labels } : {};
     for (const c of m.containers) {
       const resources = pod.spec?.containers?.find((x) => x.name === c.name)?.resources;
       const entity = {
@@ -94,14 +96,18 @@ function containerUsage(
       if (memory !== undefined)
         samples.push(
           withBounds(
-            { entity, signal: 'memory_working_set_bytes', value: memory, unit: 'bytes', at },
+            { entity, signal: 'memory_working_set_bytes', value: memory, unit: 'bytes', at, ...extra },
             resources,
             'memory',
           ),
         );
       if (cpu !== undefined)
         samples.push(
-          withBounds({ entity, signal: 'cpu_usage_cores', value: cpu, unit: 'cores', at }, resources, 'cpu'),
+          withBounds(
+            { entity, signal: 'cpu_usage_cores', value: cpu, unit: 'cores', at, ...extra },
+            resources,
+            'cpu',
+          ),
         );
     }
   }

@@ -29,6 +29,7 @@ const ConfigSchema = z.object({
   KURATIVE_SINK_TIMEOUT_MS: intFrom(100, 120_000, 10_000),
   KURATIVE_MAX_EVENT_BYTES: intFrom(4096, 4 * 1024 * 1024, 256 * 1024),
   KUBECONFIG: z.string().min(1).optional(),
+  KUBERNETES_SERVICE_HOST: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -52,6 +53,8 @@ export interface Config {
   };
   readonly maxEventBytes: number;
   readonly kubeconfig: string | undefined;
+  /** Running in a pod (the API server is reachable through the service account). */
+  readonly inCluster: boolean;
   readonly logLevel: string;
 }
 
@@ -89,6 +92,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     },
     maxEventBytes: e.KURATIVE_MAX_EVENT_BYTES,
     kubeconfig: e.KUBECONFIG,
+    inCluster: e.KUBERNETES_SERVICE_HOST !== undefined,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -27,6 +27,8 @@ export const Sample = z
     /** The configured limit of the resource, when it has one (memory limit, disk capacity...). */
     limit: finite.positive().optional(),
     request: finite.nonnegative().optional(),
+    /** The object's labels, for Detector label selectors. */
+    labels: z.record(z.string(), z.string()).optional(),
   })
   .strict();
 export type Sample = z.infer<typeof Sample>;

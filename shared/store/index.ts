@@ -5,3 +5,4 @@ export { RedisStore } from './redis.js';
 export type { RedisStoreOptions } from './redis.js';
 export { ConfigMapStore } from './configmap.js';
 export type { ConfigMapStoreOptions } from './configmap.js';
+export { storeFromConfig } from './from-config.js';

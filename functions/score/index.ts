@@ -1,0 +1,213 @@
+import { createHash } from 'node:crypto';
+import * as k8s from '@kubernetes/client-node';
+import type { Config } from '../../shared/config/index.js';
+import {
+  DetectorSpec,
+  EVENT_TYPES,
+  KURATIVE_GROUP,
+  KURATIVE_VERSION,
+  type AnomalyData,
+  type MetricsData,
+} from '../../shared/contracts/index.js';
+import {
+  apiFailure,
+  createKubeClients,
+  loadKubeConfig,
+  statusOf,
+  type KubeClients,
+} from '../../shared/kube/index.js';
+import type { Logger } from '../../shared/log/index.js';
+import {
+  defineFunction,
+  unavailable,
+  type InboundOf,
+  type OutboundEvent,
+} from '../../shared/runtime/index.js';
+import { storeFromConfig, StoreError, updateMany, type BaselineStore } from '../../shared/store/index.js';
+import { groupSamples, scoreSeries, type SeriesRecord } from './score-batch.js';
+import { rulesFor, type DetectorRule } from './rules.js';
+import { symptomAnomaly, symptomsOf, type Symptom } from './symptoms.js';
+
+export interface ScoreDeps {
+  readonly store: BaselineStore;
+  /** Reads Detector resources; undefined runs with the built-in rules only. */
+  readonly kube?: KubeClients;
+}
+
+const SYMPTOM_REFRESH_MS = 5 * 60_000;
+
+type Accepted =
+  typeof EVENT_TYPES.metrics | typeof EVENT_TYPES.apiServerAdd | typeof EVENT_TYPES.apiServerUpdate;
+
+/** score: learn each series' baseline, and emit an anomaly for what is abnormal now or soon. */
+export const definition = defineFunction<ScoreDeps, Accepted>({
+  name: 'score',
+  accepts: [EVENT_TYPES.metrics, EVENT_TYPES.apiServerAdd, EVENT_TYPES.apiServerUpdate],
+  handle: async (event, { deps, log }) => {
+    const anomalies =
+      event.type === EVENT_TYPES.metrics
+        ? await scoreMetrics(event.data, deps, log)
+        : await scoreObject(event as InboundOf<typeof EVENT_TYPES.apiServerAdd>, deps);
+    return anomalies.map((data): OutboundEvent => ({
+      type: EVENT_TYPES.anomaly,
+      data,
+      subject: `${data.entity.kind}/${data.entity.namespace ?? ''}/${data.entity.name}`,
+    }));
+  },
+});
+
+async function withStore<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    // Nothing is lost: a store failure is a 503 and the broker delivers the event again.
+    if (error instanceof StoreError) throw unavailable(`baseline store: ${error.message}`, { cause: error });
+    throw error;
+  }
+}
+
+async function scoreMetrics(data: MetricsData, deps: ScoreDeps, log: Logger): Promise<AnomalyData[]> {
+  const detectors = await loadDetectors(deps.kube, log);
+  const groups = [...groupSamples(data.samples)].filter(
+    ([, samples]) => samples[0] && rulesFor(samples[0], detectors).length > 0,
+  );
+  if (groups.length === 0) return [];
+  const bySeries = new Map(groups);
+  const found = new Map<string, AnomalyData[]>();
+  let rejected = 0;
+  await withStore(() =>
+    updateMany<SeriesRecord>(deps.store, [...bySeries.keys()], (key, current) => {
+      const result = scoreSeries(key, bySeries.get(key) ?? [], current, detectors);
+      found.set(key, result.anomalies);
+      rejected += result.rejected.length;
+      return result.record;
+    }),
+  );
+  if (rejected > 0) log.warn({ rejected }, 'samples rejected (out of order or duplicate), not learned');
+  return [...found.values()].flat();
+}
+
+async function scoreObject(
+  event: InboundOf<typeof EVENT_TYPES.apiServerAdd>,
+  deps: ScoreDeps,
+): Promise<AnomalyData[]> {
+  const now = event.time ?? new Date().toISOString();
+  const symptoms = symptomsOf(event.data, now);
+  if (symptoms.length === 0) return [];
+  const keyOf = (s: Symptom) =>
+    [
+      'symptom',
+      s.entity.kind,
+      s.entity.namespace ?? '',
+      s.entity.name,
+      s.entity.container ?? '',
+      s.reason,
+    ].join('|');
+  const bySymptom = new Map(symptoms.map((s) => [keyOf(s), s]));
+  const emit = new Map<string, AnomalyData>();
+  await withStore(() =>
+    updateMany<{ onset: string; last: number }>(deps.store, [...bySymptom.keys()], (key, current) => {
+      const s = bySymptom.get(key) as Symptom;
+      const at = Date.parse(s.at) || Date.parse(now);
+      emit.delete(key);
+      if (current && at - current.last < SYMPTOM_REFRESH_MS) return current;
+      const onset = current && at - current.last < 4 * SYMPTOM_REFRESH_MS ? current.onset : s.at;
+      const id = createHash('sha256').update(`${key}|${onset}`).digest('hex').slice(0, 24);
+      emit.set(key, symptomAnomaly(s, id, s.at, onset));
+      return { onset, last: at };
+    }),
+  );
+  return [...emit.values()];
+}
+
+/** Detector resources as rules; an invalid one is skipped and reported on its status. */
+async function loadDetectors(kube: KubeClients | undefined, log: Logger): Promise<DetectorRule[]> {
+  if (!kube) return [];
+  let items: {
+    metadata?: { name?: string; generation?: number };
+    spec?: unknown;
+    status?: { conditions?: { type: string; status: string; reason: string }[] };
+  }[] = [];
+  try {
+    const list = (await kube.custom.listClusterCustomObject({
+      group: KURATIVE_GROUP,
+      version: KURATIVE_VERSION,
+      plural: 'detectors',
+    })) as { items?: typeof items };
+    items = list.items ?? [];
+  } catch (error) {
+    if (statusOf(error) === 404) return [];
+    throw apiFailure('listing detectors', error);
+  }
+  const rules: DetectorRule[] = [];
+  for (const item of items) {
+    const name = item.metadata?.name ?? '';
+    const parsed = DetectorSpec.safeParse(item.spec);
+    const condition = parsed.success
+      ? {
+          type: 'Ready',
+          status: 'True',
+          reason: 'Valid',
+          message: 'the detector is applied to matching series',
+        }
+      : {
+          type: 'Ready',
+          status: 'False',
+          reason: 'InvalidSpec',
+          message: parsed.error.issues
+            .map((i) => `${i.path.join('.')}: ${i.message}`)
+            .join('; ')
+            .slice(0, 1000),
+        };
+    if (parsed.success) rules.push({ name, spec: parsed.data });
+    else log.warn({ detector: name, reason: condition.message }, 'invalid detector skipped');
+    const current = item.status?.conditions?.find((c) => c.type === 'Ready');
+    if (current?.status !== condition.status || current.reason !== condition.reason) {
+      await writeDetectorStatus(
+        kube,
+        name,
+        {
+          ...condition,
+          lastTransitionTime: new Date().toISOString(),
+          observedGeneration: item.metadata?.generation ?? 0,
+        },
+        log,
+      );
+    }
+  }
+  return rules;
+}
+
+async function writeDetectorStatus(
+  kube: KubeClients,
+  name: string,
+  condition: Record<string, unknown>,
+  log: Logger,
+): Promise<void> {
+  try {
+    await kube.custom.patchClusterCustomObjectStatus(
+      {
+        group: KURATIVE_GROUP,
+        version: KURATIVE_VERSION,
+        plural: 'detectors',
+        name,
+        body: { status: { conditions: [condition] } },
+      },
+      // Merge patch: custom resources do not take strategic merge patches.
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+  } catch (error) {
+    log.warn({ detector: name, status: statusOf(error) }, 'could not write detector status');
+  }
+}
+
+/** Real dependencies from configuration. */
+export function createDeps(config: Config): Promise<ScoreDeps> {
+  let kube: KubeClients | undefined;
+  const lazyKube = () => (kube ??= createKubeClients(loadKubeConfig(config)));
+  const hasCluster = config.kubeconfig !== undefined || config.inCluster;
+  return Promise.resolve({
+    store: storeFromConfig(config, lazyKube),
+    ...(hasCluster ? { kube: lazyKube() } : {}),
+  });
+}

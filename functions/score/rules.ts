@@ -1,0 +1,109 @@
+import type { DetectorSpec, Sample } from '../../shared/contracts/index.js';
+import { DetectorSpec as DetectorSpecSchema } from '../../shared/contracts/index.js';
+import { DAY_MS, DEFAULT_PARAMS, type DetectorParams } from './detector.js';
+import type { EpisodeRule } from './episode.js';
+
+/** A Detector as score applies it: from a Detector resource, or one of the built-in defaults. */
+export interface DetectorRule {
+  readonly name: string;
+  readonly spec: DetectorSpec;
+}
+
+export const WEEK_MS = 7 * DAY_MS;
+
+/** Built-in detection when no Detector resource covers a signal: deviation on usage, OOM forecasts. */
+export const BUILTIN_RULES: readonly DetectorRule[] = [
+  {
+    name: 'builtin-memory-deviation',
+    spec: DetectorSpecSchema.parse({ signal: { metric: 'memory_working_set_bytes' }, minDuration: '2m' }),
+  },
+  {
+    name: 'builtin-memory-oom-forecast',
+    spec: DetectorSpecSchema.parse({
+      signal: { metric: 'memory_working_set_bytes' },
+      algorithm: 'forecast-limit',
+      horizon: '20m',
+      minDuration: '2m',
+    }),
+  },
+  {
+    name: 'builtin-cpu-deviation',
+    spec: DetectorSpecSchema.parse({ signal: { metric: 'cpu_usage_cores' }, minDuration: '3m' }),
+  },
+  {
+    name: 'builtin-node-cpu-deviation',
+    spec: DetectorSpecSchema.parse({ signal: { metric: 'node_cpu_usage_cores' }, minDuration: '3m' }),
+  },
+  {
+    name: 'builtin-node-memory-forecast',
+    spec: DetectorSpecSchema.parse({
+      signal: { metric: 'node_memory_working_set_bytes' },
+      algorithm: 'forecast-limit',
+      horizon: '15m',
+      minDuration: '2m',
+    }),
+  },
+];
+
+/** Signals that are states or counters, not levels: handled as symptoms, never as deviations. */
+const NOT_LEVELS = new Set(['restarts_total', 'ready']);
+
+function signalOf(spec: DetectorSpec): string | undefined {
+  return spec.signal.metric ?? spec.signal.name;
+}
+
+export function ruleMatches(rule: DetectorRule, sample: Sample): boolean {
+  const { target } = rule.spec;
+  if (signalOf(rule.spec) !== sample.signal) return false;
+  if (target.kinds.length > 0 && !target.kinds.includes(sample.entity.kind as (typeof target.kinds)[number]))
+    return false;
+  if (target.namespaces.length > 0 && !target.namespaces.includes(sample.entity.namespace ?? ''))
+    return false;
+  const wanted = target.selector?.matchLabels ?? {};
+  return Object.entries(wanted).every(([k, v]) => sample.labels?.[k] === v);
+}
+
+/** The rules that apply to a sample: every matching Detector resource, plus the built-ins it does not replace. */
+export function rulesFor(sample: Sample, custom: readonly DetectorRule[]): DetectorRule[] {
+  if (NOT_LEVELS.has(sample.signal)) return [];
+  const matching = custom.filter((r) => ruleMatches(r, sample));
+  // A resource replaces the built-in rule of the same algorithm for what it covers; others still apply.
+  const builtin = BUILTIN_RULES.filter(
+    (r) => ruleMatches(r, sample) && !matching.some((c) => c.spec.algorithm === r.spec.algorithm),
+  );
+  return [...matching, ...builtin];
+}
+
+const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
+const UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: DAY_MS };
+
+export function durationMs(text: string): number {
+  let ms = 0;
+  for (const m of text.matchAll(DURATION_PART)) ms += Number(m[1]) * (UNIT[m[2] ?? 's'] ?? 1000);
+  return ms;
+}
+
+/** Detector parameters for a rule (seasonality from the spec). */
+export function paramsFor(spec: DetectorSpec): DetectorParams {
+  if (spec.seasonality === 'none') return DEFAULT_PARAMS;
+  return { ...DEFAULT_PARAMS, seasonMs: spec.seasonality === 'daily' ? DAY_MS : WEEK_MS, seasonBins: 288 };
+}
+
+/**
+ * Alerting rule from sensitivity: the likelihood must exceed 1 − 10^−(3 + 3(1 − s)) — 0.99997 at the
+ * default 0.5 — for at least minDuration, and falls back under 0.99 to clear.
+ */
+export function episodeRuleFor(spec: DetectorSpec): EpisodeRule {
+  const threshold = 1 - Math.pow(10, -(3 + 3 * (1 - spec.sensitivity)));
+  return {
+    threshold,
+    clearThreshold: Math.min(0.99, threshold),
+    minDurationMs: durationMs(spec.minDuration),
+    refreshMs: 5 * 60_000,
+  };
+}
+
+/** Forecast rule from sensitivity: the slope's t-statistic must exceed 3 + 4(1 − s) (5 at 0.5). */
+export function forecastTStat(spec: DetectorSpec): number {
+  return 3 + 4 * (1 - spec.sensitivity);
+}

@@ -1,0 +1,169 @@
+import { createHash } from 'node:crypto';
+import type { AnomalyData, Sample, Severity } from '../../shared/contracts/index.js';
+import { newState, observe, type SeriesState } from './detector.js';
+import { newEpisode, stepEpisode, type EpisodeState } from './episode.js';
+import { forecast, newForecast, updateForecast, type ForecastState } from './forecast.js';
+import {
+  durationMs,
+  episodeRuleFor,
+  forecastTStat,
+  paramsFor,
+  rulesFor,
+  type DetectorRule,
+} from './rules.js';
+
+/** Everything score keeps about one series between invocations (stored in the BaselineStore). */
+export interface SeriesRecord {
+  /** Deviation baselines, by seasonality. */
+  d: Record<string, SeriesState>;
+  f?: ForecastState;
+  /** Alert episodes, by rule name. */
+  e: Record<string, EpisodeState>;
+  /** Last sample time, to ignore out-of-order and duplicate samples. */
+  t: number;
+}
+
+/** A sample that was refused, and why (bad samples are reported, never learned). */
+export interface Rejection {
+  readonly key: string;
+  readonly reason: string;
+}
+
+/** Stable key of a series: the entity (with container) and the signal. */
+export function seriesKey(s: Sample): string {
+  const e = s.entity;
+  return ['series', e.kind, e.namespace ?? '', e.name, e.container ?? '', s.signal].join('|');
+}
+
+function anomalyId(key: string, rule: string, onset: number): string {
+  return createHash('sha256').update(`${key}|${rule}|${onset}`).digest('hex').slice(0, 24);
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * Score a series' new samples against its record (pure: the caller loads and stores records).
+ * Samples must be in time order; one older than or equal to the record's last is rejected.
+ */
+export function scoreSeries(
+  key: string,
+  samples: readonly Sample[],
+  previous: SeriesRecord | undefined,
+  custom: readonly DetectorRule[],
+): { record: SeriesRecord; anomalies: AnomalyData[]; rejected: Rejection[] } {
+  const record: SeriesRecord = previous ? structuredClone(previous) : { d: {}, e: {}, t: 0 };
+  const anomalies: AnomalyData[] = [];
+  const rejected: Rejection[] = [];
+  for (const sample of samples) {
+    const t = Date.parse(sample.at);
+    if (!Number.isFinite(t)) {
+      rejected.push({ key, reason: `unparseable time ${sample.at}` });
+      continue;
+    }
+    if (t <= record.t) {
+      rejected.push({ key, reason: `out of order or duplicate (at ${sample.at}, last ${iso(record.t)})` });
+      continue;
+    }
+    record.t = t;
+    for (const rule of rulesFor(sample, custom)) {
+      const a =
+        rule.spec.algorithm === 'forecast-limit'
+          ? applyForecast(record, key, sample, t, rule)
+          : applyDeviation(record, key, sample, t, rule);
+      if (a) anomalies.push(a);
+    }
+  }
+  return { record, anomalies, rejected };
+}
+
+function applyDeviation(
+  record: SeriesRecord,
+  key: string,
+  sample: Sample,
+  t: number,
+  rule: DetectorRule,
+): AnomalyData | undefined {
+  const season = rule.spec.seasonality;
+  const state = (record.d[season] ??= newState());
+  const obs = observe(state, sample.value, t, paramsFor(rule.spec));
+  const direction = rule.spec.signal.direction;
+  const wrongWay =
+    (direction === 'up' && sample.value < obs.expected) ||
+    (direction === 'down' && sample.value > obs.expected);
+  const episodeRule = episodeRuleFor(rule.spec);
+  const episode = (record.e[rule.name] ??= newEpisode());
+  const outcome = stepEpisode(episode, wrongWay ? 0 : obs.likelihood, t, episodeRule);
+  if (!outcome.emit) return undefined;
+  const severity: Severity = obs.z > 10 ? 'critical' : 'warning';
+  return {
+    anomalyId: anomalyId(key, rule.name, outcome.onset),
+    entity: sample.entity,
+    signal: sample.signal,
+    kind: 'deviation',
+    detector: rule.name,
+    score: obs.likelihood,
+    threshold: episodeRule.threshold,
+    severity,
+    value: sample.value,
+    baseline: { level: obs.expected, spread: obs.spread },
+    onset: iso(outcome.onset),
+    observedAt: sample.at,
+    message: `${sample.signal} is ${sample.value.toPrecision(4)}, expected ${obs.expected.toPrecision(4)} ± ${obs.spread.toPrecision(3)} (z ${obs.z.toFixed(1)})`,
+  };
+}
+
+function applyForecast(
+  record: SeriesRecord,
+  key: string,
+  sample: Sample,
+  t: number,
+  rule: DetectorRule,
+): AnomalyData | undefined {
+  const state = (record.f ??= newForecast());
+  updateForecast(state, sample.value, t);
+  const limit = sample.limit;
+  if (limit === undefined) return undefined;
+  const horizonMs = durationMs(rule.spec.horizon);
+  const fc = forecast(state, limit);
+  // A breach counts when the trend is clear, lands within the horizon, and usage is already substantial.
+  const predicted =
+    fc.tStat >= forecastTStat(rule.spec) &&
+    fc.secondsToLimit * 1000 <= horizonMs &&
+    sample.value >= 0.5 * limit;
+  const episode = (record.e[rule.name] ??= newEpisode());
+  const outcome = stepEpisode(episode, predicted ? 1 : 0, t, {
+    threshold: 0.5,
+    clearThreshold: 0.5,
+    minDurationMs: durationMs(rule.spec.minDuration),
+    refreshMs: 5 * 60_000,
+  });
+  if (!outcome.emit) return undefined;
+  const seconds = fc.secondsToLimit;
+  const score = Math.max(0, Math.min(1, 1 - (seconds * 1000) / horizonMs));
+  return {
+    anomalyId: anomalyId(key, rule.name, outcome.onset),
+    entity: sample.entity,
+    signal: sample.signal,
+    kind: 'forecast',
+    detector: rule.name,
+    score,
+    threshold: 0,
+    severity: seconds * 1000 < horizonMs / 3 ? 'critical' : 'warning',
+    value: sample.value,
+    onset: iso(outcome.onset),
+    observedAt: sample.at,
+    forecast: { limit, predictedAt: iso(t + seconds * 1000), secondsToLimit: seconds },
+    message: `${sample.signal} grows ${(fc.slope * 60).toPrecision(3)}/min and reaches its limit ${limit.toPrecision(4)} in ${Math.round(seconds / 60)} min`,
+  };
+}
+
+/** Group a batch's valid samples by series, each in time order. */
+export function groupSamples(samples: readonly Sample[]): Map<string, Sample[]> {
+  const out = new Map<string, Sample[]>();
+  for (const s of samples) {
+    const k = seriesKey(s);
+    out.set(k, [...(out.get(k) ?? []), s]);
+  }
+  for (const list of out.values()) list.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  return out;
+}

@@ -1,0 +1,18 @@
+import type { Config } from '../config/index.js';
+import type { KubeClients } from '../kube/index.js';
+import { ConfigMapStore } from './configmap.js';
+import { MemoryStore } from './memory.js';
+import { RedisStore } from './redis.js';
+import type { BaselineStore } from './store.js';
+
+/** The store the configuration names (KURATIVE_STORE). */
+export function storeFromConfig(config: Config, kube: () => KubeClients): BaselineStore {
+  switch (config.store.type) {
+    case 'redis':
+      return new RedisStore({ url: config.store.redisUrl ?? '' });
+    case 'configmap':
+      return new ConfigMapStore({ core: kube().core, namespace: config.namespace });
+    case 'memory':
+      return new MemoryStore();
+  }
+}
