@@ -85,8 +85,11 @@ export function durationMs(text: string): number {
 
 /** Detector parameters for a rule (seasonality from the spec). */
 export function paramsFor(spec: DetectorSpec): DetectorParams {
-  if (spec.seasonality === 'none') return DEFAULT_PARAMS;
-  return { ...DEFAULT_PARAMS, seasonMs: spec.seasonality === 'daily' ? DAY_MS : WEEK_MS, seasonBins: 288 };
+  // Alerting needs a sustained change to stay visible for at least its minimum duration before it
+  // is accepted as the new normal: relearn a shifted level only after a longer run than NAB does.
+  const base = { ...DEFAULT_PARAMS, shiftRun: Math.max(DEFAULT_PARAMS.shiftRun, 15) };
+  if (spec.seasonality === 'none') return base;
+  return { ...base, seasonMs: spec.seasonality === 'daily' ? DAY_MS : WEEK_MS, seasonBins: 288 };
 }
 
 /**
@@ -101,6 +104,11 @@ export function episodeRuleFor(spec: DetectorSpec): EpisodeRule {
     minDurationMs: durationMs(spec.minDuration),
     refreshMs: 5 * 60_000,
   };
+}
+
+/** Robust z beyond which a deviation is plainly abnormal: 6 + 6(1 − s) (9 at the default 0.5). */
+export function zThresholdFor(spec: DetectorSpec): number {
+  return 6 + 6 * (1 - spec.sensitivity);
 }
 
 /** Forecast rule from sensitivity: the slope's t-statistic must exceed 3 + 4(1 − s) (5 at 0.5). */

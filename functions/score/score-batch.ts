@@ -9,6 +9,7 @@ import {
   forecastTStat,
   paramsFor,
   rulesFor,
+  zThresholdFor,
   type DetectorRule,
 } from './rules.js';
 
@@ -85,14 +86,22 @@ function applyDeviation(
 ): AnomalyData | undefined {
   const season = rule.spec.seasonality;
   const state = (record.d[season] ??= newState());
-  const obs = observe(state, sample.value, t, paramsFor(rule.spec));
+  const params = paramsFor(rule.spec);
+  const obs = observe(state, sample.value, t, params);
   const direction = rule.spec.signal.direction;
   const wrongWay =
     (direction === 'up' && sample.value < obs.expected) ||
     (direction === 'down' && sample.value > obs.expected);
   const episodeRule = episodeRuleFor(rule.spec);
   const episode = (record.e[rule.name] ??= newEpisode());
-  const outcome = stepEpisode(episode, wrongWay ? 0 : obs.likelihood, t, episodeRule);
+  // Either signal opens an episode: an unusual run of residuals (likelihood), or one plainly large
+  // deviation — a robust z beyond the rule's bound, with the spread floored at 10 % of the baseline
+  // so that a quiet series does not turn an ordinary swing into an alert. New series only learn.
+  const warm = state.n > params.warmup;
+  const deviation =
+    Math.abs(sample.value - obs.expected) / Math.max(obs.spread, 0.1 * Math.abs(obs.expected));
+  const level = warm ? Math.max(obs.likelihood, deviation >= zThresholdFor(rule.spec) ? 1 : 0) : 0;
+  const outcome = stepEpisode(episode, wrongWay ? 0 : level, t, episodeRule);
   if (!outcome.emit) return undefined;
   const severity: Severity = obs.z > 10 ? 'critical' : 'warning';
   return {
@@ -101,7 +110,7 @@ function applyDeviation(
     signal: sample.signal,
     kind: 'deviation',
     detector: rule.name,
-    score: obs.likelihood,
+    score: level,
     threshold: episodeRule.threshold,
     severity,
     value: sample.value,
