@@ -3,16 +3,16 @@
 // so a series hovering at the edge does not flap.
 
 export interface EpisodeState {
-  /** When the score first went at/above threshold in the current run (ms), or 0. */
+  /** When the score first went at/above threshold in the current run (ms), or −1. */
   aboveSince: number;
-  /** Open episode: when it started (ms), else 0. */
+  /** Open episode: when it started (ms), else −1. */
   onset: number;
   /** Last time an anomaly was emitted for the open episode (ms). */
   lastEmit: number;
 }
 
 export function newEpisode(): EpisodeState {
-  return { aboveSince: 0, onset: 0, lastEmit: 0 };
+  return { aboveSince: -1, onset: -1, lastEmit: 0 };
 }
 
 export interface EpisodeRule {
@@ -33,10 +33,10 @@ export function stepEpisode(
   t: number,
   rule: EpisodeRule,
 ): EpisodeOutcome {
-  if (state.onset > 0) {
+  if (state.onset >= 0) {
     if (score < rule.clearThreshold) {
-      state.onset = 0;
-      state.aboveSince = 0;
+      state.onset = -1;
+      state.aboveSince = -1;
       return { emit: false };
     }
     if (t - state.lastEmit >= rule.refreshMs) {
@@ -46,10 +46,10 @@ export function stepEpisode(
     return { emit: false };
   }
   if (score < rule.threshold) {
-    state.aboveSince = 0;
+    state.aboveSince = -1;
     return { emit: false };
   }
-  if (state.aboveSince === 0) state.aboveSince = t;
+  if (state.aboveSince < 0) state.aboveSince = t;
   if (t - state.aboveSince < rule.minDurationMs) return { emit: false };
   state.onset = state.aboveSince;
   state.lastEmit = t;

@@ -93,6 +93,11 @@ export class Simulator {
     Object.assign(this.ctx.counters, { oomKills: 0, restarts: 0, evictions: 0, crashes: 0 });
   }
 
+  /** Simulated wall-clock time (epoch ms) of scenario time zero. */
+  get startMs(): number {
+    return this.start;
+  }
+
   /** Simulated milliseconds since the scenario started. */
   get elapsedMs(): number {
     return this.clock.epochMs - this.start;

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { runScenario, scenario, SCENARIOS } from '../support/pipeline.js';
+
+describe('detection end to end: sandbox → ApiServerSource/PingSource → broker → scrape → score', () => {
+  it('memory-leak: predicts the OOM kill at least 10 simulated minutes before it happens', async () => {
+    const { anomalies, pipeline } = await runScenario(scenario('memory-leak'));
+    const outcome = pipeline.sandbox.simulator.outcome();
+    expect(outcome.oomKills).toBeGreaterThan(0);
+    const firstOom = (Date.parse(outcome.firstFailureAt ?? '') - pipeline.sandbox.simulator.startMs) / 60_000;
+    const forecasts = anomalies.filter(
+      (a) => a.data.kind === 'forecast' && a.data.entity.name.startsWith('cart-'),
+    );
+    expect(forecasts.length).toBeGreaterThan(0);
+    expect(firstOom - (forecasts[0]?.minute ?? Infinity)).toBeGreaterThanOrEqual(10);
+    // Nothing else in the shop looked abnormal before the first OOM kill.
+    const early = anomalies.filter((a) => a.minute < firstOom && !a.data.entity.name.startsWith('cart-'));
+    expect(early).toEqual([]);
+    // And the OOM kill itself is reported as a symptom.
+    expect(anomalies.some((a) => a.data.kind === 'symptom' && a.data.reason === 'OOMKilled')).toBe(true);
+  }, 120_000);
+
+  for (const s of SCENARIOS.filter((x) => x.benign && x.name !== 'daily-peak')) {
+    it(`${s.name}: benign, so no anomaly at all`, async () => {
+      const { anomalies, events } = await runScenario(s);
+      expect(events.some((e) => e.type === 'dev.kurative.metrics.v1')).toBe(true);
+      expect(anomalies.map((a) => `${a.data.detector} ${a.data.entity.name} ${a.data.signal}`)).toEqual([]);
+    }, 120_000);
+  }
+
+  it.each([
+    'node-failure',
+    'noisy-neighbour',
+    'cpu-hog',
+    'bad-rollout-crashloop',
+    'image-pull',
+    'quota-exceeded',
+    'node-affinity-mismatch',
+  ])(
+    '%s: the fault is detected',
+    async (name) => {
+      const s = scenario(name);
+      const { anomalies } = await runScenario(s);
+      const faultAt = Math.min(...s.faults.map((f) => f.at)) / 60_000;
+      expect(anomalies.filter((a) => a.minute >= faultAt).length).toBeGreaterThan(0);
+      expect(anomalies.filter((a) => a.minute < faultAt)).toEqual([]);
+    },
+    120_000,
+  );
+});

@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { DAY_MS, DEFAULT_PARAMS, newState, observe } from '../../../functions/score/detector.js';
+import { newEpisode, stepEpisode } from '../../../functions/score/episode.js';
+import { forecast, newForecast, updateForecast } from '../../../functions/score/forecast.js';
+
+const MIN = 60_000;
+
+/** A deterministic noisy series: level + sin-free noise from a tiny LCG. */
+function noise(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  };
+}
+
+function run(values: number[], params = DEFAULT_PARAMS, stepMs = MIN) {
+  const state = newState();
+  return values.map((v, i) => observe(state, v, i * stepMs, params));
+}
+
+describe('deviation detector', () => {
+  const rnd = noise(1);
+  const base = Array.from({ length: 600 }, () => 100 + rnd() * 4);
+
+  it('stays quiet on a stationary noisy series', () => {
+    const scores = run(base).map((o) => o.score);
+    expect(Math.max(...scores.slice(100))).toBeLessThan(0.999);
+  });
+
+  it('flags a spike at once and far more than the noise', () => {
+    const values = [...base];
+    values[400] = 160;
+    const obs = run(values);
+    expect(obs[400]?.z).toBeGreaterThan(20);
+    expect(Math.max(...obs.slice(100, 399).map((o) => o.z))).toBeLessThan(6);
+    expect(Math.max(...obs.slice(100, 399).map((o) => o.score))).toBeLessThan(obs[400]?.score ?? 0);
+  });
+
+  it('flags a level shift, then learns it as the new normal', () => {
+    const values = base.map((v, i) => (i >= 400 ? v + 40 : v));
+    const obs = run(values);
+    const before = Math.max(...obs.slice(100, 400).map((o) => o.likelihood));
+    expect(Math.max(...obs.slice(400, 410).map((o) => o.likelihood))).toBeGreaterThan(Math.max(0.99, before));
+    expect(Math.max(...obs.slice(520).map((o) => o.z))).toBeLessThan(6);
+    expect(obs[599]?.expected).toBeGreaterThan(130);
+  });
+
+  it('does not learn from an outlier: one spike barely moves the baseline', () => {
+    const values = [...base];
+    values[300] = 10_000;
+    const obs = run(values);
+    expect(Math.abs((obs[301]?.expected ?? 0) - (obs[299]?.expected ?? 0))).toBeLessThan(2);
+  });
+
+  it('follows a slow drift without alarm (trend)', () => {
+    const values = base.map((v, i) => v + i * 0.05);
+    const obs = run(values);
+    expect(Math.max(...obs.slice(200).map((o) => o.score))).toBeLessThan(0.999);
+  });
+
+  it('learns a daily profile: the same daily peak is expected after two days', () => {
+    const step = 30 * MIN;
+    const day = (i: number) =>
+      100 +
+      (Math.floor(((i * step) % DAY_MS) / 3_600_000) >= 12 &&
+      Math.floor(((i * step) % DAY_MS) / 3_600_000) < 14
+        ? 80
+        : 0);
+    const values = Array.from({ length: 48 * 8 }, (_, i) => day(i) + rnd() * 2);
+    const obs = run(values, { ...DEFAULT_PARAMS, seasonMs: DAY_MS, seasonBins: 288 }, step);
+    const lastDay = obs.slice(48 * 7);
+    expect(Math.max(...lastDay.map((o) => o.z))).toBeLessThan(6);
+  });
+
+  it('handles a flat series and its first change without dividing by zero', () => {
+    const obs = run([...Array.from({ length: 200 }, () => 5), 6]);
+    expect(obs.every((o) => Number.isFinite(o.z) && Number.isFinite(o.score))).toBe(true);
+    expect(obs[200]?.z).toBeGreaterThan(100);
+  });
+
+  it('keeps every output finite and within [0, 1] for arbitrary finite input', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: -1e12, max: 1e12, noNaN: true }), { minLength: 1, maxLength: 300 }),
+        (values) => {
+          for (const o of run(values)) {
+            if (!(o.score >= 0 && o.score <= 1 && Number.isFinite(o.z) && Number.isFinite(o.expected)))
+              return false;
+          }
+          return true;
+        },
+      ),
+    );
+  });
+});
+
+describe('episodes (threshold, hysteresis, minimum duration)', () => {
+  const rule = { threshold: 0.9, clearThreshold: 0.5, minDurationMs: 3 * MIN, refreshMs: 10 * MIN };
+  it('opens only after the minimum duration and does not flap in the hysteresis band', () => {
+    const state = newEpisode();
+    const levels = [0.95, 0.95, 0.95, 0.95, 0.7, 0.7, 0.4, 0.95];
+    const emits = levels.map((l, i) => stepEpisode(state, l, i * MIN, rule));
+    expect(emits.map((e) => e.emit)).toEqual([false, false, false, true, false, false, false, false]);
+    const first = emits[3];
+    expect(first?.emit && first.fresh && first.onset === 0).toBe(true);
+  });
+  it('re-emits an open episode at the refresh interval with the original onset', () => {
+    const state = newEpisode();
+    const out = Array.from({ length: 16 }, (_, i) =>
+      stepEpisode(state, 1, i * MIN, { ...rule, minDurationMs: 0 }),
+    );
+    const emitted = out.flatMap((o, i) => (o.emit ? [[i, o.fresh, o.onset]] : []));
+    expect(emitted).toEqual([
+      [0, true, 0],
+      [10, false, 0],
+    ]);
+  });
+});
+
+describe('time-to-limit forecast', () => {
+  it('predicts when a steady leak reaches the limit', () => {
+    const state = newForecast();
+    const rnd = noise(3);
+    for (let i = 0; i < 60; i++) updateForecast(state, 100e6 + i * 1e6 + rnd() * 2e5, i * MIN);
+    const f = forecast(state, 256e6);
+    // 159 MB reached after 60 min; 97 MB to go at 1 MB/min.
+    expect(f.secondsToLimit / 60).toBeGreaterThan(90);
+    expect(f.secondsToLimit / 60).toBeLessThan(104);
+    expect(f.tStat).toBeGreaterThan(20);
+  });
+  it('sees no clear trend in flat noise', () => {
+    const state = newForecast();
+    const rnd = noise(4);
+    for (let i = 0; i < 60; i++) updateForecast(state, 100e6 + rnd() * 5e6, i * MIN);
+    expect(Math.abs(forecast(state, 256e6).tStat)).toBeLessThan(4);
+  });
+  it('resets after a restart drops usage', () => {
+    const state = newForecast();
+    for (let i = 0; i < 60; i++) updateForecast(state, 100e6 + i * 2e6, i * MIN);
+    updateForecast(state, 60e6, 60 * MIN);
+    expect(state.w).toBe(1);
+  });
+});

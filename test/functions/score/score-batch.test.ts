@@ -1,0 +1,164 @@
+import { describe, expect, it } from 'vitest';
+import type { Sample } from '../../../shared/contracts/index.js';
+import { DetectorSpec } from '../../../shared/contracts/index.js';
+import {
+  groupSamples,
+  scoreSeries,
+  seriesKey,
+  type SeriesRecord,
+} from '../../../functions/score/score-batch.js';
+import { rulesFor } from '../../../functions/score/rules.js';
+import { symptomsOf } from '../../../functions/score/symptoms.js';
+
+const MIN = 60_000;
+const pod = { kind: 'Pod', namespace: 'shop', name: 'cart-1', container: 'app' };
+const at = (m: number) => new Date(Date.UTC(2026, 0, 1) + m * MIN).toISOString();
+const mem = (m: number, value: number): Sample => ({
+  entity: pod,
+  signal: 'memory_working_set_bytes',
+  value,
+  unit: 'bytes',
+  at: at(m),
+  limit: 256 * 2 ** 20,
+  labels: { app: 'cart' },
+});
+
+function feed(samples: Sample[], custom = [] as Parameters<typeof scoreSeries>[3]) {
+  let record: SeriesRecord | undefined;
+  const anomalies = [];
+  const rejected = [];
+  for (const s of samples) {
+    const r = scoreSeries(seriesKey(s), [s], record, custom);
+    record = r.record;
+    anomalies.push(...r.anomalies);
+    rejected.push(...r.rejected);
+  }
+  return { anomalies, rejected, record };
+}
+
+describe('scoreSeries', () => {
+  it('predicts an OOM kill well before it happens, once, then refreshes', () => {
+    // 110 MiB + 1 MiB/min: the 256 MiB limit is reached at minute 146.
+    const samples = Array.from({ length: 150 }, (_, m) =>
+      mem(m, (110 + m) * 2 ** 20 + ((m * 7919) % 13) * 2 ** 16),
+    );
+    const { anomalies } = feed(samples);
+    const forecasts = anomalies.filter((a) => a.kind === 'forecast');
+    expect(forecasts.length).toBeGreaterThan(0);
+    const first = forecasts[0];
+    const minute = (Date.parse(first?.observedAt ?? '') - Date.parse(at(0))) / MIN;
+    expect(146 - minute).toBeGreaterThanOrEqual(10);
+    expect(first?.forecast?.secondsToLimit).toBeGreaterThan(0);
+    expect(new Set(forecasts.map((a) => a.anomalyId)).size).toBe(1);
+  });
+
+  it('emits nothing for a healthy series', () => {
+    const samples = Array.from({ length: 300 }, (_, m) => mem(m, (110 + Math.sin(m / 7) * 3) * 2 ** 20));
+    expect(feed(samples).anomalies).toEqual([]);
+  });
+
+  it('rejects out-of-order and duplicate samples and does not learn from them', () => {
+    const { rejected, record } = feed([mem(2, 1e8), mem(1, 9e8), mem(2, 9e8), mem(3, 1e8)]);
+    expect(rejected.map((r) => r.reason)).toEqual([
+      expect.stringMatching(/out of order/),
+      expect.stringMatching(/out of order|duplicate/),
+    ]);
+    expect(record?.t).toBe(Date.parse(at(3)));
+  });
+
+  it('lets a Detector resource replace the built-in rule of the same algorithm only', () => {
+    const custom = [
+      {
+        name: 'leak',
+        spec: DetectorSpec.parse({
+          signal: { metric: 'memory_working_set_bytes' },
+          algorithm: 'forecast-limit',
+          horizon: '45m',
+          target: { namespaces: ['shop'], selector: { matchLabels: { app: 'cart' } } },
+        }),
+      },
+    ];
+    expect(rulesFor(mem(0, 1), custom).map((r) => r.name)).toEqual(['leak', 'builtin-memory-deviation']);
+    expect(rulesFor({ ...mem(0, 1), labels: { app: 'other' } }, custom).map((r) => r.name)).toEqual([
+      'builtin-memory-deviation',
+      'builtin-memory-oom-forecast',
+    ]);
+    expect(rulesFor({ ...mem(0, 1), signal: 'restarts_total' }, custom)).toEqual([]);
+  });
+
+  it('groups a batch by series in time order', () => {
+    const groups = groupSamples([mem(2, 1), mem(1, 1), { ...mem(1, 1), entity: { ...pod, name: 'cart-2' } }]);
+    expect([...groups.values()].map((g) => g.map((s) => s.at))).toEqual([[at(1), at(2)], [at(1)]]);
+  });
+});
+
+describe('symptoms', () => {
+  const t = '2026-01-01T00:00:00Z';
+  it.each([
+    ['OOMKilling', 'Memory cgroup out of memory', 'OOMKilled'],
+    ['BackOff', 'Back-off restarting failed container app', 'CrashLoopBackOff'],
+    ['Failed', 'Failed to pull image "x": not found', 'ImagePullBackOff'],
+    ['FailedScheduling', '0/3 nodes are available: 3 Insufficient cpu.', 'FailedScheduling'],
+    ['FailedCreate', 'exceeded quota', 'FailedCreate'],
+    ['Unhealthy', 'Readiness probe failed', 'ProbeFailure'],
+  ])('turns a Warning %s event into %s', (reason, message, symptom) => {
+    const event = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'e', namespace: 'shop' },
+      type: 'Warning',
+      reason,
+      message,
+      involvedObject: { kind: 'Pod', name: 'p', namespace: 'shop' },
+      lastTimestamp: t,
+    };
+    expect(symptomsOf(event, t).map((s) => s.reason)).toEqual([symptom]);
+  });
+
+  it('ignores ordinary Normal events', () => {
+    const event = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'e', namespace: 'shop' },
+      type: 'Normal',
+      reason: 'Pulled',
+      message: 'ok',
+      involvedObject: { kind: 'Pod', name: 'p' },
+    };
+    expect(symptomsOf(event, t)).toEqual([]);
+  });
+
+  it('reads container states of pods and conditions of nodes', () => {
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p', namespace: 'shop' },
+      status: {
+        containerStatuses: [
+          {
+            name: 'app',
+            restartCount: 3,
+            state: { waiting: { reason: 'CrashLoopBackOff' } },
+            lastState: { terminated: { reason: 'OOMKilled', finishedAt: t } },
+          },
+        ],
+      },
+    };
+    expect(symptomsOf(pod, t).map((s) => `${s.entity.container}:${s.reason}`)).toEqual([
+      'app:CrashLoopBackOff',
+      'app:OOMKilled',
+    ]);
+    const node = {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'n1' },
+      status: {
+        conditions: [
+          { type: 'Ready', status: 'Unknown', lastTransitionTime: t },
+          { type: 'DiskPressure', status: 'True' },
+        ],
+      },
+    };
+    expect(symptomsOf(node, t).map((s) => s.reason)).toEqual(['NodeNotReady', 'DiskPressure']);
+  });
+});
