@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { repoRoot } from '../shared/tools/index.js';
 import { Sandbox } from './sandbox.js';
-import { loadScenarios } from './simulator/scenario.js';
+import { loadScenarios, scaleTo } from './simulator/scenario.js';
 
 const positiveNumber = (v: string) => {
   const n = Number(v);
@@ -18,6 +18,10 @@ const program = new Command('sandbox')
   .option('--speed <x>', 'simulated seconds per real second', positiveNumber, 10)
   .option('--port <port>', 'API server port (default: any free port)', (v) => Number.parseInt(v, 10))
   .option('--dir <dir>', 'where to write the kubeconfig', resolve(repoRoot, '.sandbox'))
+  .option('--pods <n>', 'scale the scenario to about this many pods (copies of its workloads)', (v) =>
+    Number.parseInt(v, 10),
+  )
+  .option('--nodes <n>', 'scale the scenario to about this many nodes', (v) => Number.parseInt(v, 10))
   .option('--list', 'print the scenario names and exit')
   .action(
     async (opts: {
@@ -28,6 +32,8 @@ const program = new Command('sandbox')
       port?: number;
       dir: string;
       list?: boolean;
+      pods?: number;
+      nodes?: number;
     }) => {
       const scenarios = loadScenarios(resolve(opts.scenarios));
       if (opts.list) {
@@ -35,7 +41,10 @@ const program = new Command('sandbox')
         return;
       }
       const name = opts.scenario ?? 'memory-leak';
-      const scenario = scenarios.find((s) => s.name === name);
+      const found = scenarios.find((s) => s.name === name);
+      const scaled = opts.pods !== undefined || opts.nodes !== undefined;
+      const scenario =
+        found && scaled ? scaleTo(found, { pods: opts.pods ?? 1, nodes: opts.nodes ?? 1 }) : found;
       if (!scenario) {
         console.error(`unknown scenario ${JSON.stringify(name)}; try --list`);
         process.exitCode = 2;

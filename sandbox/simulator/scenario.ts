@@ -238,3 +238,49 @@ export function loadScenarios(dir: string): Scenario[] {
   }
   return scenarios.sort((a, b) => a.name.localeCompare(b.name));
 }
+
+/**
+ * A bigger copy of a scenario for benchmarks: every node pool `nodeFactor` times larger, and the
+ * workloads (with their namespaced objects) repeated in `copies − 1` extra namespaces named
+ * `<namespace>-<i>`. Faults and ground truth keep pointing at the original namespace.
+ */
+export function scaleScenario(scenario: Scenario, options: { copies: number; nodeFactor: number }): Scenario {
+  const copies = Math.max(1, Math.floor(options.copies));
+  const nodeFactor = Math.max(1, Math.floor(options.nodeFactor));
+  const renamed = (ns: string | undefined, i: number) => (ns === undefined || i === 0 ? ns : `${ns}-${i}`);
+  const workloads: WorkloadSpec[] = [];
+  const objects: Record<string, unknown>[] = [...scenario.cluster.objects];
+  const namespaces = new Set(scenario.cluster.namespaces);
+  for (let i = 1; i < copies; i++) {
+    for (const w of scenario.workloads) {
+      const namespace = renamed(w.namespace, i) ?? w.namespace;
+      namespaces.add(namespace);
+      workloads.push({ ...w, namespace });
+    }
+    for (const o of scenario.cluster.objects) {
+      const meta = (o['metadata'] ?? {}) as { namespace?: string };
+      if (meta.namespace)
+        objects.push({ ...o, metadata: { ...meta, namespace: renamed(meta.namespace, i) } });
+    }
+  }
+  return {
+    ...scenario,
+    cluster: {
+      ...scenario.cluster,
+      namespaces: [...namespaces],
+      nodePools: scenario.cluster.nodePools.map((p) => ({ ...p, count: p.count * nodeFactor })),
+      objects,
+    },
+    workloads: [...scenario.workloads, ...workloads],
+  };
+}
+
+/** Copies and node factor that bring a scenario close to `pods` pods on `nodes` nodes. */
+export function scaleTo(scenario: Scenario, target: { pods: number; nodes: number }): Scenario {
+  const pods = scenario.workloads.reduce((s, w) => s + (w.kind === 'DaemonSet' ? 0 : w.replicas), 0);
+  const nodes = scenario.cluster.nodePools.reduce((s, p) => s + p.count, 0);
+  return scaleScenario(scenario, {
+    copies: Math.ceil(target.pods / Math.max(1, pods)),
+    nodeFactor: Math.ceil(target.nodes / Math.max(1, nodes)),
+  });
+}

@@ -15,9 +15,23 @@ interface Toleration {
   effect?: string;
 }
 type Requests = { cpu: number; memory: number };
+type NodeUsage = { cpu: number; memory: number; pods: number };
+
+// Requests never change for a stored pod version: memoise by uid and resourceVersion.
+const requestsCache = new Map<string, Requests>();
 
 /** Sum of container requests of a pod (cores, bytes). */
 export function podRequests(pod: KubeObject): Requests {
+  const key = `${pod.metadata.uid ?? pod.metadata.name}@${pod.metadata.resourceVersion ?? ''}`;
+  const cached = requestsCache.get(key);
+  if (cached) return cached;
+  const computed = computeRequests(pod);
+  if (requestsCache.size > 200_000) requestsCache.clear();
+  requestsCache.set(key, computed);
+  return computed;
+}
+
+function computeRequests(pod: KubeObject): Requests {
   let cpu = 0;
   let memory = 0;
   for (const c of field<{ resources?: { requests?: Record<string, string> } }[]>(pod, 'spec.containers') ??
@@ -72,7 +86,7 @@ function isNodeReady(node: KubeObject): boolean {
 function unfitReason(
   pod: KubeObject,
   node: KubeObject,
-  podsOnNode: KubeObject[],
+  usage: NodeUsage,
   allPods: KubeObject[],
 ): string | undefined {
   if (field<boolean>(node, 'spec.unschedulable')) return 'node(s) were unschedulable';
@@ -112,17 +126,10 @@ function unfitReason(
     memory: parseQuantity(field(node, 'status.allocatable.memory')) ?? 0,
     pods: parseQuantity(field(node, 'status.allocatable.pods')) ?? 110,
   };
-  const used = podsOnNode.reduce(
-    (s, p) => {
-      const r = podRequests(p);
-      return { cpu: s.cpu + r.cpu, memory: s.memory + r.memory };
-    },
-    { cpu: 0, memory: 0 },
-  );
   const need = podRequests(pod);
-  if (used.cpu + need.cpu > alloc.cpu + 1e-9) return 'Insufficient cpu';
-  if (used.memory + need.memory > alloc.memory) return 'Insufficient memory';
-  if (podsOnNode.length + 1 > alloc.pods) return 'Too many pods';
+  if (usage.cpu + need.cpu > alloc.cpu + 1e-9) return 'Insufficient cpu';
+  if (usage.memory + need.memory > alloc.memory) return 'Insufficient memory';
+  if (usage.pods + 1 > alloc.pods) return 'Too many pods';
   return undefined;
 }
 
@@ -134,7 +141,7 @@ function domainOf(pod: KubeObject, key: string, nodes: Map<string, KubeObject>):
 
 /** Whether a node would take a pod, ignoring capacity (DaemonSet placement: taints and node affinity). */
 export function nodeAcceptsDaemonPod(pod: KubeObject, node: KubeObject): boolean {
-  const reason = unfitReason(pod, node, [], []);
+  const reason = unfitReason(pod, node, { cpu: 0, memory: 0, pods: 0 }, []);
   return reason === undefined || reason.startsWith('Insufficient') || reason === 'Too many pods';
 }
 
@@ -146,32 +153,38 @@ export function schedulePods(ctx: SimContext): void {
   const allNodes = c.store.scan('/nodes');
   allNodesCache = new Map(allNodes.map((n) => [n.metadata.name, n]));
   const pods = c.store.scan('/pods');
-  const byNode = new Map<string, KubeObject[]>();
+  // Requests already placed on each node, kept current as pods are bound below.
+  const byNode = new Map<string, NodeUsage>();
+  const pending: KubeObject[] = [];
   for (const p of pods) {
     const n = field<string>(p, 'spec.nodeName');
-    if (!n || ['Succeeded', 'Failed'].includes(field<string>(p, 'status.phase') ?? '')) continue;
-    byNode.set(n, [...(byNode.get(n) ?? []), p]);
+    if (!n) {
+      if (!p.metadata.deletionTimestamp) pending.push(p);
+      continue;
+    }
+    if (['Succeeded', 'Failed'].includes(field<string>(p, 'status.phase') ?? '')) continue;
+    const u = byNode.get(n) ?? { cpu: 0, memory: 0, pods: 0 };
+    const r = podRequests(p);
+    byNode.set(n, { cpu: u.cpu + r.cpu, memory: u.memory + r.memory, pods: u.pods + 1 });
   }
-  const pending = pods
-    .filter((p) => !field<string>(p, 'spec.nodeName') && !p.metadata.deletionTimestamp)
-    .sort(
-      (a, b) =>
-        (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') ||
-        a.metadata.name.localeCompare(b.metadata.name),
-    );
+  if (pending.length === 0) return;
+  pending.sort(
+    (a, b) =>
+      (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') ||
+      a.metadata.name.localeCompare(b.metadata.name),
+  );
   for (const pod of pending) {
     const reasons = new Map<string, number>();
     let best: { node: KubeObject; score: number } | undefined;
     for (const node of nodes) {
-      const onNode = byNode.get(node.metadata.name) ?? [];
+      const onNode = byNode.get(node.metadata.name) ?? { cpu: 0, memory: 0, pods: 0 };
       const reason = unfitReason(pod, node, onNode, pods);
       if (reason) {
         reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
         continue;
       }
       const alloc = parseQuantity(field(node, 'status.allocatable.cpu')) ?? 1;
-      const used = onNode.reduce((s, p) => s + podRequests(p).cpu, 0);
-      const score = 1 - used / alloc;
+      const score = 1 - onNode.cpu / alloc;
       if (!best || score > best.score + 1e-12) best = { node, score };
     }
     const notReady = allNodes.length - nodes.length;
@@ -204,7 +217,13 @@ export function schedulePods(ctx: SimContext): void {
       ...structuredClone(fresh),
       spec: { ...(fresh['spec'] as object), nodeName: best.node.metadata.name },
     });
-    byNode.set(best.node.metadata.name, [...(byNode.get(best.node.metadata.name) ?? []), bound]);
+    const placed = byNode.get(best.node.metadata.name) ?? { cpu: 0, memory: 0, pods: 0 };
+    const r = podRequests(bound);
+    byNode.set(best.node.metadata.name, {
+      cpu: placed.cpu + r.cpu,
+      memory: placed.memory + r.memory,
+      pods: placed.pods + 1,
+    });
     ctx.events.record(
       bound,
       'Normal',
