@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CloudEventV1 } from 'cloudevents';
 import { Cluster } from '../../sandbox/apiserver/cluster.js';
-import type { KubeObject } from '../../sandbox/apiserver/types.js';
 import { SimClock } from '../../sandbox/clock.js';
 import { createPingSource, startApiServerSource } from '../../sandbox/sources.js';
 import { loadScenarios, scaleScenario, scaleTo } from '../../sandbox/simulator/scenario.js';
@@ -24,7 +23,7 @@ describe('event sources', () => {
         apiVersion: 'v1',
         kind: 'Namespace',
         metadata: { name },
-      } as KubeObject);
+      });
     ns('shop');
     ns('other');
     const cmType = cluster.kind('v1', 'ConfigMap');
