@@ -83,8 +83,21 @@ export function durationMs(text: string): number {
   return ms;
 }
 
+// Rule-derived settings are computed once per spec object (specs are parsed once per invocation).
+const paramsCache = new WeakMap<DetectorSpec, DetectorParams>();
+const episodeCache = new WeakMap<DetectorSpec, EpisodeRule>();
+
 /** Detector parameters for a rule (seasonality from the spec). */
 export function paramsFor(spec: DetectorSpec): DetectorParams {
+  let params = paramsCache.get(spec);
+  if (!params) {
+    params = computeParams(spec);
+    paramsCache.set(spec, params);
+  }
+  return params;
+}
+
+function computeParams(spec: DetectorSpec): DetectorParams {
   // Alerting needs a sustained change to stay visible for at least its minimum duration before it
   // is accepted as the new normal: relearn a shifted level only after a longer run than NAB does.
   const base = { ...DEFAULT_PARAMS, shiftRun: Math.max(DEFAULT_PARAMS.shiftRun, 15) };
@@ -97,13 +110,17 @@ export function paramsFor(spec: DetectorSpec): DetectorParams {
  * default 0.5 — for at least minDuration, and falls back under 0.99 to clear.
  */
 export function episodeRuleFor(spec: DetectorSpec): EpisodeRule {
+  const cached = episodeCache.get(spec);
+  if (cached) return cached;
   const threshold = 1 - Math.pow(10, -(3 + 3 * (1 - spec.sensitivity)));
-  return {
+  const rule = {
     threshold,
     clearThreshold: Math.min(0.99, threshold),
     minDurationMs: durationMs(spec.minDuration),
     refreshMs: 5 * 60_000,
   };
+  episodeCache.set(spec, rule);
+  return rule;
 }
 
 /** Robust z beyond which a deviation is plainly abnormal: 6 + 6(1 − s) (9 at the default 0.5). */

@@ -43,7 +43,8 @@ function anomalyId(key: string, rule: string, onset: number): string {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
- * Score a series' new samples against its record (pure: the caller loads and stores records).
+ * Score a series' new samples against its record (the caller loads and stores records). The
+ * record passed in is updated in place and returned — pass a fresh copy (store loads are).
  * Samples must be in time order; one older than or equal to the record's last is rejected.
  */
 export function scoreSeries(
@@ -52,7 +53,7 @@ export function scoreSeries(
   previous: SeriesRecord | undefined,
   custom: readonly DetectorRule[],
 ): { record: SeriesRecord; anomalies: AnomalyData[]; rejected: Rejection[] } {
-  const record: SeriesRecord = previous ? structuredClone(previous) : { d: {}, e: {}, t: 0 };
+  const record: SeriesRecord = previous ?? { d: {}, e: {}, t: 0 };
   const anomalies: AnomalyData[] = [];
   const rejected: Rejection[] = [];
   for (const sample of samples) {

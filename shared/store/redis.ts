@@ -3,6 +3,8 @@ import { StoreError, type BaselineStore, type CasWrite, type Versioned } from '.
 
 // Values are stored as "<version>|<json>" so one MGET reads versions and states together.
 const SEP = '|';
+/** Keys per compare-and-set script call. */
+const CHUNK = 2000;
 
 // Compare-and-set of many keys in one round trip. KEYS = keys; ARGV = ttlMs, then expected
 // version and new payload per key. Returns the indexes (1-based) of keys whose version moved.
@@ -105,24 +107,40 @@ export class RedisStore implements BaselineStore {
 
   async commit<T>(writes: readonly CasWrite<T>[]): Promise<string[]> {
     if (writes.length === 0) return [];
-    const args: (string | number)[] = [this.ttlMs];
-    for (const w of writes) args.push(w.expected, JSON.stringify(w.value));
-    let conflicts: number[];
+    // Large batches go as several scripts in one pipeline: still one round trip, and no call
+    // with more arguments than a stack frame holds.
+    const pipeline = this.redis.pipeline();
+    const chunks: (readonly CasWrite<T>[])[] = [];
+    for (let i = 0; i < writes.length; i += CHUNK) chunks.push(writes.slice(i, i + CHUNK));
+    for (const chunk of chunks) {
+      const args: (string | number)[] = [chunk.length];
+      for (const w of chunk) args.push(this.prefix + w.key);
+      args.push(this.ttlMs);
+      for (const w of chunk) args.push(w.expected, JSON.stringify(w.value));
+      pipeline.eval(CAS_SCRIPT, ...(args as [number, ...(string | number)[]]));
+    }
+    let results: [Error | null, unknown][] | null;
     try {
       await this.ready();
-      const keys = writes.map((w) => this.prefix + w.key);
-      conflicts = (await this.redis.eval(CAS_SCRIPT, writes.length, ...keys, ...args)) as number[];
+      results = await pipeline.exec();
     } catch (cause) {
       throw new StoreError(`redis commit failed: ${(cause as Error).message}`, { cause });
     }
-    return conflicts.map((i) => writes[i - 1]?.key ?? '').filter(Boolean);
+    const conflicts: string[] = [];
+    chunks.forEach((chunk, c) => {
+      const [error, value] = results?.[c] ?? [new Error('no reply'), undefined];
+      if (error) throw new StoreError(`redis commit failed: ${error.message}`, { cause: error });
+      for (const index of value as number[]) conflicts.push(chunk[index - 1]?.key ?? '');
+    });
+    return conflicts.filter(Boolean);
   }
 
   async remove(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
     try {
       await this.ready();
-      await this.redis.del(...keys.map((k) => this.prefix + k));
+      for (let i = 0; i < keys.length; i += CHUNK)
+        await this.redis.del(keys.slice(i, i + CHUNK).map((k) => this.prefix + k));
     } catch (cause) {
       throw new StoreError(`redis delete failed: ${(cause as Error).message}`, { cause });
     }

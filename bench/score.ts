@@ -1,0 +1,121 @@
+// `npm run bench:score`: scoring throughput in memory against a naive baseline measured in the same
+// run, and one 50 000-series batch through the real score path with Redis (load + compare-and-set).
+import { spawn, spawnSync } from 'node:child_process';
+import { mean, standardDeviation } from 'simple-statistics';
+import { DEFAULT_PARAMS, newState, observe } from '../functions/score/detector.js';
+import { scoreSeries, seriesKey, type SeriesRecord } from '../functions/score/score-batch.js';
+import type { Sample } from '../shared/contracts/index.js';
+import { RedisStore, updateMany } from '../shared/store/index.js';
+import { freePort } from '../cli/processes.js';
+
+const SERIES = 1000;
+const STEPS = Number(process.env['BENCH_SCORE_STEPS'] ?? 10_000);
+
+function signal(i: number, t: number): number {
+  return 100 + 10 * Math.sin((t + i) / 50) + ((i * 7919 + t * 104729) % 97) / 10;
+}
+
+/** Our detector: O(1) state per series, updated in place. */
+function measureDetector(): number {
+  const states = Array.from({ length: SERIES }, () => newState());
+  const started = performance.now();
+  let sink = 0;
+  for (let t = 0; t < STEPS; t++) {
+    const ts = t * 60_000;
+    for (let i = 0; i < SERIES; i++)
+      sink += observe(states[i] as ReturnType<typeof newState>, signal(i, t), ts, DEFAULT_PARAMS).score;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (Number.isNaN(sink)) throw new Error('unreachable');
+  return (SERIES * STEPS) / seconds;
+}
+
+/** The naive way: keep a 60-sample window per series and recompute mean and stddev every sample. */
+function measureNaive(steps: number): number {
+  const windows = Array.from({ length: SERIES }, () => [] as number[]);
+  const started = performance.now();
+  let sink = 0;
+  for (let t = 0; t < steps; t++) {
+    for (let i = 0; i < SERIES; i++) {
+      const w = windows[i] as number[];
+      const v = signal(i, t);
+      if (w.length >= 2) sink += Math.abs(v - mean(w)) / (standardDeviation(w) || 1);
+      w.push(v);
+      if (w.length > 60) w.shift();
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (Number.isNaN(sink)) throw new Error('unreachable');
+  return (SERIES * steps) / seconds;
+}
+
+async function startRedis(): Promise<{ url: string; stop: () => void }> {
+  const external = process.env['KURATIVE_TEST_REDIS_URL'];
+  if (external) return { url: external, stop: () => undefined };
+  const bin = process.env['KURATIVE_TEST_REDIS_SERVER'] ?? 'redis-server';
+  if (spawnSync(bin, ['--version']).status !== 0)
+    throw new Error(`bench:score needs redis-server (${bin}); install Debian's redis-server`);
+  const port = await freePort();
+  const child = spawn(
+    bin,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
+  for (let i = 0; i < 100; i++) {
+    if (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() === 'PONG')
+      break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') };
+}
+
+/** 50 000 series, one sample each, through scoreSeries with the Redis store (after a warm batch). */
+async function measureBatch(url: string): Promise<{ ms: number; rssMb: number }> {
+  const store = new RedisStore({ url, prefix: `bench:${Date.now()}:` });
+  const batch = (minute: number): Map<string, Sample[]> => {
+    const out = new Map<string, Sample[]>();
+    for (let i = 0; i < 50_000; i++) {
+      const s: Sample = {
+        entity: { kind: 'Pod', namespace: `ns-${i % 100}`, name: `pod-${i}`, container: 'app' },
+        signal: 'cpu_usage_cores',
+        value: signal(i, minute),
+        unit: 'cores',
+        at: new Date(Date.UTC(2026, 0, 1) + minute * 60_000).toISOString(),
+      };
+      out.set(seriesKey(s), [s]);
+    }
+    return out;
+  };
+  const run = async (minute: number) => {
+    const samples = batch(minute);
+    const started = performance.now();
+    await updateMany<SeriesRecord>(
+      store,
+      [...samples.keys()],
+      (key, current) => scoreSeries(key, samples.get(key) ?? [], current, []).record,
+    );
+    return performance.now() - started;
+  };
+  await run(0); // first batch creates the keys
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+  const ms = await run(1);
+  clearInterval(timer);
+  await store.close();
+  return { ms, rssMb: peak / 2 ** 20 };
+}
+
+const detector = measureDetector();
+const naive = measureNaive(Math.max(200, Math.floor(STEPS / 20)));
+const redis = await startRedis();
+try {
+  const { ms, rssMb } = await measureBatch(redis.url);
+  console.log(
+    `score detector=${(detector / 1e6).toFixed(2)}M/s naive=${(naive / 1e6).toFixed(2)}M/s (window of 60, simple-statistics)`,
+  );
+  console.log(
+    `score: samples_per_s=${Math.round(detector)} ratio_vs_naive=${(detector / naive).toFixed(1)} batch50k_redis_ms=${Math.round(ms)} rss_mb=${Math.round(rssMb)}`,
+  );
+} finally {
+  redis.stop();
+}

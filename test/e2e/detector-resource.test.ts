@@ -1,0 +1,56 @@
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../../shared/tools/index.js';
+import { kubectl, kubectlAvailable } from '../support/kubectl.js';
+import { runScenario, scenario } from '../support/pipeline.js';
+
+const CRD = resolve(repoRoot, 'deploy/crds/detectors.kurative.dev.yaml');
+const EXAMPLE = resolve(repoRoot, 'examples/memory-leak-detector.yaml');
+
+describe.runIf(kubectlAvailable)('Detector resources applied with the real kubectl', () => {
+  it('the example memory-leak detector predicts the OOM earlier than the built-in rule', async () => {
+    const builtin = await runScenario(scenario('memory-leak'));
+    const firstBuiltin = builtin.anomalies.find((a) => a.data.kind === 'forecast')?.minute ?? Infinity;
+
+    let applied = false;
+    const custom = await runScenario(scenario('memory-leak'), {
+      onStep: async (p) => {
+        if (applied) return;
+        applied = true;
+        const kc = p.sandbox.kubeconfigPath;
+        expect((await kubectl(kc, ['apply', '-f', CRD])).code).toBe(0);
+        const r = await kubectl(kc, ['apply', '-f', EXAMPLE]);
+        expect(r).toMatchObject({ code: 0, stdout: 'detector.kurative.dev/memory-leak created\n' });
+        const bad = await kubectl(
+          kc,
+          ['apply', '-f', '-'],
+          'apiVersion: kurative.dev/v1alpha1\nkind: Detector\nmetadata: { name: broken }\nspec: { signal: { metric: not-a-metric } }\n',
+        );
+        expect(bad.code).not.toBe(0);
+        expect(bad.stderr).toMatch(/spec.signal.metric/);
+        // Valid for the schema, invalid for the contract (exactly one of metric/promql): reported on status.
+        const half = await kubectl(
+          kc,
+          ['apply', '-f', '-'],
+          'apiVersion: kurative.dev/v1alpha1\nkind: Detector\nmetadata: { name: half }\nspec: { signal: { direction: up } }\n',
+        );
+        expect(half.code).toBe(0);
+      },
+    });
+    const firstCustom =
+      custom.anomalies.find((a) => a.data.kind === 'forecast' && a.data.detector === 'memory-leak')?.minute ??
+      Infinity;
+    expect(firstCustom).toBeLessThan(firstBuiltin - 5);
+    // The invalid one was reported, not fatal: scoring went on (anomalies above) and its status says why.
+    const detectors = custom.pipeline.sandbox.simulator.cluster.store.list('kurative.dev/detectors');
+    const half = detectors.find((d) => d.metadata.name === 'half') as
+      { status?: { conditions?: { type: string; status: string; reason: string }[] } } | undefined;
+    expect(half?.status?.conditions?.[0]).toMatchObject({
+      type: 'Ready',
+      status: 'False',
+      reason: 'InvalidSpec',
+    });
+    const good = detectors.find((d) => d.metadata.name === 'memory-leak') as typeof half;
+    expect(good?.status?.conditions?.[0]).toMatchObject({ type: 'Ready', status: 'True' });
+  }, 180_000);
+});
