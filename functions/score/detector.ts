@@ -33,6 +33,10 @@ export interface DetectorParams {
   readonly warmup: number;
   /** Consecutive same-sided residuals beyond 2 spreads that mark a level shift to relearn fast. */
   readonly shiftRun: number;
+  /** Range novelty: a value beyond the historical min/max by this share of the range scores 1 (0 disables). */
+  readonly rangeTolerance: number;
+  /** Samples before range novelty counts (the range must be learnt first). */
+  readonly noveltyWarmup: number;
   /** Per-sample decay of the memory of a recent alert (refractory period); 0 disables it. */
   readonly refractoryDecay: number;
   /** Raw score: z is squashed to [0, 1) as 1 − e^(−z / zScale) before the likelihood. */
@@ -54,6 +58,9 @@ export const DEFAULT_PARAMS: DetectorParams = {
   shiftRun: 5,
   zScale: 6,
   refractoryDecay: 0.98,
+  // Numenta's NAB detector uses 5 % ("SPATIAL_TOLERANCE" in numenta_detector.py).
+  rangeTolerance: 0.05,
+  noveltyWarmup: 0,
 };
 
 export const DAY_MS = 86_400_000;
@@ -73,6 +80,9 @@ export interface SeriesState {
   run: number;
   /** Memory of a recent alert in [0, 1]: damps repeats of the same alert. */
   alerted: number;
+  /** Smallest and largest value seen. */
+  min: number;
+  max: number;
   season: number[] | undefined;
 }
 
@@ -89,6 +99,8 @@ export function newState(): SeriesState {
     zVar: 0.04,
     run: 0,
     alerted: 0,
+    min: 0,
+    max: 0,
     season: undefined,
   };
 }
@@ -174,6 +186,7 @@ function likelihoodOf(
   state: SeriesState,
   z: number,
   params: DetectorParams,
+  novel: boolean,
 ): { score: number; likelihood: number } {
   const raw = 1 - Math.exp(-z / params.zScale);
   state.zShort += params.shortAlpha * (raw - state.zShort);
@@ -185,7 +198,7 @@ function likelihoodOf(
     Math.sqrt(params.shortAlpha / (2 - params.shortAlpha));
   const fast = normalCdf((state.zShort - state.zMean) / sd);
   const slow = params.slowAlpha > 0 ? normalCdf((state.zSlow - state.zMean) / Math.max(slowSd, 1e-6)) : 0;
-  const likelihood = state.n > params.warmup ? Math.max(fast, slow) : 0;
+  const likelihood = state.n > params.warmup ? (novel ? 1 : Math.max(fast, slow)) : 0;
   // One alert per episode: right after a near-certain alert, repeats are damped (refractory period).
   const score = likelihood * (1 - state.alerted);
   state.alerted = Math.max(state.alerted * params.refractoryDecay, likelihood ** 64);
@@ -209,6 +222,8 @@ export function observe(
     state.n = 1;
     state.t = t;
     state.level = value;
+    state.min = value;
+    state.max = value;
     state.spread = Math.abs(value) * 0.01;
     return { score: 0, likelihood: 0, z: 0, expected: value, spread: state.spread };
   }
@@ -221,7 +236,16 @@ export function observe(
   const z = Math.abs(residual) / spread;
   const shifted = detectShift(state, residual, spread, params);
   learn(state, value, residual, spread, bin, shifted, params);
-  const { score, likelihood } = likelihoodOf(state, z, params);
+  // Range novelty (Numenta's "spatial anomaly"): a value well outside everything seen so far.
+  const tolerance = (state.max - state.min) * params.rangeTolerance;
+  const novel =
+    params.rangeTolerance > 0 &&
+    state.n > params.noveltyWarmup &&
+    state.max > state.min &&
+    (value > state.max + tolerance || value < state.min - tolerance);
+  state.min = Math.min(state.min, value);
+  state.max = Math.max(state.max, value);
+  const { score, likelihood } = likelihoodOf(state, z, params, novel);
   state.n++;
   state.t = t;
   return { score, likelihood, z, expected, spread };

@@ -143,3 +143,22 @@ describe('time-to-limit forecast', () => {
     expect(state.w).toBe(1);
   });
 });
+
+describe('range novelty', () => {
+  it('scores a value far outside everything seen so far as certain, once the range is learnt', () => {
+    const state = newState();
+    const params = { ...DEFAULT_PARAMS, noveltyWarmup: 100 };
+    for (let i = 0; i < 200; i++) observe(state, 100 + (i % 10), i * MIN, params);
+    expect(observe(state, 130, 200 * MIN, params).likelihood).toBe(1);
+    const early = newState();
+    for (let i = 0; i < 50; i++) observe(early, 100 + (i % 10), i * MIN, params);
+    expect(observe(early, 130, 50 * MIN, params).likelihood).toBeLessThan(1);
+  });
+
+  it('survives a JSON round trip of its state (as the stores keep it)', () => {
+    const state = newState();
+    for (let i = 0; i < 50; i++) observe(state, 100 + (i % 10), i * MIN);
+    const copy = JSON.parse(JSON.stringify(state)) as typeof state;
+    expect(observe(copy, 105, 50 * MIN)).toEqual(observe(state, 105, 50 * MIN));
+  });
+});
