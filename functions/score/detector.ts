@@ -105,6 +105,8 @@ export function newState(): SeriesState {
   };
 }
 
+export type MutableObservation = { -readonly [K in keyof Observation]: Observation[K] };
+
 export interface Observation {
   /** Anomaly score in [0, 1]: the likelihood with repeats of an alert damped (what NAB scores). */
   readonly score: number;
@@ -182,30 +184,49 @@ function learn(
  * Anomaly likelihood: the short-term (and a slower) average of the raw score against the
  * long-run distribution of raw scores, then the refractory damping of repeats.
  */
-function likelihoodOf(
-  state: SeriesState,
-  z: number,
-  params: DetectorParams,
-  novel: boolean,
-): { score: number; likelihood: number } {
+let bandParams: DetectorParams | undefined;
+let bandRatio = 1;
+/** √(α_slow/(2−α_slow)) / √(α_short/(2−α_short)), computed once per parameter set. */
+function slowBandRatio(params: DetectorParams): number {
+  if (params !== bandParams) {
+    bandParams = params;
+    bandRatio =
+      Math.sqrt(params.slowAlpha / (2 - params.slowAlpha)) /
+      Math.sqrt(params.shortAlpha / (2 - params.shortAlpha));
+  }
+  return bandRatio;
+}
+
+function likelihoodOf(state: SeriesState, z: number, params: DetectorParams, novel: boolean): number {
   const raw = 1 - Math.exp(-z / params.zScale);
   state.zShort += params.shortAlpha * (raw - state.zShort);
   state.zSlow += params.slowAlpha * (raw - state.zSlow);
   const sd = Math.sqrt(Math.max(state.zVar, 1e-6));
+  const fastX = (state.zShort - state.zMean) / sd;
   // An EWMA's spread scales with √(α/(2−α)): the slow average needs a tighter band than the short one.
-  const slowSd =
-    (sd * Math.sqrt(params.slowAlpha / (2 - params.slowAlpha))) /
-    Math.sqrt(params.shortAlpha / (2 - params.shortAlpha));
-  const fast = normalCdf((state.zShort - state.zMean) / sd);
-  const slow = params.slowAlpha > 0 ? normalCdf((state.zSlow - state.zMean) / Math.max(slowSd, 1e-6)) : 0;
-  const likelihood = state.n > params.warmup ? (novel ? 1 : Math.max(fast, slow)) : 0;
-  // One alert per episode: right after a near-certain alert, repeats are damped (refractory period).
-  const score = likelihood * (1 - state.alerted);
-  state.alerted = Math.max(state.alerted * params.refractoryDecay, likelihood ** 64);
+  const slowX =
+    params.slowAlpha > 0
+      ? (state.zSlow - state.zMean) / Math.max(sd * slowBandRatio(params), 1e-6)
+      : -Infinity;
+  // Φ is monotone: the larger of the two tail probabilities is Φ of the larger argument.
+  const likelihood = state.n > params.warmup ? (novel ? 1 : normalCdf(fastX > slowX ? fastX : slowX)) : 0;
   const delta = raw - state.zMean;
   state.zMean += params.longAlpha * delta;
   state.zVar = (1 - params.longAlpha) * (state.zVar + params.longAlpha * delta * delta);
-  return { score, likelihood };
+  return likelihood;
+}
+
+/** One alert per episode: right after a near-certain alert, repeats are damped (refractory period). */
+function refractory(state: SeriesState, likelihood: number, params: DetectorParams): number {
+  const score = likelihood * (1 - state.alerted);
+  let p64 = likelihood * likelihood; // likelihood^64 by squaring
+  p64 *= p64;
+  p64 *= p64;
+  p64 *= p64;
+  p64 *= p64;
+  p64 *= p64;
+  state.alerted = Math.max(state.alerted * params.refractoryDecay, p64);
+  return score;
 }
 
 /**
@@ -217,7 +238,10 @@ export function observe(
   value: number,
   t: number,
   params: DetectorParams = DEFAULT_PARAMS,
+  /** Reused for the result when given (hot loops), else a new object. */
+  out?: MutableObservation,
 ): Observation {
+  const result = out ?? { score: 0, likelihood: 0, z: 0, expected: 0, spread: 0 };
   if (state.n === 0) {
     state.n = 1;
     state.t = t;
@@ -225,7 +249,12 @@ export function observe(
     state.min = value;
     state.max = value;
     state.spread = Math.abs(value) * 0.01;
-    return { score: 0, likelihood: 0, z: 0, expected: value, spread: state.spread };
+    result.score = 0;
+    result.likelihood = 0;
+    result.z = 0;
+    result.expected = value;
+    result.spread = state.spread;
+    return result;
   }
   ensureSeason(state, t, params);
   const bin = state.season ? seasonBin(params, t, state.season.length) : 0;
@@ -245,8 +274,13 @@ export function observe(
     (value > state.max + tolerance || value < state.min - tolerance);
   state.min = Math.min(state.min, value);
   state.max = Math.max(state.max, value);
-  const { score, likelihood } = likelihoodOf(state, z, params, novel);
+  const likelihood = likelihoodOf(state, z, params, novel);
+  result.score = refractory(state, likelihood, params);
+  result.likelihood = likelihood;
+  result.z = z;
+  result.expected = expected;
+  result.spread = spread;
   state.n++;
   state.t = t;
-  return { score, likelihood, z, expected, spread };
+  return result;
 }
