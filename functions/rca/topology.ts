@@ -1,0 +1,238 @@
+import type { ObjectRef } from '../../shared/contracts/index.js';
+
+/** The parts of API objects the topology needs (client-node models fit structurally). */
+export interface MetaView {
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: { kind: string; name: string; uid?: string; controller?: boolean }[];
+  creationTimestamp?: string | Date;
+}
+export interface ObjectView {
+  metadata?: MetaView;
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
+  data?: Record<string, string>;
+}
+
+export interface ClusterSnapshot {
+  readonly pods: readonly ObjectView[];
+  readonly replicaSets: readonly ObjectView[];
+  readonly deployments: readonly ObjectView[];
+  readonly statefulSets: readonly ObjectView[];
+  readonly daemonSets: readonly ObjectView[];
+  readonly services: readonly ObjectView[];
+  readonly nodes: readonly ObjectView[];
+  readonly configMaps: readonly ObjectView[];
+  readonly secrets: readonly ObjectView[];
+  readonly hpas: readonly ObjectView[];
+}
+
+/** How two objects relate; `from` influences `to` (a fault travels from → to). */
+export type Relation = 'owns' | 'hosts' | 'configures' | 'serves' | 'calls' | 'scales';
+
+export interface Edge {
+  readonly from: string;
+  readonly to: string;
+  readonly relation: Relation;
+}
+
+/** Dependency graph of the objects around an incident, keyed `Kind/namespace/name`. */
+export interface Topology {
+  readonly nodes: Map<string, ObjectRef>;
+  readonly edges: Edge[];
+  /** Outgoing (influence) and incoming adjacency by key. */
+  readonly out: Map<string, Edge[]>;
+  readonly in: Map<string, Edge[]>;
+}
+
+export const DEPENDS_ON = 'kurative.dev/depends-on';
+
+export function keyOf(ref: Pick<ObjectRef, 'kind' | 'namespace' | 'name'>): string {
+  return `${ref.kind}/${ref.namespace ?? ''}/${ref.name}`;
+}
+
+function refOf(kind: string, o: ObjectView, apiVersion?: string): ObjectRef {
+  const m = o.metadata ?? {};
+  return {
+    kind,
+    name: m.name ?? '',
+    ...(m.namespace ? { namespace: m.namespace } : {}),
+    ...(m.uid ? { uid: m.uid } : {}),
+    ...(apiVersion ? { apiVersion } : {}),
+  };
+}
+
+function selects(
+  selector: Record<string, string> | undefined,
+  labels: Record<string, string> | undefined,
+): boolean {
+  if (!selector || Object.keys(selector).length === 0) return false;
+  return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+}
+
+/** Names of ConfigMaps and Secrets a pod reads (volumes, env, envFrom). */
+function configRefs(pod: ObjectView): { configMaps: Set<string>; secrets: Set<string> } {
+  const configMaps = new Set<string>();
+  const secrets = new Set<string>();
+  const spec = pod.spec as
+    | {
+        volumes?: { configMap?: { name?: string }; secret?: { secretName?: string } }[];
+        containers?: {
+          env?: { valueFrom?: { configMapKeyRef?: { name?: string }; secretKeyRef?: { name?: string } } }[];
+          envFrom?: { configMapRef?: { name?: string }; secretRef?: { name?: string } }[];
+        }[];
+      }
+    | undefined;
+  for (const v of spec?.volumes ?? []) {
+    if (v.configMap?.name) configMaps.add(v.configMap.name);
+    if (v.secret?.secretName) secrets.add(v.secret.secretName);
+  }
+  for (const c of spec?.containers ?? []) {
+    for (const e of c.env ?? []) {
+      if (e.valueFrom?.configMapKeyRef?.name) configMaps.add(e.valueFrom.configMapKeyRef.name);
+      if (e.valueFrom?.secretKeyRef?.name) secrets.add(e.valueFrom.secretKeyRef.name);
+    }
+    for (const f of c.envFrom ?? []) {
+      if (f.configMapRef?.name) configMaps.add(f.configMapRef.name);
+      if (f.secretRef?.name) secrets.add(f.secretRef.name);
+    }
+  }
+  return { configMaps, secrets };
+}
+
+class GraphBuilder {
+  readonly nodes = new Map<string, ObjectRef>();
+  readonly edges: Edge[] = [];
+  private readonly byUid = new Map<string, string>();
+
+  add(ref: ObjectRef): string {
+    const k = keyOf(ref);
+    if (!this.nodes.has(k)) this.nodes.set(k, ref);
+    if (ref.uid) this.byUid.set(ref.uid, k);
+    return k;
+  }
+
+  register(kind: string, list: readonly ObjectView[], apiVersion?: string): void {
+    for (const o of list) this.add(refOf(kind, o, apiVersion));
+  }
+
+  link(from: string, to: string, relation: Relation): void {
+    if (this.nodes.has(from) && this.nodes.has(to)) this.edges.push({ from, to, relation });
+  }
+
+  /** Controller owner → owned object. */
+  linkOwner(o: ObjectView, kind: string): void {
+    const ns = o.metadata?.namespace;
+    for (const r of o.metadata?.ownerReferences ?? []) {
+      if (!r.controller) continue;
+      const owner = (r.uid && this.byUid.get(r.uid)) || keyOf({ kind: r.kind, namespace: ns, name: r.name });
+      this.link(owner, keyOf({ kind, namespace: ns, name: o.metadata?.name ?? '' }), 'owns');
+    }
+  }
+
+  /** Node → pod, ConfigMap/Secret → pod. */
+  linkPod(pod: ObjectView): void {
+    const m = pod.metadata ?? {};
+    const podKey = keyOf({ kind: 'Pod', namespace: m.namespace, name: m.name ?? '' });
+    this.linkOwner(pod, 'Pod');
+    const nodeName = (pod.spec as { nodeName?: string } | undefined)?.nodeName;
+    if (nodeName) this.link(keyOf({ kind: 'Node', name: nodeName }), podKey, 'hosts');
+    const { configMaps, secrets } = configRefs(pod);
+    for (const c of configMaps)
+      this.link(keyOf({ kind: 'ConfigMap', namespace: m.namespace, name: c }), podKey, 'configures');
+    for (const c of secrets)
+      this.link(keyOf({ kind: 'Secret', namespace: m.namespace, name: c }), podKey, 'configures');
+  }
+
+  /** Pod → Service it backs (selector). */
+  linkService(svc: ObjectView, pods: readonly ObjectView[]): void {
+    const m = svc.metadata ?? {};
+    const svcKey = keyOf({ kind: 'Service', namespace: m.namespace, name: m.name ?? '' });
+    const selector = (svc.spec as { selector?: Record<string, string> } | undefined)?.selector;
+    for (const pod of pods) {
+      if (pod.metadata?.namespace === m.namespace && selects(selector, pod.metadata?.labels)) {
+        this.link(
+          keyOf({ kind: 'Pod', namespace: m.namespace, name: pod.metadata?.name ?? '' }),
+          svcKey,
+          'serves',
+        );
+      }
+    }
+  }
+
+  /** Service → workload that declares it depends on it (`kurative.dev/depends-on`). */
+  linkDependencies(kind: string, workload: ObjectView): void {
+    const m = workload.metadata ?? {};
+    const deps = (m.annotations?.[DEPENDS_ON] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    for (const dep of deps)
+      this.link(
+        keyOf({ kind: 'Service', namespace: m.namespace, name: dep }),
+        keyOf({ kind, namespace: m.namespace, name: m.name ?? '' }),
+        'calls',
+      );
+  }
+
+  /** HPA → the workload it scales. */
+  linkHpa(hpa: ObjectView): void {
+    const target = (hpa.spec as { scaleTargetRef?: { kind: string; name: string } } | undefined)
+      ?.scaleTargetRef;
+    if (!target) return;
+    const k = keyOf({ kind: target.kind, namespace: hpa.metadata?.namespace, name: target.name });
+    if (this.nodes.has(k))
+      this.link(this.add(refOf('HorizontalPodAutoscaler', hpa, 'autoscaling/v2')), k, 'scales');
+  }
+
+  build(): Topology {
+    const out = new Map<string, Edge[]>();
+    const inn = new Map<string, Edge[]>();
+    for (const e of this.edges) {
+      out.set(e.from, [...(out.get(e.from) ?? []), e]);
+      inn.set(e.to, [...(inn.get(e.to) ?? []), e]);
+    }
+    return { nodes: this.nodes, edges: this.edges, out, in: inn };
+  }
+}
+
+/**
+ * Build the dependency graph: Deployment/StatefulSet/DaemonSet → ReplicaSet → Pod (owns),
+ * Node → Pod (hosts), ConfigMap/Secret → Pod (configures), Pod → Service (serves),
+ * Service → calling workload (calls, from `kurative.dev/depends-on`), HPA → target (scales).
+ * Edges point the way a fault travels.
+ */
+export function buildTopology(snapshot: ClusterSnapshot): Topology {
+  const g = new GraphBuilder();
+  g.register('Deployment', snapshot.deployments, 'apps/v1');
+  g.register('StatefulSet', snapshot.statefulSets, 'apps/v1');
+  g.register('DaemonSet', snapshot.daemonSets, 'apps/v1');
+  g.register('ReplicaSet', snapshot.replicaSets, 'apps/v1');
+  g.register('Node', snapshot.nodes);
+  g.register('Service', snapshot.services);
+  g.register('ConfigMap', snapshot.configMaps);
+  g.register('Secret', snapshot.secrets);
+  g.register('Pod', snapshot.pods);
+  for (const rs of snapshot.replicaSets) g.linkOwner(rs, 'ReplicaSet');
+  for (const pod of snapshot.pods) g.linkPod(pod);
+  for (const svc of snapshot.services) g.linkService(svc, snapshot.pods);
+  for (const d of snapshot.deployments) g.linkDependencies('Deployment', d);
+  for (const d of snapshot.statefulSets) g.linkDependencies('StatefulSet', d);
+  for (const d of snapshot.daemonSets) g.linkDependencies('DaemonSet', d);
+  for (const hpa of snapshot.hpas) g.linkHpa(hpa);
+  return g.build();
+}
+
+/** The workload (Deployment/StatefulSet/DaemonSet) that owns a pod, through its ReplicaSet. */
+export function workloadOf(topology: Topology, podKey: string): string | undefined {
+  let current = podKey;
+  for (let hop = 0; hop < 3; hop++) {
+    const owner = (topology.in.get(current) ?? []).find((e) => e.relation === 'owns');
+    if (!owner) return current === podKey ? undefined : current;
+    current = owner.from;
+  }
+  return current;
+}

@@ -1,0 +1,240 @@
+import { describe, expect, it } from 'vitest';
+import type { AnomalyData } from '../../../shared/contracts/index.js';
+import { rolloutChanges, type Change } from '../../../functions/rca/changes.js';
+import { causalPath, rankCauses } from '../../../functions/rca/rank.js';
+import {
+  buildTopology,
+  keyOf,
+  workloadOf,
+  type ClusterSnapshot,
+  type ObjectView,
+} from '../../../functions/rca/topology.js';
+
+const T0 = Date.UTC(2026, 0, 1, 12);
+const iso = (m: number) => new Date(T0 + m * 60_000).toISOString();
+
+function deployment(name: string, dependsOn: string[] = []): ObjectView {
+  return {
+    metadata: {
+      name,
+      namespace: 'shop',
+      uid: `d-${name}`,
+      labels: { app: name },
+      annotations: dependsOn.length ? { 'kurative.dev/depends-on': dependsOn.join(',') } : {},
+    },
+    spec: { selector: { matchLabels: { app: name } } },
+  };
+}
+function replicaSet(name: string, revision: number, createdMin: number, image: string): ObjectView {
+  return {
+    metadata: {
+      name: `${name}-r${revision}`,
+      namespace: 'shop',
+      uid: `rs-${name}-${revision}`,
+      labels: { app: name },
+      annotations: { 'deployment.kubernetes.io/revision': String(revision) },
+      ownerReferences: [{ kind: 'Deployment', name, uid: `d-${name}`, controller: true }],
+      creationTimestamp: iso(createdMin),
+    },
+    spec: { template: { spec: { containers: [{ name: 'app', image }] } } },
+  };
+}
+function pod(name: string, rs: string, node: string, configMap?: string): ObjectView {
+  return {
+    metadata: {
+      name,
+      namespace: 'shop',
+      uid: `p-${name}`,
+      labels: { app: rs.split('-r')[0] ?? '' },
+      ownerReferences: [
+        { kind: 'ReplicaSet', name: rs, uid: `rs-${rs.replace('-r', '-')}`, controller: true },
+      ],
+    },
+    spec: {
+      nodeName: node,
+      containers: [
+        { name: 'app', ...(configMap ? { envFrom: [{ configMapRef: { name: configMap } }] } : {}) },
+      ],
+    },
+  };
+}
+const service = (name: string): ObjectView => ({
+  metadata: { name, namespace: 'shop' },
+  spec: { selector: { app: name } },
+});
+
+/** frontend → checkout → payment (reads payment-config); two nodes. */
+function shop(extra: Partial<ClusterSnapshot> = {}): ClusterSnapshot {
+  return {
+    deployments: [
+      deployment('frontend', ['checkout']),
+      deployment('checkout', ['payment']),
+      deployment('payment'),
+    ],
+    replicaSets: [
+      replicaSet('frontend', 1, -600, 'fe:1'),
+      replicaSet('checkout', 1, -600, 'co:1'),
+      replicaSet('payment', 1, -600, 'pay:1'),
+    ],
+    pods: [
+      pod('fe-a', 'frontend-r1', 'n1'),
+      pod('fe-b', 'frontend-r1', 'n2'),
+      pod('co-a', 'checkout-r1', 'n1'),
+      pod('co-b', 'checkout-r1', 'n2'),
+      pod('pay-a', 'payment-r1', 'n1', 'payment-config'),
+      pod('pay-b', 'payment-r1', 'n2', 'payment-config'),
+    ],
+    services: [service('frontend'), service('checkout'), service('payment')],
+    nodes: [{ metadata: { name: 'n1', uid: 'n1' } }, { metadata: { name: 'n2', uid: 'n2' } }],
+    configMaps: [{ metadata: { name: 'payment-config', namespace: 'shop' } }],
+    secrets: [],
+    statefulSets: [],
+    daemonSets: [],
+    hpas: [],
+    ...extra,
+  };
+}
+
+function anomaly(kind: string, name: string, a: Partial<AnomalyData> = {}): AnomalyData {
+  return {
+    anomalyId: `${kind}-${name}-${a.signal ?? 'x'}`,
+    entity: { kind, name, ...(kind === 'Node' ? {} : { namespace: 'shop' }) },
+    signal: 'k8s:CrashLoopBackOff',
+    kind: 'symptom',
+    detector: 't',
+    score: 1,
+    threshold: 1,
+    severity: 'critical',
+    onset: iso(0),
+    observedAt: iso(1),
+    ...a,
+  };
+}
+
+describe('topology', () => {
+  it('links owners, hosts, config, services and declared dependencies', () => {
+    const t = buildTopology(shop());
+    const rel = (from: string, to: string) => t.edges.find((e) => e.from === from && e.to === to)?.relation;
+    expect(rel('Deployment/shop/payment', 'ReplicaSet/shop/payment-r1')).toBe('owns');
+    expect(rel('ReplicaSet/shop/payment-r1', 'Pod/shop/pay-a')).toBe('owns');
+    expect(rel('Node//n1', 'Pod/shop/pay-a')).toBe('hosts');
+    expect(rel('ConfigMap/shop/payment-config', 'Pod/shop/pay-a')).toBe('configures');
+    expect(rel('Pod/shop/pay-a', 'Service/shop/payment')).toBe('serves');
+    expect(rel('Service/shop/payment', 'Deployment/shop/checkout')).toBe('calls');
+    expect(workloadOf(t, 'Pod/shop/pay-b')).toBe('Deployment/shop/payment');
+  });
+
+  it('finds the causal path from a cause to a symptom', () => {
+    const t = buildTopology(shop());
+    expect(causalPath(t, 'Deployment/shop/payment', 'Deployment/shop/frontend')).toEqual([
+      'Deployment/shop/payment',
+      'ReplicaSet/shop/payment-r1',
+      'Pod/shop/pay-a',
+      'Service/shop/payment',
+      'Deployment/shop/checkout',
+      'ReplicaSet/shop/checkout-r1',
+      'Pod/shop/co-a',
+      'Service/shop/checkout',
+      'Deployment/shop/frontend',
+    ]);
+  });
+});
+
+describe('rankCauses', () => {
+  const cases: {
+    name: string;
+    snapshot: ClusterSnapshot;
+    anomalies: AnomalyData[];
+    changes?: Change[];
+    expected: string;
+  }[] = [
+    {
+      name: 'node fault: pods of many workloads on one node fail, and the node is NotReady',
+      snapshot: shop(),
+      anomalies: [
+        anomaly('Node', 'n1', { signal: 'k8s:NodeNotReady' }),
+        anomaly('Pod', 'fe-a'),
+        anomaly('Pod', 'co-a'),
+        anomaly('Pod', 'pay-a'),
+      ],
+      expected: 'Node//n1',
+    },
+    {
+      name: 'workload fault: every pod of one deployment crash-loops on both nodes',
+      snapshot: shop(),
+      anomalies: [anomaly('Pod', 'co-a'), anomaly('Pod', 'co-b')],
+      expected: 'Deployment/shop/checkout',
+    },
+    {
+      name: 'upstream fault: payment is slow, callers show errors',
+      snapshot: shop(),
+      anomalies: [
+        anomaly('Pod', 'pay-a', { kind: 'deviation', signal: 'latency', severity: 'warning', score: 0.99 }),
+        anomaly('Pod', 'pay-b', { kind: 'deviation', signal: 'latency', severity: 'warning', score: 0.99 }),
+        anomaly('Pod', 'co-a', { kind: 'deviation', signal: 'errors', severity: 'warning', score: 0.9 }),
+        anomaly('Pod', 'fe-a', { kind: 'deviation', signal: 'errors', severity: 'warning', score: 0.9 }),
+      ],
+      expected: 'Deployment/shop/payment',
+    },
+    {
+      name: 'config change: payment-config edited just before payment pods crash',
+      snapshot: shop(),
+      anomalies: [anomaly('Pod', 'pay-a'), anomaly('Pod', 'pay-b')],
+      changes: [
+        {
+          object: 'ConfigMap/shop/payment-config',
+          at: T0 - 2 * 60_000,
+          kind: 'config',
+          description: 'PAYMENT_TIMEOUT changed',
+        },
+      ],
+      expected: 'ConfigMap/shop/payment-config',
+    },
+    {
+      name: 'bad rollout: a new revision of checkout right before its pods fail',
+      snapshot: shop({
+        replicaSets: [...shop().replicaSets, replicaSet('checkout', 2, -3, 'co:2')],
+        pods: [
+          ...shop().pods.filter((p) => !p.metadata?.name?.startsWith('co')),
+          pod('co-c', 'checkout-r2', 'n1'),
+        ],
+      }),
+      anomalies: [
+        anomaly('Pod', 'co-c'),
+        anomaly('Pod', 'fe-a', { kind: 'deviation', signal: 'errors', severity: 'warning', score: 0.9 }),
+      ],
+      expected: 'Deployment/shop/checkout',
+    },
+  ];
+
+  it.each(cases)('$name → $expected', ({ snapshot, anomalies, changes, expected }) => {
+    const topology = buildTopology(snapshot);
+    const ranked = rankCauses(topology, anomalies, [...rolloutChanges(snapshot), ...(changes ?? [])], T0);
+    expect(ranked[0]?.key).toBe(expected);
+  });
+
+  it('reads rollouts from ReplicaSet revisions with what changed', () => {
+    const snapshot = shop({ replicaSets: [...shop().replicaSets, replicaSet('checkout', 2, -3, 'co:2')] });
+    expect(rolloutChanges(snapshot)).toEqual([
+      {
+        object: 'Deployment/shop/checkout',
+        at: T0 - 3 * 60_000,
+        kind: 'rollout',
+        description: 'rollout to revision 2: images app=co:1 → app=co:2',
+      },
+    ]);
+  });
+
+  it('ignores changes made after the onset', () => {
+    const topology = buildTopology(shop());
+    const later: Change[] = [
+      { object: 'ConfigMap/shop/payment-config', at: T0 + 30 * 60_000, kind: 'config', description: 'later' },
+    ];
+    const ranked = rankCauses(topology, [anomaly('Pod', 'pay-a'), anomaly('Pod', 'pay-b')], later, T0);
+    expect(ranked[0]?.key).toBe('Deployment/shop/payment');
+    expect(
+      ranked.find((r) => r.key === keyOf({ kind: 'ConfigMap', namespace: 'shop', name: 'payment-config' }))
+        ?.change,
+    ).toBeUndefined();
+  });
+});
