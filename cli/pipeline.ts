@@ -1,4 +1,9 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import type { KubeObject } from '../sandbox/apiserver/types.js';
+import { SandboxPrometheus } from '../sandbox/prometheus.js';
+import { repoRoot } from '../shared/tools/index.js';
 import type { CloudEventV1 } from 'cloudevents';
 import { DevBroker } from '../broker/index.js';
 import type { FunctionName, Mode } from '../shared/contracts/index.js';
@@ -54,6 +59,26 @@ export interface PipelineOptions {
  * with the routes from triggers/, every implemented function as a real functions-framework
  * process, and the ApiServerSource and PingSource feeding the broker.
  */
+/** Apply every CRD under deploy/crds and the default Detectors under deploy/detectors. */
+export function installKurative(sandbox: Sandbox): void {
+  const cluster = sandbox.simulator.cluster;
+  const apply = (dir: string) => {
+    for (const file of readdirSync(dir)
+      .filter((f) => f.endsWith('.yaml'))
+      .sort()) {
+      for (const doc of parseAllDocuments(readFileSync(join(dir, file), 'utf8'))) {
+        const o = doc.toJS() as KubeObject | null;
+        if (!o?.kind) continue;
+        const type = cluster.registry.findKind(o.apiVersion, o.kind);
+        if (!type) throw new Error(`${file}: no resource serves ${o.apiVersion} ${o.kind}`);
+        if (!cluster.tryGet(type, o.metadata.namespace, o.metadata.name)) cluster.create(type, o);
+      }
+    }
+  };
+  apply(join(repoRoot, 'deploy', 'crds'));
+  apply(join(repoRoot, 'deploy', 'detectors'));
+}
+
 export class Pipeline {
   private stopSources: (() => void)[] = [];
 
@@ -78,6 +103,10 @@ export class Pipeline {
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     });
     const sink = await broker.listen();
+    // What `helm install` puts in place: the CRDs and the default Detectors; and a Prometheus.
+    installKurative(sandbox);
+    const prometheus = new SandboxPrometheus(sandbox.simulator);
+    const prometheusUrl = await prometheus.listen();
     const functions: Pick<FunctionProcess, 'name' | 'url' | 'stop'>[] = [];
     try {
       for (const name of implementedFunctions()) {
@@ -85,6 +114,7 @@ export class Pipeline {
           KUBECONFIG: sandbox.kubeconfigPath,
           K_SINK: sink,
           KURATIVE_MODE: options.mode,
+          KURATIVE_PROMETHEUS_URL: prometheusUrl,
           LOG_LEVEL: 'info',
           ...options.extraEnv,
         };
@@ -98,9 +128,11 @@ export class Pipeline {
       await Promise.all(functions.map((f) => f.stop()));
       await sandbox.close();
       await broker.close();
+      await prometheus.close();
       throw error;
     }
     const pipeline = new Pipeline(sandbox, broker, functions);
+    pipeline.stopSources.push(() => void prometheus.close());
     const publish = (e: CloudEventV1<unknown>) => broker.publish(e);
     const ping = createPingSource({
       clock: sandbox.simulator.clock,

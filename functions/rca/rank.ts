@@ -39,16 +39,8 @@ export interface RankedCause {
   readonly change: Change | undefined;
 }
 
-const CAUSE_KINDS = new Set([
-  'Deployment',
-  'StatefulSet',
-  'DaemonSet',
-  'Node',
-  'ConfigMap',
-  'Secret',
-  'Service',
-  'Pod',
-]);
+// A Service only routes: what is wrong behind it is the workload that serves it.
+const CAUSE_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Node', 'ConfigMap', 'Secret', 'Pod']);
 
 /** The object an anomaly is about, as a graph key (containers fold into their pod). */
 export function anomalyKey(a: AnomalyData): string {
@@ -95,6 +87,17 @@ function liftedStrength(topology: Topology, strength: Map<string, number>): Map<
   for (const [w, list] of perWorkload) {
     const combined = 1 - list.reduce((p, s) => p * (1 - s), 1);
     out.set(w, 1 - (1 - (out.get(w) ?? 0)) * (1 - combined));
+  }
+  // A Service's own signals (errors, latency) are its backing workload's.
+  for (const [k, s] of strength) {
+    if (!k.startsWith('Service/')) continue;
+    const workloads = new Set(
+      (topology.in.get(k) ?? [])
+        .filter((e) => e.relation === 'serves')
+        .map((e) => workloadOf(topology, e.from))
+        .filter((w): w is string => w !== undefined),
+    );
+    for (const w of workloads) out.set(w, 1 - (1 - (out.get(w) ?? 0)) * (1 - s));
   }
   // A ConfigMap or Secret shares, at half weight, the anomalies of the pods it configures: alone it
   // is a less likely cause than the workload, but a change on it right before the onset tips it.

@@ -101,7 +101,9 @@ function applyDeviation(
   const warm = state.n > params.warmup;
   const deviation =
     Math.abs(sample.value - obs.expected) / Math.max(obs.spread, 0.1 * Math.abs(obs.expected));
-  const level = warm ? Math.max(obs.likelihood, deviation >= zThresholdFor(rule.spec) ? 1 : 0) : 0;
+  const material = Math.abs(sample.value - obs.expected) >= rule.spec.minChange;
+  const level =
+    warm && material ? Math.max(obs.likelihood, deviation >= zThresholdFor(rule.spec) ? 1 : 0) : 0;
   const outcome = stepEpisode(episode, wrongWay ? 0 : level, t, episodeRule);
   if (!outcome.emit) return undefined;
   const severity: Severity = obs.z > 10 ? 'critical' : 'warning';

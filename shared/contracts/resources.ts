@@ -59,6 +59,8 @@ export const DetectorSpec = z
     seasonality: z.enum(['none', 'daily', 'weekly']).default('none'),
     /** forecast-limit: how far ahead a breach must be predicted to fire. */
     horizon: DurationText.default('30m'),
+    /** Smallest absolute change that matters (e.g. 0.05 for an error ratio): smaller ones never alert. */
+    minChange: z.number().min(0).default(0),
   })
   .strict();
 export type DetectorSpec = z.infer<typeof DetectorSpec>;
