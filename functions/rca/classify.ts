@@ -1,0 +1,173 @@
+import type { ActionSpec, AnomalyData, FaultClass, ObjectRef } from '../../shared/contracts/index.js';
+import type { Change } from './changes.js';
+
+/** Evidence about the root cause, as the classifier reads it. */
+export interface ClassifyInput {
+  readonly root: ObjectRef;
+  /** Anomalies on the root, its pods and its services. */
+  readonly own: readonly AnomalyData[];
+  /** Every anomaly of the incident. */
+  readonly all: readonly AnomalyData[];
+  readonly change: Change | undefined;
+  /** Whether the root workload's containers have CPU limits. */
+  readonly cpuLimited?: boolean;
+}
+
+const has = (list: readonly AnomalyData[], reason: string, message?: RegExp) =>
+  list.some((a) => a.reason === reason && (!message || message.test(a.message ?? '')));
+const signal = (list: readonly AnomalyData[], name: string) => list.some((a) => a.signal === name);
+
+function classifyNode(input: ClassifyInput): FaultClass {
+  if (has(input.own, 'NodeNotReady')) return 'node-failure';
+  if (has(input.own, 'DiskPressure')) return 'disk-fill';
+  if (has(input.all, 'FailedScheduling', /taint|affinity|selector/i)) return 'scheduling-constraint';
+  return 'node-failure';
+}
+
+// Ordered: the first rule that matches names the class (creation and scheduling failures are
+// unambiguous; runtime symptoms are read together with a preceding rollout).
+function classifyWorkload(input: ClassifyInput): FaultClass {
+  const { own } = input;
+  const rollout = input.change?.kind === 'rollout';
+  if (has(own, 'FailedCreate', /quota/i)) return 'quota-exceeded';
+  if (has(own, 'FailedCreate', /maximum|minimum|must specify/i)) return 'resource-misconfiguration';
+  if (has(own, 'FailedScheduling', /Insufficient/i)) return 'resource-misconfiguration';
+  if (has(own, 'FailedScheduling')) return 'scheduling-constraint';
+  if (has(own, 'ImagePullBackOff')) return 'image-pull';
+  const oom = has(own, 'OOMKilled');
+  if (oom && rollout) return 'resource-misconfiguration';
+  if (oom || own.some((a) => a.kind === 'forecast' && a.signal === 'memory_working_set_bytes'))
+    return 'pod-memory-hog';
+  if (has(own, 'Evicted', /ephemeral|storage/i)) return 'disk-fill';
+  if (
+    rollout &&
+    (has(own, 'CrashLoopBackOff') ||
+      signal(own, 'http_error_ratio') ||
+      has(own, 'CreateContainerConfigError'))
+  )
+    return 'bad-rollout';
+  if (signal(own, 'cpu_usage_cores')) return input.cpuLimited === false ? 'noisy-neighbour' : 'pod-cpu-hog';
+  if (signal(own, 'http_latency_ms')) return 'pod-network-latency';
+  if (has(own, 'CrashLoopBackOff')) return 'container-kill';
+  return 'unknown';
+}
+
+/** The fault class the evidence points to (named after LitmusChaos experiments where one fits). */
+export function classifyFault(input: ClassifyInput): FaultClass {
+  switch (input.root.kind) {
+    case 'Node':
+      return classifyNode(input);
+    case 'ConfigMap':
+    case 'Secret':
+      return 'config-change';
+    default:
+      return classifyWorkload(input);
+  }
+}
+
+/** The workload a ConfigMap/Secret configures, when rolling it back is the way out of a config change. */
+export interface ActionContext {
+  readonly root: ObjectRef;
+  /** For config changes: the workload reading the config. */
+  readonly consumer?: ObjectRef;
+  readonly rollout: boolean;
+}
+
+/** Recommended actions for a fault class, in the order to try them. */
+export function recommendActions(faultClass: FaultClass, ctx: ActionContext): ActionSpec[] {
+  const a = (
+    type: ActionSpec['type'],
+    target: ObjectRef,
+    reason: string,
+    params: ActionSpec['params'] = {},
+  ): ActionSpec => ({ type, target, params, reason });
+  const { root } = ctx;
+  switch (faultClass) {
+    case 'pod-memory-hog':
+      return [
+        a('adjustResources', root, 'raise the memory limit within bounds to buy time before the OOM kill', {
+          resource: 'memory',
+          factor: 1.5,
+        }),
+        a('restartPod', root, 'restart the leaking pods one at a time, honouring the PodDisruptionBudget'),
+      ];
+    case 'bad-rollout':
+    case 'image-pull':
+      return [
+        a(
+          'rollbackDeployment',
+          root,
+          'the failure started with the latest rollout: return to the previous revision',
+        ),
+      ];
+    case 'resource-misconfiguration':
+    case 'quota-exceeded':
+      return ctx.rollout
+        ? [
+            a(
+              'rollbackDeployment',
+              root,
+              'the rollout introduced resource settings the cluster refuses or the process cannot run with',
+            ),
+            a('notify', root, 'fix the resource settings in the manifest'),
+          ]
+        : [
+            a(
+              'adjustResources',
+              root,
+              'bring requests/limits within what the process needs and the namespace allows',
+            ),
+            a('notify', root, 'review quota and limits'),
+          ];
+    case 'scheduling-constraint':
+      return ctx.rollout
+        ? [a('rollbackDeployment', root, 'the rollout added a placement constraint no node satisfies')]
+        : [a('notify', root, 'a node change (taint, label) left pods unschedulable: a human must decide')];
+    case 'config-change':
+      return [
+        ...(ctx.consumer
+          ? [
+              a(
+                'rollbackDeployment',
+                ctx.consumer,
+                'stop the rollout of pods that read the broken configuration',
+              ),
+            ]
+          : []),
+        a('notify', root, 'revert the configuration change'),
+      ];
+    case 'node-failure':
+      return [
+        a(
+          'moveOffNode',
+          root,
+          'cordon the node and evict its pods so they run elsewhere now, not after the 5-minute eviction timeout',
+        ),
+        a('cordonNode', root, 'keep new pods off the node'),
+      ];
+    case 'noisy-neighbour':
+      return [
+        a('adjustResources', root, 'cap the neighbour with a CPU limit', { resource: 'cpu' }),
+        a('evictPod', root, 'move the neighbour to another node'),
+      ];
+    case 'pod-cpu-hog':
+      return [
+        a('restartPod', root, 'restart the runaway pods one at a time'),
+        a('scaleWorkload', root, 'add replicas to spread the load', { delta: 1 }),
+      ];
+    case 'pod-network-latency':
+      return [
+        a('restartPod', root, 'restart the pods with degraded networking'),
+        a('notify', root, 'check the network path to this service'),
+      ];
+    case 'disk-fill':
+      return [
+        a('restartPod', root, 'restart the pods to clear their ephemeral storage'),
+        a('notify', root, 'find what fills the disk'),
+      ];
+    case 'benign':
+      return [];
+    default:
+      return [a('notify', root, 'no safe automatic action is known for this fault')];
+  }
+}

@@ -1,0 +1,173 @@
+import type {
+  AnomalyData,
+  DiagnosisData,
+  Evidence,
+  ObjectRef,
+  PathStep,
+  Severity,
+} from '../../shared/contracts/index.js';
+import type { Change } from './changes.js';
+import { classifyFault, recommendActions } from './classify.js';
+import { causalPath, rankCauses, type RankedCause } from './rank.js';
+import { keyOf, workloadOf, type ClusterSnapshot, type Topology } from './topology.js';
+
+/** The objects an anomaly counts for: itself, its pod's workload, a service's backing workloads. */
+export function ownersOf(topology: Topology, a: AnomalyData): Set<string> {
+  const k = keyOf(a.entity);
+  const out = new Set([k]);
+  if (a.entity.kind === 'Pod' || a.entity.kind === 'ReplicaSet') {
+    const w = workloadOf(topology, k);
+    if (w) out.add(w);
+  }
+  if (a.entity.kind === 'Service') {
+    for (const e of topology.in.get(k) ?? []) {
+      const w = e.relation === 'serves' ? workloadOf(topology, e.from) : undefined;
+      if (w) out.add(w);
+    }
+  }
+  return out;
+}
+
+function cpuLimited(snapshot: ClusterSnapshot, root: ObjectRef): boolean | undefined {
+  const all = [...snapshot.deployments, ...snapshot.statefulSets, ...snapshot.daemonSets];
+  const w = all.find((o) => o.metadata?.name === root.name && o.metadata?.namespace === root.namespace);
+  const containers = (
+    w?.spec as
+      | { template?: { spec?: { containers?: { resources?: { limits?: Record<string, string> } }[] } } }
+      | undefined
+  )?.template?.spec?.containers;
+  return containers ? containers.every((c) => c.resources?.limits?.['cpu'] !== undefined) : undefined;
+}
+
+const severityRank: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function describe(key: string): string {
+  const [kind, ns, name] = key.split('/');
+  return ns ? `${kind} ${ns}/${name}` : `${kind} ${name}`;
+}
+
+/**
+ * Diagnose one incident: rank causes, classify the fault, trace the causal path from the cause to
+ * every affected object, collect the evidence for each step, explain it and recommend actions.
+ */
+export function diagnose(input: {
+  incidentId: string;
+  topology: Topology;
+  snapshot: ClusterSnapshot;
+  anomalies: readonly AnomalyData[];
+  changes: readonly Change[];
+  now: number;
+}): { diagnosis: DiagnosisData; ranked: RankedCause[] } | undefined {
+  const { topology, anomalies } = input;
+  if (anomalies.length === 0) return undefined;
+  const onset = Math.min(...anomalies.map((a) => Date.parse(a.onset)));
+  const ranked = rankCauses(topology, anomalies, input.changes, onset);
+  const top = ranked[0];
+  if (!top) return undefined;
+  const total = ranked.slice(0, 3).reduce((s, r) => s + r.score, 0);
+  const own = anomalies.filter(
+    (a) =>
+      ownersOf(topology, a).has(top.key) ||
+      (top.object.kind === 'Node' && a.entity.kind === 'Node' && a.entity.name === top.object.name),
+  );
+  const limited = cpuLimited(input.snapshot, top.object);
+  const faultClass = classifyFault({
+    root: top.object,
+    own,
+    all: anomalies,
+    change: top.change,
+    ...(limited === undefined ? {} : { cpuLimited: limited }),
+  });
+  // Evidence: every anomaly, and the change that preceded the onset.
+  const evidence: Evidence[] = anomalies.slice(0, 50).map((a) => ({
+    object: a.entity,
+    kind: a.kind === 'symptom' ? 'event' : 'metric',
+    at: a.observedAt,
+    description: a.message || `${a.signal} abnormal (${a.detector})`,
+    ...(a.value === undefined ? {} : { value: a.value }),
+    ...(a.baseline ? { baseline: a.baseline.level } : {}),
+  }));
+  if (top.change)
+    evidence.push({
+      object: top.object,
+      kind: 'change',
+      at: iso(top.change.at),
+      description: top.change.description,
+    });
+  const evidenceFor = (key: string) =>
+    evidence.flatMap((e, i) =>
+      keyOf(e.object) === key || (e.object.kind === 'Pod' && workloadOf(topology, keyOf(e.object)) === key)
+        ? [i]
+        : [],
+    );
+  // Causal path: from the cause to each affected object, as edges with their evidence.
+  const affected = [...new Set(anomalies.map((a) => keyOf(a.entity)))].filter((k) => k !== top.key);
+  const steps = new Map<string, PathStep>();
+  for (const target of affected) {
+    const path = causalPath(topology, top.key, target) ?? [];
+    for (let i = 0; i + 1 < path.length; i++) {
+      const from = path[i] as string;
+      const to = path[i + 1] as string;
+      const edge = (topology.out.get(from) ?? []).find((e) => e.to === to);
+      const fromRef = topology.nodes.get(from);
+      const toRef = topology.nodes.get(to);
+      if (!edge || !fromRef || !toRef) continue;
+      steps.set(`${from}>${to}`, {
+        from: fromRef,
+        to: toRef,
+        relation: edge.relation,
+        evidence: evidenceFor(to).slice(0, 10),
+      });
+    }
+  }
+  const severity = anomalies.reduce<Severity>(
+    (s, a) => (severityRank[a.severity] > severityRank[s] ? a.severity : s),
+    'info',
+  );
+  const consumer =
+    top.object.kind === 'ConfigMap' || top.object.kind === 'Secret'
+      ? (topology.out.get(top.key) ?? []).map((e) => workloadOf(topology, e.to)).find((w) => w !== undefined)
+      : undefined;
+  const consumerRef = consumer ? topology.nodes.get(consumer) : undefined;
+  const actions = recommendActions(faultClass, {
+    root: top.object,
+    rollout: top.change?.kind === 'rollout',
+    ...(consumerRef ? { consumer: consumerRef } : {}),
+  });
+  const runnersUp = ranked
+    .slice(1, 3)
+    .map((r) => `${describe(r.key)} (${(r.score / (total || 1)).toFixed(2)})`);
+  const explanation = [
+    `${describe(top.key)} is the most likely cause (${faultClass}) of ${anomalies.length} anomalies on ${affected.length + 1} objects since ${iso(onset)}.`,
+    own.length > 0
+      ? `Its own signals: ${[...new Set(own.map((a) => a.reason ?? a.signal))].slice(0, 5).join(', ')}.`
+      : 'It has no anomaly itself; it is upstream of the affected objects.',
+    top.change
+      ? `It changed ${Math.max(0, Math.round((onset - top.change.at) / 60_000))} min before the onset: ${top.change.description}.`
+      : 'No change to it preceded the onset.',
+    runnersUp.length > 0 ? `Next candidates: ${runnersUp.join(', ')}.` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+  const candidates = ranked.slice(0, 5).map((r, i) => ({
+    object: r.object,
+    faultClass: i === 0 ? faultClass : 'unknown',
+    confidence: Math.max(0, Math.min(1, r.score / (total || 1))),
+    score: r.score,
+  }));
+  return {
+    ranked,
+    diagnosis: {
+      incidentId: input.incidentId,
+      diagnosedAt: iso(input.now),
+      severity,
+      candidates: candidates,
+      causalPath: [...steps.values()],
+      evidence,
+      explanation,
+      recommendedActions: actions,
+      anomalyIds: [...new Set(anomalies.map((a) => a.anomalyId))],
+    },
+  };
+}

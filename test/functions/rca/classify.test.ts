@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest';
+import type { AnomalyData } from '../../../shared/contracts/index.js';
+import { DiagnosisData } from '../../../shared/contracts/index.js';
+import { classifyFault, recommendActions } from '../../../functions/rca/classify.js';
+import { diagnose } from '../../../functions/rca/diagnose.js';
+import { buildTopology, type ClusterSnapshot } from '../../../functions/rca/topology.js';
+
+const deploy = { kind: 'Deployment', namespace: 'shop', name: 'cart' };
+const node = { kind: 'Node', name: 'n1' };
+const rollout = { object: 'Deployment/shop/cart', at: 0, kind: 'rollout' as const, description: 'rollout' };
+const symptom = (reason: string, message = ''): AnomalyData => ({
+  anomalyId: reason,
+  entity: { kind: 'Pod', namespace: 'shop', name: 'cart-1' },
+  signal: `k8s:${reason}`,
+  kind: 'symptom',
+  detector: 't',
+  score: 1,
+  threshold: 1,
+  severity: 'critical',
+  onset: '2026-01-01T00:00:00Z',
+  observedAt: '2026-01-01T00:00:00Z',
+  reason,
+  message,
+});
+const metric = (signal: string, kind: AnomalyData['kind'] = 'deviation'): AnomalyData => ({
+  ...symptom('x'),
+  signal,
+  kind,
+  reason: undefined,
+});
+
+describe('classifyFault', () => {
+  it.each([
+    ['node NotReady', node, [symptom('NodeNotReady')], undefined, 'node-failure'],
+    ['config object', { kind: 'ConfigMap', namespace: 'shop', name: 'c' }, [], undefined, 'config-change'],
+    ['quota', deploy, [symptom('FailedCreate', 'exceeded quota: q')], rollout, 'quota-exceeded'],
+    [
+      'limit range',
+      deploy,
+      [symptom('FailedCreate', 'maximum cpu usage per Container is 700m')],
+      rollout,
+      'resource-misconfiguration',
+    ],
+    [
+      'too big to schedule',
+      deploy,
+      [symptom('FailedScheduling', '0/3 nodes are available: 3 Insufficient cpu.')],
+      rollout,
+      'resource-misconfiguration',
+    ],
+    [
+      'affinity',
+      deploy,
+      [symptom('FailedScheduling', "didn't match Pod's node affinity/selector")],
+      rollout,
+      'scheduling-constraint',
+    ],
+    ['image', deploy, [symptom('ImagePullBackOff')], rollout, 'image-pull'],
+    ['OOM after rollout', deploy, [symptom('OOMKilled')], rollout, 'resource-misconfiguration'],
+    ['leak', deploy, [metric('memory_working_set_bytes', 'forecast')], undefined, 'pod-memory-hog'],
+    ['crash after rollout', deploy, [symptom('CrashLoopBackOff')], rollout, 'bad-rollout'],
+    ['errors after rollout', deploy, [metric('http_error_ratio')], rollout, 'bad-rollout'],
+    [
+      'disk',
+      deploy,
+      [symptom('Evicted', 'Pod ephemeral local storage usage exceeds the total limit')],
+      undefined,
+      'disk-fill',
+    ],
+    ['cpu with limits', deploy, [metric('cpu_usage_cores')], undefined, 'pod-cpu-hog'],
+    ['latency', deploy, [metric('http_latency_ms')], undefined, 'pod-network-latency'],
+  ] as const)('%s → %s', (_name, root, own, change, expected) => {
+    expect(classifyFault({ root, own, all: own, change })).toBe(expected);
+  });
+
+  it('a CPU hog without a CPU limit is a noisy neighbour', () => {
+    expect(
+      classifyFault({
+        root: deploy,
+        own: [metric('cpu_usage_cores')],
+        all: [],
+        change: undefined,
+        cpuLimited: false,
+      }),
+    ).toBe('noisy-neighbour');
+  });
+
+  it('recommends rolling back a bad rollout and moving pods off a failed node', () => {
+    expect(recommendActions('bad-rollout', { root: deploy, rollout: true }).map((a) => a.type)).toEqual([
+      'rollbackDeployment',
+    ]);
+    expect(recommendActions('node-failure', { root: node, rollout: false }).map((a) => a.type)).toEqual([
+      'moveOffNode',
+      'cordonNode',
+    ]);
+    expect(recommendActions('benign', { root: deploy, rollout: false })).toEqual([]);
+  });
+});
+
+describe('diagnose', () => {
+  it('produces a valid diagnosis with the cause, the path to every symptom and its evidence', () => {
+    const snapshot: ClusterSnapshot = {
+      deployments: [{ metadata: { name: 'cart', namespace: 'shop', uid: 'd1' } }],
+      replicaSets: [
+        {
+          metadata: {
+            name: 'cart-1',
+            namespace: 'shop',
+            uid: 'r1',
+            ownerReferences: [{ kind: 'Deployment', name: 'cart', uid: 'd1', controller: true }],
+          },
+        },
+      ],
+      pods: [
+        {
+          metadata: {
+            name: 'cart-1-a',
+            namespace: 'shop',
+            uid: 'p1',
+            ownerReferences: [{ kind: 'ReplicaSet', name: 'cart-1', uid: 'r1', controller: true }],
+          },
+          spec: { nodeName: 'n1' },
+        },
+      ],
+      nodes: [{ metadata: { name: 'n1' } }],
+      services: [],
+      configMaps: [],
+      secrets: [],
+      statefulSets: [],
+      daemonSets: [],
+      hpas: [],
+    };
+    const anomalies = [
+      { ...symptom('OOMKilled'), entity: { kind: 'Pod', namespace: 'shop', name: 'cart-1-a' } },
+    ];
+    const result = diagnose({
+      incidentId: 'inc-1',
+      topology: buildTopology(snapshot),
+      snapshot,
+      anomalies,
+      changes: [],
+      now: Date.UTC(2026, 0, 1),
+    });
+    expect(result).toBeDefined();
+    const d = DiagnosisData.parse(result?.diagnosis);
+    expect(d.candidates[0]?.object).toMatchObject({ kind: 'Deployment', name: 'cart' });
+    expect(d.candidates[0]?.faultClass).toBe('pod-memory-hog');
+    expect(d.causalPath.map((s) => `${s.from.kind}->${s.to.kind}:${s.relation}`)).toEqual([
+      'Deployment->ReplicaSet:owns',
+      'ReplicaSet->Pod:owns',
+    ]);
+    expect(d.causalPath[1]?.evidence).toEqual([0]);
+    expect(d.explanation).toMatch(/Deployment shop\/cart is the most likely cause \(pod-memory-hog\)/);
+    expect(d.recommendedActions[0]?.type).toBe('adjustResources');
+  });
+});
