@@ -15,6 +15,7 @@ export interface FunctionModule<D = unknown> {
 export const FUNCTIONS: Partial<Record<FunctionName, () => Promise<FunctionModule>>> = {
   scrape: async () => (await import('./scrape/index.js')) as unknown as FunctionModule,
   score: async () => (await import('./score/index.js')) as unknown as FunctionModule,
+  rca: async () => (await import('./rca/index.js')) as unknown as FunctionModule,
 };
 
 export function implementedFunctions(): FunctionName[] {

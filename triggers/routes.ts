@@ -27,6 +27,11 @@ export const ROUTES: readonly Route[] = [
     filter: { type: EVENT_TYPES.apiServerUpdate, kind: 'Node' },
   },
   { name: 'rca-anomaly', function: 'rca', filter: { type: EVENT_TYPES.anomaly } },
+  {
+    name: 'rca-configmap-change',
+    function: 'rca',
+    filter: { type: EVENT_TYPES.apiServerUpdate, kind: 'ConfigMap' },
+  },
   { name: 'policy-diagnosis', function: 'policy', filter: { type: EVENT_TYPES.diagnosis } },
   { name: 'policy-remediation', function: 'policy', filter: { type: EVENT_TYPES.remediation } },
   {

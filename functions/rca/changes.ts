@@ -4,7 +4,7 @@ import { keyOf, type ClusterSnapshot } from './topology.js';
 export interface Change {
   readonly object: string;
   readonly at: number;
-  readonly kind: 'rollout' | 'config' | 'scale' | 'node-condition' | 'node-spec';
+  readonly kind: 'rollout' | 'restart' | 'config' | 'scale' | 'node-condition' | 'node-spec';
   readonly description: string;
 }
 
@@ -12,6 +12,40 @@ const REVISION = 'deployment.kubernetes.io/revision';
 
 function time(t: string | Date | undefined): number {
   return t === undefined ? Number.NaN : new Date(t).getTime();
+}
+
+/** The pod template without what only restarts pods (`kubectl rollout restart`) or names the ReplicaSet. */
+function essentialTemplate(rs: { spec?: Record<string, unknown> }): string {
+  const template = structuredClone(
+    (
+      rs.spec as
+        | {
+            template?: {
+              metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+            };
+          }
+        | undefined
+    )?.template ?? {},
+  );
+  delete template.metadata?.labels?.['pod-template-hash'];
+  delete template.metadata?.annotations?.['kubectl.kubernetes.io/restartedAt'];
+  return canonical(template);
+}
+
+/** JSON with object keys sorted and empty objects dropped, so equal templates compare equal. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(
+        ([, v]) =>
+          v !== undefined &&
+          !(v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0),
+      )
+      .sort(([a], [b]) => a.localeCompare(b));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }
 
 function images(rs: { spec?: Record<string, unknown> }): string {
@@ -43,12 +77,22 @@ export function rolloutChanges(snapshot: ClusterSnapshot): Change[] {
       const prev = sorted[i - 1];
       const cur = sorted[i];
       if (!prev || !cur) continue;
+      const at = time(cur.rs.metadata?.creationTimestamp);
+      if (essentialTemplate(prev.rs) === essentialTemplate(cur.rs)) {
+        out.push({
+          object: deployment,
+          at,
+          kind: 'restart',
+          description: `restart (revision ${cur.revision}): same pod template, pods recreated`,
+        });
+        continue;
+      }
       const before = images(prev.rs);
       const after = images(cur.rs);
       const what = before === after ? 'pod template changed (same images)' : `images ${before} → ${after}`;
       out.push({
         object: deployment,
-        at: time(cur.rs.metadata?.creationTimestamp),
+        at,
         kind: 'rollout',
         description: `rollout to revision ${cur.revision}: ${what}`,
       });

@@ -25,7 +25,7 @@ export interface RankOptions {
 export const DEFAULT_RANK: RankOptions = {
   damping: 0.85,
   iterations: 60,
-  changeWeight: 2,
+  changeWeight: 3,
   changeTauMs: 30 * 60_000,
   selfWeight: 0.5,
 };
@@ -123,7 +123,8 @@ function changePrior(
     // Changes after the onset cannot explain it (2 minutes of slack for clock and scrape delay).
     const lead = onset - c.at;
     if (lead < -120_000) continue;
-    const value = Math.exp(-Math.max(0, lead) / tauMs);
+    // A restart changes no code or config: it only makes pods re-read what they depend on.
+    const value = Math.exp(-Math.max(0, lead) / tauMs) * (c.kind === 'restart' ? 0.1 : 1);
     if (value > best.value) best = { value, change: c };
   }
   return best;

@@ -1,6 +1,13 @@
 import { stringify } from 'yaml';
 import { z } from 'zod';
-import { Condition, DetectorSpec, KURATIVE_GROUP, KURATIVE_VERSION } from './resources.js';
+import {
+  Condition,
+  DetectorSpec,
+  IncidentSpec,
+  IncidentStatus,
+  KURATIVE_GROUP,
+  KURATIVE_VERSION,
+} from './resources.js';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -111,6 +118,26 @@ export function kurativeCrds(): Record<string, Record<string, unknown>> {
         { name: 'Sensitivity', type: 'number', jsonPath: '.spec.sensitivity' },
         { name: 'Ready', type: 'string', jsonPath: '.status.conditions[0].status' },
         { name: 'PromQL', type: 'string', jsonPath: '.spec.signal.promql', priority: 1 },
+      ],
+    }),
+    'incidents.kurative.dev.yaml': crd({
+      kind: 'Incident',
+      plural: 'incidents',
+      singular: 'incident',
+      shortNames: ['inc'],
+      scope: 'Cluster',
+      spec: IncidentSpec,
+      status: IncidentStatus,
+      printerColumns: [
+        { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+        { name: 'Severity', type: 'string', jsonPath: '.status.severity' },
+        { name: 'Root Cause', type: 'string', jsonPath: '.status.rootCause' },
+        { name: 'Class', type: 'string', jsonPath: '.status.faultClass' },
+        { name: 'Confidence', type: 'number', jsonPath: '.status.confidence' },
+        { name: 'Action', type: 'string', jsonPath: '.status.action' },
+        { name: 'Outcome', type: 'string', jsonPath: '.status.outcome' },
+        { name: 'Anomalies', type: 'integer', jsonPath: '.status.anomalies', priority: 1 },
+        { name: 'Started', type: 'date', jsonPath: '.status.startedAt', priority: 1 },
       ],
     }),
   };

@@ -40,4 +40,7 @@ export {
   DETECTOR_ALGORITHMS,
   DetectorSpec,
   Condition,
+  INCIDENT_PHASES,
+  IncidentStatus,
+  IncidentSpec,
 } from './resources.js';

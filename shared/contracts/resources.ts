@@ -76,3 +76,47 @@ export const Condition = z
   })
   .strict();
 export type Condition = z.infer<typeof Condition>;
+
+export const INCIDENT_PHASES = [
+  'Detected',
+  'Diagnosed',
+  'AwaitingApproval',
+  'Mitigating',
+  'Resolved',
+  'Escalated',
+] as const;
+
+/** Incident.status: what kurative knows and did about one incident (written by rca, policy, act). */
+export const IncidentStatus = z
+  .object({
+    phase: z.enum(INCIDENT_PHASES),
+    severity: z.enum(['info', 'warning', 'critical']),
+    startedAt: z.string(),
+    lastSeenAt: z.string(),
+    rootCause: z.string().optional(),
+    rootCauseRef: z
+      .object({
+        apiVersion: z.string().optional(),
+        kind: z.string(),
+        namespace: z.string().optional(),
+        name: z.string(),
+      })
+      .optional(),
+    faultClass: z.string().optional(),
+    confidence: z.number().min(0).max(1).optional(),
+    anomalies: z.number().int().min(0),
+    affected: z.array(z.string()).default([]),
+    explanation: z.string().optional(),
+    causalPath: z.array(z.string()).default([]),
+    evidence: z.array(z.string()).default([]),
+    recommendedActions: z.array(z.string()).default([]),
+    decision: z.string().optional(),
+    action: z.string().optional(),
+    outcome: z.string().optional(),
+    conditions: z.array(Condition).default([]),
+  })
+  .strict();
+export type IncidentStatus = z.infer<typeof IncidentStatus>;
+
+/** Incident.spec: nothing for users to set but the approval annotations; kept for future fields. */
+export const IncidentSpec = z.object({ summary: z.string().optional() }).strict();

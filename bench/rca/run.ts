@@ -1,0 +1,69 @@
+// `npm run bench:rca [-- --scenarios <dir>]`: every scenario through the real pipeline (scrape,
+// score, rca as functions-framework handlers on the dev broker, against the sandbox), then the
+// incident each fault produced is compared with the scenario's ground truth.
+import { resolve } from 'node:path';
+import { Command } from 'commander';
+import { DiagnosisData, EVENT_TYPES } from '../../shared/contracts/index.js';
+import { repoRoot } from '../../shared/tools/index.js';
+import { loadScenarios } from '../../sandbox/simulator/scenario.js';
+import { keyOf } from '../../functions/rca/topology.js';
+import { runScenario } from '../../test/support/pipeline.js';
+
+/** Confidence from which an incident would be acted on (policy's default minimum). */
+const ACTION_CONFIDENCE = 0.5;
+
+const program = new Command('bench:rca')
+  .option('--scenarios <dir>', 'scenario directory', resolve(repoRoot, 'sandbox/scenarios'))
+  .option('--only <name>', 'run one scenario')
+  .action(async (opts: { scenarios: string; only?: string }) => {
+    const scenarios = loadScenarios(resolve(opts.scenarios)).filter(
+      (s) => !opts.only || s.name === opts.only,
+    );
+    let faults = 0;
+    let top1 = 0;
+    let top3 = 0;
+    let classOk = 0;
+    let benignIncidents = 0;
+    const started = performance.now();
+    for (const s of scenarios) {
+      const t0 = performance.now();
+      const run = await runScenario(s);
+      const faultAt =
+        run.pipeline.sandbox.simulator.startMs + Math.min(Infinity, ...s.faults.map((f) => f.at));
+      const diagnoses = run.events
+        .filter((e) => e.type === EVENT_TYPES.diagnosis)
+        .map((e) => DiagnosisData.parse(e.data));
+      const ms = Math.round(performance.now() - t0);
+      if (s.benign) {
+        const actionable = new Set(
+          diagnoses
+            .filter((d) => (d.candidates[0]?.confidence ?? 0) >= ACTION_CONFIDENCE)
+            .map((d) => d.incidentId),
+        );
+        benignIncidents += actionable.size;
+        console.log(`${s.name.padEnd(24)} benign incidents=${actionable.size} (${ms} ms)`);
+        continue;
+      }
+      faults++;
+      // The incident the fault caused: the first opened after it; judged on its latest diagnosis.
+      const after = diagnoses.filter((d) => Date.parse(d.diagnosedAt) >= faultAt);
+      const incidentId = after[0]?.incidentId;
+      const latest = [...after].reverse().find((d) => d.incidentId === incidentId);
+      const truth = s.truth.rootCause ? keyOf(s.truth.rootCause) : '';
+      const ranked = (latest?.candidates ?? []).map((c) => keyOf(c.object));
+      const position = ranked.indexOf(truth);
+      if (position === 0) top1++;
+      if (position >= 0 && position < 3) top3++;
+      const faultClass = latest?.candidates[0]?.faultClass;
+      if (faultClass === s.truth.faultClass) classOk++;
+      console.log(
+        `${s.name.padEnd(24)} position=${position} class=${faultClass ?? '-'}${faultClass === s.truth.faultClass ? '' : ` (truth ${s.truth.faultClass})`} root=${ranked[0] ?? '-'} (${ms} ms)`,
+      );
+    }
+    const pct = (x: number) => (faults === 0 ? '0.0' : ((100 * x) / faults).toFixed(1));
+    console.log(`rca scenarios in ${Math.round((performance.now() - started) / 1000)} s`);
+    console.log(
+      `rca: top1=${pct(top1)} top3=${pct(top3)} class=${pct(classOk)} scenarios=${scenarios.length} benign_incidents=${benignIncidents}`,
+    );
+  });
+await program.parseAsync();

@@ -1,0 +1,300 @@
+import { createHash } from 'node:crypto';
+import * as k8s from '@kubernetes/client-node';
+import type { Config } from '../../shared/config/index.js';
+import {
+  EVENT_TYPES,
+  KURATIVE_GROUP,
+  KURATIVE_VERSION,
+  KURATIVE_API_VERSION,
+  type DiagnosisData,
+  type IncidentStatus,
+  type ObjectRef,
+} from '../../shared/contracts/index.js';
+import {
+  apiFailure,
+  createKubeClients,
+  loadKubeConfig,
+  statusOf,
+  type KubeClients,
+} from '../../shared/kube/index.js';
+import type { Logger } from '../../shared/log/index.js';
+import { defineFunction, unavailable, type InboundOf } from '../../shared/runtime/index.js';
+import { storeFromConfig, StoreError, updateMany, type BaselineStore } from '../../shared/store/index.js';
+import { rolloutChanges, type Change } from './changes.js';
+import { diagnose } from './diagnose.js';
+import { assignAnomaly, type IncidentBook, type OpenIncident } from './grouping.js';
+import { buildTopology, keyOf, type ClusterSnapshot, type ObjectView } from './topology.js';
+
+export interface RcaDeps {
+  readonly store: BaselineStore;
+  readonly kube: KubeClients;
+  readonly now?: () => number;
+}
+
+const BOOK_KEY = 'rca|incidents';
+const CHANGES_KEY = 'rca|changes';
+const CHANGE_HISTORY_MS = 6 * 3_600_000;
+
+type Accepted = typeof EVENT_TYPES.anomaly | typeof EVENT_TYPES.apiServerUpdate;
+
+/** rca: group anomalies into incidents, find each incident's root cause, keep the Incident current. */
+export const definition = defineFunction<RcaDeps, Accepted>({
+  name: 'rca',
+  accepts: [EVENT_TYPES.anomaly, EVENT_TYPES.apiServerUpdate],
+  handle: async (event, { deps, log }) => {
+    if (event.type === EVENT_TYPES.apiServerUpdate) {
+      await recordChange(event, deps);
+      return undefined;
+    }
+    const anomaly = event.data;
+    const now = deps.now?.() ?? (Date.parse(anomaly.observedAt) || Date.now());
+    const snapshot = await readSnapshot(deps.kube);
+    const topology = buildTopology(snapshot);
+    let incident: OpenIncident | undefined;
+    let created = false;
+    let duplicate = false;
+    await withStore(() =>
+      updateMany<IncidentBook>(deps.store, [BOOK_KEY], (_key, current) => {
+        const book = structuredClone(current ?? { incidents: [] });
+        ({ incident, created, duplicate } = assignAnomaly(book, topology, anomaly, now));
+        return book;
+      }),
+    );
+    const open = incident;
+    if (!open || duplicate) return undefined;
+    const changes = [...rolloutChanges(snapshot), ...(await loadChanges(deps.store))];
+    const result = diagnose({
+      incidentId: open.id,
+      topology,
+      snapshot,
+      anomalies: open.anomalies,
+      changes,
+      now,
+    });
+    if (!result) return undefined;
+    await writeIncident(deps.kube, open, result.diagnosis, created, log);
+    const root = result.diagnosis.candidates[0]?.object;
+    if (root && keyOf(root) !== open.root) {
+      await rememberRoot(deps.store, open.id, keyOf(root));
+      await recordEvent(deps.kube, root, result.diagnosis, log);
+    }
+    return { type: EVENT_TYPES.diagnosis, data: result.diagnosis, incidentId: open.id };
+  },
+});
+
+async function withStore<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof StoreError) throw unavailable(`store: ${error.message}`, { cause: error });
+    throw error;
+  }
+}
+
+/** Everything the topology needs, read at diagnosis time. */
+async function readSnapshot(kube: KubeClients): Promise<ClusterSnapshot> {
+  const items = <T>(p: Promise<{ items: T[] }>) => p.then((l) => l.items as unknown as ObjectView[]);
+  try {
+    const autoscaling = kube.kubeConfig.makeApiClient(k8s.AutoscalingV2Api);
+    const [
+      pods,
+      replicaSets,
+      deployments,
+      statefulSets,
+      daemonSets,
+      services,
+      nodes,
+      configMaps,
+      secrets,
+      hpas,
+    ] = await Promise.all([
+      items(kube.core.listPodForAllNamespaces()),
+      items(kube.apps.listReplicaSetForAllNamespaces()),
+      items(kube.apps.listDeploymentForAllNamespaces()),
+      items(kube.apps.listStatefulSetForAllNamespaces()),
+      items(kube.apps.listDaemonSetForAllNamespaces()),
+      items(kube.core.listServiceForAllNamespaces()),
+      items(kube.core.listNode()),
+      items(kube.core.listConfigMapForAllNamespaces()),
+      items(kube.core.listSecretForAllNamespaces()),
+      items(autoscaling.listHorizontalPodAutoscalerForAllNamespaces()),
+    ]);
+    return {
+      pods,
+      replicaSets,
+      deployments,
+      statefulSets,
+      daemonSets,
+      services,
+      nodes,
+      configMaps,
+      secrets,
+      hpas,
+    };
+  } catch (error) {
+    throw apiFailure('reading the topology', error);
+  }
+}
+
+/** ConfigMap edits: the API keeps no edit time, so rca notes when a ConfigMap's data changes. */
+async function recordChange(
+  event: InboundOf<typeof EVENT_TYPES.apiServerUpdate>,
+  deps: RcaDeps,
+): Promise<void> {
+  const o = event.data as {
+    kind: string;
+    metadata: { name: string; namespace?: string };
+    data?: unknown;
+    binaryData?: unknown;
+  };
+  if (o.kind !== 'ConfigMap') return;
+  const key = keyOf({ kind: 'ConfigMap', namespace: o.metadata.namespace, name: o.metadata.name });
+  const hash = createHash('sha256')
+    .update(JSON.stringify([o.data ?? {}, o.binaryData ?? {}]))
+    .digest('hex')
+    .slice(0, 16);
+  const at = Date.parse(event.time ?? '') || Date.now();
+  await withStore(() =>
+    updateMany<{ hashes: Record<string, string>; changes: Change[] }>(
+      deps.store,
+      [CHANGES_KEY],
+      (_k, current) => {
+        const state = structuredClone(current ?? { hashes: {}, changes: [] });
+        const previous = state.hashes[key];
+        state.hashes[key] = hash;
+        // An update event means the object was modified; with no earlier hash to compare, count it.
+        if (previous !== hash) {
+          const what =
+            previous === undefined
+              ? 'ConfigMap updated'
+              : `ConfigMap data changed (${previous.slice(0, 7)} → ${hash.slice(0, 7)})`;
+          state.changes.push({ object: key, at, kind: 'config', description: what });
+        }
+        state.changes = state.changes.filter((c) => at - c.at <= CHANGE_HISTORY_MS);
+        return state;
+      },
+    ),
+  );
+}
+
+async function loadChanges(store: BaselineStore): Promise<Change[]> {
+  const loaded = await withStore(() => store.load<{ changes: Change[] }>([CHANGES_KEY]));
+  return loaded.get(CHANGES_KEY)?.value.changes ?? [];
+}
+
+async function rememberRoot(store: BaselineStore, id: string, root: string): Promise<void> {
+  await withStore(() =>
+    updateMany<IncidentBook>(store, [BOOK_KEY], (_k, current) => {
+      const book = structuredClone(current ?? { incidents: [] });
+      const inc = book.incidents.find((i) => i.id === id);
+      if (inc) inc.root = root;
+      return book;
+    }),
+  );
+}
+
+function describe(ref: ObjectRef): string {
+  return ref.namespace ? `${ref.kind}/${ref.namespace}/${ref.name}` : `${ref.kind}/${ref.name}`;
+}
+
+/** Create or update the Incident resource (status through the status subresource). */
+async function writeIncident(
+  kube: KubeClients,
+  incident: OpenIncident,
+  d: DiagnosisData,
+  created: boolean,
+  log: Logger,
+): Promise<void> {
+  const top = d.candidates[0];
+  const status: IncidentStatus = {
+    phase: 'Diagnosed',
+    severity: d.severity,
+    startedAt: new Date(incident.start).toISOString(),
+    lastSeenAt: new Date(incident.last).toISOString(),
+    ...(top
+      ? {
+          rootCause: describe(top.object),
+          rootCauseRef: {
+            kind: top.object.kind,
+            name: top.object.name,
+            ...(top.object.namespace ? { namespace: top.object.namespace } : {}),
+            ...(top.object.apiVersion ? { apiVersion: top.object.apiVersion } : {}),
+          },
+          faultClass: top.faultClass,
+          confidence: Math.round(top.confidence * 100) / 100,
+        }
+      : {}),
+    anomalies: d.anomalyIds.length,
+    affected: [...new Set(incident.anomalies.map((a) => describe(a.entity)))].slice(0, 50),
+    explanation: d.explanation,
+    causalPath: d.causalPath
+      .map((s) => `${describe(s.from)} --${s.relation}--> ${describe(s.to)}`)
+      .slice(0, 50),
+    evidence: d.evidence.slice(0, 30).map((e) => `${e.at} ${describe(e.object)}: ${e.description}`),
+    recommendedActions: d.recommendedActions.map((a) => `${a.type} ${describe(a.target)}: ${a.reason}`),
+    conditions: [],
+  };
+  const base = { group: KURATIVE_GROUP, version: KURATIVE_VERSION, plural: 'incidents' };
+  try {
+    if (created) {
+      await kube.custom
+        .createClusterCustomObject({
+          ...base,
+          body: {
+            apiVersion: KURATIVE_API_VERSION,
+            kind: 'Incident',
+            metadata: { name: incident.id, labels: { 'app.kubernetes.io/managed-by': 'kurative' } },
+            spec: { summary: d.explanation.slice(0, 200) },
+          },
+        })
+        .catch((error: unknown) => {
+          if (statusOf(error) !== 409) throw error;
+        });
+    }
+    await kube.custom.patchClusterCustomObjectStatus(
+      { ...base, name: incident.id, body: { status } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+  } catch (error) {
+    log.error({ incident: incident.id, status: statusOf(error) }, 'could not write the Incident');
+    throw apiFailure(`writing Incident ${incident.id}`, error);
+  }
+}
+
+/** A Kubernetes Event on the root-cause object, so `kubectl describe` on it shows the diagnosis. */
+async function recordEvent(kube: KubeClients, root: ObjectRef, d: DiagnosisData, log: Logger): Promise<void> {
+  const namespace = root.namespace ?? 'default';
+  const now = new Date().toISOString();
+  try {
+    await kube.core.createNamespacedEvent({
+      namespace,
+      body: {
+        metadata: { generateName: `${root.name}.kurative-`, namespace },
+        involvedObject: {
+          kind: root.kind,
+          name: root.name,
+          ...(root.namespace ? { namespace: root.namespace } : {}),
+          ...(root.apiVersion ? { apiVersion: root.apiVersion } : {}),
+          ...(root.uid ? { uid: root.uid } : {}),
+        },
+        reason: 'RootCauseIdentified',
+        message: `kurative incident ${d.incidentId}: ${d.explanation}`.slice(0, 1000),
+        type: 'Warning',
+        source: { component: 'kurative-rca' },
+        reportingComponent: 'kurative-rca',
+        firstTimestamp: new Date(now),
+        lastTimestamp: new Date(now),
+        count: 1,
+      },
+    });
+  } catch (error) {
+    // The Incident already carries the diagnosis: a lost Event is logged, not retried.
+    log.warn({ status: statusOf(error) }, 'could not record the root-cause Event');
+  }
+}
+
+export function createDeps(config: Config): Promise<RcaDeps> {
+  let kube: KubeClients | undefined;
+  const lazyKube = () => (kube ??= createKubeClients(loadKubeConfig(config)));
+  return Promise.resolve({ store: storeFromConfig(config, lazyKube), kube: lazyKube() });
+}
