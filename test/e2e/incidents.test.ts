@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { DiagnosisData, EVENT_TYPES } from '../../shared/contracts/index.js';
+import { kubectl, kubectlAvailable } from '../support/kubectl.js';
+import { runScenario, scenario } from '../support/pipeline.js';
+
+describe.runIf(kubectlAvailable)('incidents end to end: metrics → anomaly → diagnosis → Incident', () => {
+  it('memory-leak: one Incident names the cart Deployment, visible with the real kubectl', async () => {
+    let board = '';
+    let described = '';
+    let events = '';
+    const run = await runScenario(scenario('memory-leak'), {
+      onStep: async (p) => {
+        if (board || p.sandbox.simulator.elapsedMs < 170 * 60_000) return;
+        const kc = p.sandbox.kubeconfigPath;
+        board = (await kubectl(kc, ['get', 'incidents', '-A'])).stdout;
+        const name = (await kubectl(kc, ['get', 'incidents', '-o', 'jsonpath={.items[0].metadata.name}']))
+          .stdout;
+        described = (await kubectl(kc, ['describe', 'incident', name])).stdout;
+        events = (
+          await kubectl(kc, ['get', 'events', '-n', 'shop', '--field-selector', 'reason=RootCauseIdentified'])
+        ).stdout;
+      },
+    });
+    const diagnoses = run.events
+      .filter((e) => e.type === EVENT_TYPES.diagnosis)
+      .map((e) => DiagnosisData.parse(e.data));
+    expect(new Set(diagnoses.map((d) => d.incidentId)).size).toBe(1);
+    const last = diagnoses[diagnoses.length - 1];
+    expect(last?.candidates[0]?.object).toMatchObject({
+      kind: 'Deployment',
+      namespace: 'shop',
+      name: 'cart',
+    });
+    expect(last?.candidates[0]?.faultClass).toBe('pod-memory-hog');
+    expect(last?.recommendedActions[0]?.type).toBe('adjustResources');
+    // Every diagnosis event carries its incident id, as later events will.
+    expect(
+      run.events
+        .filter((e) => e.type === EVENT_TYPES.diagnosis)
+        .every((e) => e['incidentid'] === last?.incidentId),
+    ).toBe(true);
+    const [header, row] = board.trim().split('\n');
+    expect(header).toMatch(
+      /^NAME\s+PHASE\s+SEVERITY\s+ROOT CAUSE\s+CLASS\s+CONFIDENCE\s+ACTION\s+OUTCOME\s+AGE$/,
+    );
+    expect(row).toMatch(/^inc-\S+\s+Diagnosed\s+critical\s+Deployment\/shop\/cart\s+pod-memory-hog\s+[\d.]+/);
+    expect(described).toMatch(/Causal Path:/);
+    expect(described).toMatch(/Deployment\/shop\/cart --owns--> ReplicaSet\/shop\/cart-/);
+    expect(described).toMatch(/Recommended Actions:/);
+    expect(events).toMatch(/RootCauseIdentified\s+deployment\/cart/);
+  }, 180_000);
+
+  it('benign traffic spike: no incident at all', async () => {
+    const run = await runScenario(scenario('traffic-spike'));
+    expect(run.events.filter((e) => e.type === EVENT_TYPES.diagnosis)).toEqual([]);
+    expect(run.pipeline.sandbox.simulator.cluster.store.list('kurative.dev/incidents')).toEqual([]);
+  }, 120_000);
+});
