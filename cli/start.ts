@@ -19,6 +19,23 @@ interface RunSummary {
   deliveries: Record<string, number>;
   deadLetters: number;
   outcome: ReturnType<Pipeline['sandbox']['simulator']['outcome']>;
+  /** The Incident board at the end: one line per incident. */
+  incidents: string[];
+}
+
+/** `kubectl get incidents`-like lines from the cluster's Incident objects. */
+function incidentBoard(pipeline: Pipeline): string[] {
+  return pipeline.sandbox.simulator.cluster.store.list('kurative.dev/incidents').map((i) => {
+    const st = (i['status'] ?? {}) as {
+      phase?: string;
+      severity?: string;
+      rootCause?: string;
+      faultClass?: string;
+      confidence?: number;
+      anomalies?: number;
+    };
+    return `${i.metadata.name} ${st.phase ?? '-'} ${st.severity ?? '-'} root=${st.rootCause ?? '-'} class=${st.faultClass ?? '-'} confidence=${st.confidence ?? '-'} anomalies=${st.anomalies ?? 0}`;
+  });
 }
 
 async function runScenario(
@@ -54,7 +71,10 @@ async function runScenario(
         const flow = Object.entries(events)
           .map(([t, n]) => `${t.replace(/^dev\.(kurative|knative)\./, '')}=${n}`)
           .join(' ');
-        console.log(`[${scenario.name} +${Math.round(sim.elapsedMs / 60_000)}m] ${workloads} | ${flow}`);
+        const board = incidentBoard(pipeline).map((l) => l.split(' ').slice(0, 5).join(' '));
+        console.log(
+          `[${scenario.name} +${Math.round(sim.elapsedMs / 60_000)}m] ${workloads} | ${flow}${board.length ? ` | incidents: ${board.join('; ')}` : ''}`,
+        );
       }
     }
   } finally {
@@ -72,6 +92,7 @@ async function runScenario(
     deliveries,
     deadLetters: pipeline.broker.deadLetters.length,
     outcome: sim.outcome(),
+    incidents: incidentBoard(pipeline),
   };
 }
 
@@ -128,6 +149,8 @@ const program = new Command('kurative')
             .map(([k, n]) => `${k}=${n}`)
             .join(' ')} dead_letters=${s.deadLetters}`,
         );
+        for (const line of s.incidents) console.log(`${''.padEnd(22)} incident ${line}`);
+        if (s.incidents.length === 0) console.log(`${''.padEnd(22)} no incident`);
       }
     },
   );
