@@ -147,13 +147,13 @@ class GraphBuilder {
       this.link(keyOf({ kind: 'Secret', namespace: m.namespace, name: c }), podKey, 'configures');
   }
 
-  /** Pod → Service it backs (selector). */
+  /** Pod → Service it backs (selector); `pods` are the pods of the service's namespace. */
   linkService(svc: ObjectView, pods: readonly ObjectView[]): void {
     const m = svc.metadata ?? {};
     const svcKey = keyOf({ kind: 'Service', namespace: m.namespace, name: m.name ?? '' });
     const selector = (svc.spec as { selector?: Record<string, string> } | undefined)?.selector;
     for (const pod of pods) {
-      if (pod.metadata?.namespace === m.namespace && selects(selector, pod.metadata?.labels)) {
+      if (selects(selector, pod.metadata?.labels)) {
         this.link(
           keyOf({ kind: 'Pod', namespace: m.namespace, name: pod.metadata?.name ?? '' }),
           svcKey,
@@ -192,8 +192,12 @@ class GraphBuilder {
     const out = new Map<string, Edge[]>();
     const inn = new Map<string, Edge[]>();
     for (const e of this.edges) {
-      out.set(e.from, [...(out.get(e.from) ?? []), e]);
-      inn.set(e.to, [...(inn.get(e.to) ?? []), e]);
+      const o = out.get(e.from);
+      if (o) o.push(e);
+      else out.set(e.from, [e]);
+      const i = inn.get(e.to);
+      if (i) i.push(e);
+      else inn.set(e.to, [e]);
     }
     return { nodes: this.nodes, edges: this.edges, out, in: inn };
   }
@@ -218,7 +222,15 @@ export function buildTopology(snapshot: ClusterSnapshot): Topology {
   g.register('Pod', snapshot.pods);
   for (const rs of snapshot.replicaSets) g.linkOwner(rs, 'ReplicaSet');
   for (const pod of snapshot.pods) g.linkPod(pod);
-  for (const svc of snapshot.services) g.linkService(svc, snapshot.pods);
+  const podsByNamespace = new Map<string, ObjectView[]>();
+  for (const pod of snapshot.pods) {
+    const ns = pod.metadata?.namespace ?? '';
+    const list = podsByNamespace.get(ns);
+    if (list) list.push(pod);
+    else podsByNamespace.set(ns, [pod]);
+  }
+  for (const svc of snapshot.services)
+    g.linkService(svc, podsByNamespace.get(svc.metadata?.namespace ?? '') ?? []);
   for (const d of snapshot.deployments) g.linkDependencies('Deployment', d);
   for (const d of snapshot.statefulSets) g.linkDependencies('StatefulSet', d);
   for (const d of snapshot.daemonSets) g.linkDependencies('DaemonSet', d);
