@@ -223,7 +223,13 @@ export function rankCauses(
     const self = lifted.get(k) ?? 0;
     // A ConfigMap or Secret changes as a whole: its own change counts; a workload also counts its config's.
     const prior = changePrior(changes, k, onset, options.changeTauMs);
-    const score = (w + options.selfWeight * self) * (1 + options.changeWeight * prior.value);
+    // A workload whose callee is itself abnormal may only be passing the fault on: its own signals
+    // are explained by what it calls, so it yields to the callee (the most upstream abnormal service).
+    const inherits = (topology.in.get(k) ?? []).some(
+      (e) => e.relation === 'calls' && (strength.get(e.from) ?? 0) >= 0.5,
+    );
+    const score =
+      (w + options.selfWeight * self) * (1 + options.changeWeight * prior.value) * (inherits ? 0.5 : 1);
     if (score <= 0) continue;
     ranked.push({ key: k, object, score, walk: w, self, change: prior.change });
   }
