@@ -39,6 +39,47 @@ function cpuLimited(snapshot: ClusterSnapshot, root: ObjectRef): boolean | undef
   return containers ? containers.every((c) => c.resources?.limits?.['cpu'] !== undefined) : undefined;
 }
 
+/**
+ * Pods that cannot be scheduled because of a node taint they do not tolerate, in a workload that
+ * did not change: the environment changed, not the workload — the tainted nodes go first.
+ */
+function promoteBlockingNodes(
+  ranked: RankedCause[],
+  anomalies: readonly AnomalyData[],
+  snapshot: ClusterSnapshot,
+  topology: Topology,
+): RankedCause[] {
+  const top = ranked[0];
+  if (!top || top.object.kind === 'Node' || top.change?.kind === 'rollout') return ranked;
+  const taintKeys = new Set<string>();
+  for (const a of anomalies) {
+    if (a.reason !== 'FailedScheduling' || !ownersOf(topology, a).has(top.key)) continue;
+    for (const m of (a.message ?? '').matchAll(/untolerated taint \{([^:}]+):/g))
+      if (m[1]) taintKeys.add(m[1].trim());
+  }
+  if (taintKeys.size === 0) return ranked;
+  const tainted = snapshot.nodes.filter((n) =>
+    ((n.spec as { taints?: { key: string }[] } | undefined)?.taints ?? []).some(
+      (t) => taintKeys.has(t.key) && !t.key.startsWith('node.kubernetes.io/'),
+    ),
+  );
+  if (tainted.length === 0) return ranked;
+  const promoted: RankedCause[] = tainted.map((n, i) => {
+    const key = keyOf({ kind: 'Node', name: n.metadata?.name ?? '' });
+    const existing = ranked.find((r) => r.key === key);
+    return {
+      key,
+      object: topology.nodes.get(key) ?? { kind: 'Node', name: n.metadata?.name ?? '' },
+      score: top.score * (1.01 - i * 0.001),
+      walk: existing?.walk ?? 0,
+      self: existing?.self ?? 0,
+      change: existing?.change,
+    };
+  });
+  const keys = new Set(promoted.map((p) => p.key));
+  return [...promoted, ...ranked.filter((r) => !keys.has(r.key))];
+}
+
 const severityRank: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -62,7 +103,12 @@ export function diagnose(input: {
   const { topology, anomalies } = input;
   if (anomalies.length === 0) return undefined;
   const onset = Math.min(...anomalies.map((a) => Date.parse(a.onset)));
-  const ranked = rankCauses(topology, anomalies, input.changes, onset);
+  const ranked = promoteBlockingNodes(
+    rankCauses(topology, anomalies, input.changes, onset),
+    anomalies,
+    input.snapshot,
+    topology,
+  );
   const top = ranked[0];
   if (!top) return undefined;
   const total = ranked.slice(0, 3).reduce((s, r) => s + r.score, 0);

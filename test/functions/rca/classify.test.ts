@@ -154,3 +154,63 @@ describe('diagnose', () => {
     expect(d.recommendedActions[0]?.type).toBe('adjustResources');
   });
 });
+
+describe('diagnose: an environment change blocks scheduling', () => {
+  it('names the tainted node, not the workload that did not change', () => {
+    const snapshot: ClusterSnapshot = {
+      deployments: [{ metadata: { name: 'currency', namespace: 'shop', uid: 'd1' } }],
+      replicaSets: [
+        {
+          metadata: {
+            name: 'currency-1',
+            namespace: 'shop',
+            uid: 'r1',
+            ownerReferences: [{ kind: 'Deployment', name: 'currency', uid: 'd1', controller: true }],
+            annotations: { 'deployment.kubernetes.io/revision': '1' },
+          },
+        },
+      ],
+      pods: [
+        {
+          metadata: {
+            name: 'currency-1-a',
+            namespace: 'shop',
+            uid: 'p1',
+            ownerReferences: [{ kind: 'ReplicaSet', name: 'currency-1', uid: 'r1', controller: true }],
+          },
+          spec: {},
+        },
+      ],
+      nodes: [
+        {
+          metadata: { name: 'n1' },
+          spec: { taints: [{ key: 'key1', value: 'value1', effect: 'NoSchedule' }] },
+        },
+      ],
+      services: [],
+      configMaps: [],
+      secrets: [],
+      statefulSets: [],
+      daemonSets: [],
+      hpas: [],
+    };
+    const pending = {
+      ...symptom(
+        'FailedScheduling',
+        '0/1 nodes are available: 1 node(s) had untolerated taint {key1: value1}.',
+      ),
+      entity: { kind: 'Pod', namespace: 'shop', name: 'currency-1-a' },
+    };
+    const result = diagnose({
+      incidentId: 'inc-2',
+      topology: buildTopology(snapshot),
+      snapshot,
+      anomalies: [pending],
+      changes: [],
+      now: Date.UTC(2026, 0, 1),
+    });
+    expect(result?.diagnosis.candidates[0]?.object).toMatchObject({ kind: 'Node', name: 'n1' });
+    expect(result?.diagnosis.candidates[0]?.faultClass).toBe('scheduling-constraint');
+    expect(result?.diagnosis.recommendedActions.map((a) => a.type)).toEqual(['notify']);
+  });
+});
