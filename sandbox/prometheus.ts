@@ -56,6 +56,19 @@ export function appSeries(sim: Simulator): Series[] {
     out.push({ name: 'http_requests_per_second', labels, value: w.signals.rps });
     out.push({ name: 'http_error_ratio', labels, value: w.signals.errorRatio });
     out.push({ name: 'http_latency_ms', labels, value: w.signals.latencyMs });
+    // What a service mesh reports about who calls whom (Istio's standard request metric).
+    for (const callee of w.behaviour.dependsOn) {
+      out.push({
+        name: 'istio_requests_total',
+        labels: {
+          source_workload: w.name,
+          source_workload_namespace: w.namespace,
+          destination_service_name: callee,
+          destination_service_namespace: w.namespace,
+        },
+        value: w.signals.rps,
+      });
+    }
   }
   return out;
 }

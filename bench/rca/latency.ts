@@ -103,7 +103,10 @@ const anomalies = incident(snapshot);
 const graphMs: number[] = [];
 const diagnoseMs: number[] = [];
 let rss = 0;
+const gc = (globalThis as { gc?: () => void }).gc;
 for (let r = 0; r < RUNS; r++) {
+  // Collect the previous run's garbage first, so the RSS is this diagnosis's, not leftovers.
+  gc?.();
   const t0 = performance.now();
   const topology = buildTopology(snapshot);
   const t1 = performance.now();

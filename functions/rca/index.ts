@@ -23,13 +23,25 @@ import { storeFromConfig, StoreError, updateMany, type BaselineStore } from '../
 import { rolloutChanges, type Change } from './changes.js';
 import { diagnose } from './diagnose.js';
 import { assignAnomaly, type IncidentBook, type OpenIncident } from './grouping.js';
-import { buildTopology, keyOf, type ClusterSnapshot, type ObjectView } from './topology.js';
+import { queryInstant } from '../../shared/prometheus/index.js';
+import {
+  buildTopology,
+  keyOf,
+  type ClusterSnapshot,
+  type ObjectView,
+  type ObservedCall,
+} from './topology.js';
 
 export interface RcaDeps {
   readonly store: BaselineStore;
   readonly kube: KubeClients;
+  /** Prometheus to read observed calls from (service-mesh request metrics), when configured. */
+  readonly prometheusUrl?: string;
   readonly now?: () => number;
 }
+
+/** Istio's request metric: who calls which service. */
+const CALLS_QUERY = 'istio_requests_total';
 
 const BOOK_KEY = 'rca|incidents';
 const CHANGES_KEY = 'rca|changes';
@@ -48,7 +60,10 @@ export const definition = defineFunction<RcaDeps, Accepted>({
     }
     const anomaly = event.data;
     const now = deps.now?.() ?? (Date.parse(anomaly.observedAt) || Date.now());
-    const snapshot = await readSnapshot(deps.kube);
+    const snapshot = {
+      ...(await readSnapshot(deps.kube)),
+      calls: deps.prometheusUrl ? await readCalls(deps.prometheusUrl, log) : [],
+    };
     const topology = buildTopology(snapshot);
     let incident: OpenIncident | undefined;
     let created = false;
@@ -133,6 +148,35 @@ async function readSnapshot(kube: KubeClients): Promise<ClusterSnapshot> {
     };
   } catch (error) {
     throw apiFailure('reading the topology', error);
+  }
+}
+
+/** Call edges from traffic metrics; without them the declared dependencies still apply. */
+async function readCalls(url: string, log: Logger): Promise<ObservedCall[]> {
+  try {
+    const series = await queryInstant(url, CALLS_QUERY);
+    return series
+      .filter((s) => s.value > 0)
+      .flatMap((s) => {
+        const l = s.labels;
+        const caller = l['source_workload'];
+        const callee = l['destination_service_name'];
+        if (!caller || !callee) return [];
+        return [
+          {
+            namespace: l['source_workload_namespace'] ?? '',
+            caller,
+            calleeNamespace: l['destination_service_namespace'] ?? '',
+            callee,
+          },
+        ];
+      });
+  } catch (error) {
+    log.warn(
+      { reason: error instanceof Error ? error.message : String(error) },
+      'no call edges from prometheus',
+    );
+    return [];
   }
 }
 
@@ -296,5 +340,9 @@ async function recordEvent(kube: KubeClients, root: ObjectRef, d: DiagnosisData,
 export function createDeps(config: Config): Promise<RcaDeps> {
   let kube: KubeClients | undefined;
   const lazyKube = () => (kube ??= createKubeClients(loadKubeConfig(config)));
-  return Promise.resolve({ store: storeFromConfig(config, lazyKube), kube: lazyKube() });
+  return Promise.resolve({
+    store: storeFromConfig(config, lazyKube),
+    kube: lazyKube(),
+    ...(config.prometheusUrl ? { prometheusUrl: config.prometheusUrl } : {}),
+  });
 }

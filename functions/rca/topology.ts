@@ -28,6 +28,18 @@ export interface ClusterSnapshot {
   readonly configMaps: readonly ObjectView[];
   readonly secrets: readonly ObjectView[];
   readonly hpas: readonly ObjectView[];
+  /** Observed calls between workloads (e.g. from a service mesh's request metrics). */
+  readonly calls?: readonly ObservedCall[];
+}
+
+/** One caller → callee pair seen in traffic metrics. */
+export interface ObservedCall {
+  readonly namespace: string;
+  /** The calling workload (a Deployment, StatefulSet or DaemonSet name). */
+  readonly caller: string;
+  readonly calleeNamespace: string;
+  /** The called Service. */
+  readonly callee: string;
 }
 
 /** How two objects relate; `from` influences `to` (a fault travels from → to). */
@@ -178,6 +190,16 @@ class GraphBuilder {
       );
   }
 
+  /** Service → workload that was seen calling it. */
+  linkObservedCall(call: ObservedCall): void {
+    const service = keyOf({ kind: 'Service', namespace: call.calleeNamespace, name: call.callee });
+    for (const kind of ['Deployment', 'StatefulSet', 'DaemonSet']) {
+      const caller = keyOf({ kind, namespace: call.namespace, name: call.caller });
+      if (this.nodes.has(caller) && !this.edges.some((e) => e.from === service && e.to === caller))
+        this.link(service, caller, 'calls');
+    }
+  }
+
   /** HPA → the workload it scales. */
   linkHpa(hpa: ObjectView): void {
     const target = (hpa.spec as { scaleTargetRef?: { kind: string; name: string } } | undefined)
@@ -206,7 +228,7 @@ class GraphBuilder {
 /**
  * Build the dependency graph: Deployment/StatefulSet/DaemonSet → ReplicaSet → Pod (owns),
  * Node → Pod (hosts), ConfigMap/Secret → Pod (configures), Pod → Service (serves),
- * Service → calling workload (calls, from `kurative.dev/depends-on`), HPA → target (scales).
+ * Service → calling workload (calls, from `kurative.dev/depends-on` and observed traffic), HPA → target (scales).
  * Edges point the way a fault travels.
  */
 export function buildTopology(snapshot: ClusterSnapshot): Topology {
@@ -235,6 +257,7 @@ export function buildTopology(snapshot: ClusterSnapshot): Topology {
   for (const d of snapshot.statefulSets) g.linkDependencies('StatefulSet', d);
   for (const d of snapshot.daemonSets) g.linkDependencies('DaemonSet', d);
   for (const hpa of snapshot.hpas) g.linkHpa(hpa);
+  for (const call of snapshot.calls ?? []) g.linkObservedCall(call);
   return g.build();
 }
 

@@ -238,3 +238,26 @@ describe('rankCauses', () => {
     ).toBeUndefined();
   });
 });
+
+describe('observed calls', () => {
+  it('adds call edges seen in traffic metrics, once, and only between known objects', () => {
+    const base = shop();
+    const plain = buildTopology({
+      ...base,
+      deployments: base.deployments.map((d) => ({ ...d, metadata: { ...d.metadata, annotations: {} } })),
+    });
+    expect(plain.edges.filter((e) => e.relation === 'calls')).toEqual([]);
+    const observed = buildTopology({
+      ...base,
+      deployments: base.deployments.map((d) => ({ ...d, metadata: { ...d.metadata, annotations: {} } })),
+      calls: [
+        { namespace: 'shop', caller: 'checkout', calleeNamespace: 'shop', callee: 'payment' },
+        { namespace: 'shop', caller: 'checkout', calleeNamespace: 'shop', callee: 'payment' },
+        { namespace: 'shop', caller: 'ghost', calleeNamespace: 'shop', callee: 'payment' },
+      ],
+    });
+    expect(observed.edges.filter((e) => e.relation === 'calls').map((e) => `${e.from}>${e.to}`)).toEqual([
+      'Service/shop/payment>Deployment/shop/checkout',
+    ]);
+  });
+});
