@@ -180,7 +180,39 @@ async function readCalls(url: string, log: Logger): Promise<ObservedCall[]> {
   }
 }
 
-/** ConfigMap edits: the API keeps no edit time, so rca notes when a ConfigMap's data changes. */
+/** What an update changed, for the objects whose edits the API keeps no time of. */
+function fingerprint(o: {
+  kind: string;
+  data?: unknown;
+  binaryData?: unknown;
+  spec?: { replicas?: number };
+}): { value: string; describe: (before: string | undefined) => string; kind: Change['kind'] } | undefined {
+  if (o.kind === 'ConfigMap') {
+    const value = createHash('sha256')
+      .update(JSON.stringify([o.data ?? {}, o.binaryData ?? {}]))
+      .digest('hex')
+      .slice(0, 16);
+    return {
+      value,
+      kind: 'config',
+      describe: (b) =>
+        b === undefined
+          ? 'ConfigMap updated'
+          : `ConfigMap data changed (${b.slice(0, 7)} → ${value.slice(0, 7)})`,
+    };
+  }
+  if (o.kind === 'Deployment' && typeof o.spec?.replicas === 'number') {
+    const value = String(o.spec.replicas);
+    return { value, kind: 'scale', describe: (b) => `scaled ${b ?? '?'} → ${value} replicas` };
+  }
+  return undefined;
+}
+
+/**
+ * ConfigMap edits and Deployment scaling: the API keeps no time for them, so rca notes them from
+ * ApiServerSource updates (only a hash of ConfigMap data is kept). Secrets are not watched: their
+ * data would travel the broker to every subscriber.
+ */
 async function recordChange(
   event: InboundOf<typeof EVENT_TYPES.apiServerUpdate>,
   deps: RcaDeps,
@@ -190,13 +222,11 @@ async function recordChange(
     metadata: { name: string; namespace?: string };
     data?: unknown;
     binaryData?: unknown;
+    spec?: { replicas?: number };
   };
-  if (o.kind !== 'ConfigMap') return;
-  const key = keyOf({ kind: 'ConfigMap', namespace: o.metadata.namespace, name: o.metadata.name });
-  const hash = createHash('sha256')
-    .update(JSON.stringify([o.data ?? {}, o.binaryData ?? {}]))
-    .digest('hex')
-    .slice(0, 16);
+  const print = fingerprint(o);
+  if (!print) return;
+  const key = keyOf({ kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name });
   const at = Date.parse(event.time ?? '') || Date.now();
   await withStore(() =>
     updateMany<{ hashes: Record<string, string>; changes: Change[] }>(
@@ -205,15 +235,15 @@ async function recordChange(
       (_k, current) => {
         const state = structuredClone(current ?? { hashes: {}, changes: [] });
         const previous = state.hashes[key];
-        state.hashes[key] = hash;
-        // An update event means the object was modified; with no earlier hash to compare, count it.
-        if (previous !== hash) {
-          const what =
-            previous === undefined
-              ? 'ConfigMap updated'
-              : `ConfigMap data changed (${previous.slice(0, 7)} → ${hash.slice(0, 7)})`;
-          state.changes.push({ object: key, at, kind: 'config', description: what });
-        }
+        state.hashes[key] = print.value;
+        // A ConfigMap update means it was modified (counted even without an earlier hash); a
+        // Deployment update is a scaling only when the replica count moved.
+        const changed =
+          print.kind === 'config'
+            ? previous !== print.value
+            : previous !== undefined && previous !== print.value;
+        if (changed)
+          state.changes.push({ object: key, at, kind: print.kind, description: print.describe(previous) });
         state.changes = state.changes.filter((c) => at - c.at <= CHANGE_HISTORY_MS);
         return state;
       },

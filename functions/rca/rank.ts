@@ -123,8 +123,10 @@ function changePrior(
     // Changes after the onset cannot explain it (2 minutes of slack for clock and scrape delay).
     const lead = onset - c.at;
     if (lead < -120_000) continue;
-    // A restart changes no code or config: it only makes pods re-read what they depend on.
-    const value = Math.exp(-Math.max(0, lead) / tauMs) * (c.kind === 'restart' ? 0.1 : 1);
+    // A restart changes no code or config (pods only re-read what they depend on), and scaling
+    // changes only capacity: both weigh little.
+    const value =
+      Math.exp(-Math.max(0, lead) / tauMs) * (c.kind === 'restart' || c.kind === 'scale' ? 0.1 : 1);
     if (value > best.value) best = { value, change: c };
   }
   return best;
