@@ -18,8 +18,8 @@ import {
   type KubeClients,
 } from '../../shared/kube/index.js';
 import type { Logger } from '../../shared/log/index.js';
-import { defineFunction, unavailable, type InboundOf } from '../../shared/runtime/index.js';
-import { storeFromConfig, StoreError, updateMany, type BaselineStore } from '../../shared/store/index.js';
+import { defineFunction, type InboundOf } from '../../shared/runtime/index.js';
+import { storeFromConfig, updateMany, withStore, type BaselineStore } from '../../shared/store/index.js';
 import { rolloutChanges, type Change } from './changes.js';
 import { diagnose } from './diagnose.js';
 import { assignAnomaly, type IncidentBook, type OpenIncident } from './grouping.js';
@@ -96,15 +96,6 @@ export const definition = defineFunction<RcaDeps, Accepted>({
     return { type: EVENT_TYPES.diagnosis, data: result.diagnosis, incidentId: open.id };
   },
 });
-
-async function withStore<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (error instanceof StoreError) throw unavailable(`store: ${error.message}`, { cause: error });
-    throw error;
-  }
-}
 
 /** Everything the topology needs, read at diagnosis time. */
 async function readSnapshot(kube: KubeClients): Promise<ClusterSnapshot> {

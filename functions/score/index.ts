@@ -17,13 +17,8 @@ import {
   type KubeClients,
 } from '../../shared/kube/index.js';
 import type { Logger } from '../../shared/log/index.js';
-import {
-  defineFunction,
-  unavailable,
-  type InboundOf,
-  type OutboundEvent,
-} from '../../shared/runtime/index.js';
-import { storeFromConfig, StoreError, updateMany, type BaselineStore } from '../../shared/store/index.js';
+import { defineFunction, type InboundOf, type OutboundEvent } from '../../shared/runtime/index.js';
+import { storeFromConfig, updateMany, withStore, type BaselineStore } from '../../shared/store/index.js';
 import { groupSamples, scoreSeries, type SeriesRecord } from './score-batch.js';
 import { rulesFor, type DetectorRule } from './rules.js';
 import { symptomAnomaly, symptomsOf, type Symptom } from './symptoms.js';
@@ -55,16 +50,6 @@ export const definition = defineFunction<ScoreDeps, Accepted>({
     }));
   },
 });
-
-async function withStore<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    // Nothing is lost: a store failure is a 503 and the broker delivers the event again.
-    if (error instanceof StoreError) throw unavailable(`baseline store: ${error.message}`, { cause: error });
-    throw error;
-  }
-}
 
 async function scoreMetrics(data: MetricsData, deps: ScoreDeps, log: Logger): Promise<AnomalyData[]> {
   const detectors = await loadDetectors(deps.kube, log);

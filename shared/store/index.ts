@@ -6,3 +6,4 @@ export type { RedisStoreOptions } from './redis.js';
 export { ConfigMapStore } from './configmap.js';
 export type { ConfigMapStoreOptions } from './configmap.js';
 export { storeFromConfig } from './from-config.js';
+export { withStore } from './with-store.js';
