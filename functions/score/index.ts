@@ -9,15 +9,10 @@ import {
   type AnomalyData,
   type MetricsData,
 } from '../../shared/contracts/index.js';
-import {
-  apiFailure,
-  createKubeClients,
-  loadKubeConfig,
-  statusOf,
-  type KubeClients,
-} from '../../shared/kube/index.js';
+import { createKubeClients, loadKubeConfig, statusOf, type KubeClients } from '../../shared/kube/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import { defineFunction, type InboundOf, type OutboundEvent } from '../../shared/runtime/index.js';
+import { listDetectors } from '../../shared/kube/detectors.js';
 import { storeFromConfig, updateMany, withStore, type BaselineStore } from '../../shared/store/index.js';
 import { groupSamples, scoreSeries, type SeriesRecord } from './score-batch.js';
 import { rulesFor, type DetectorRule } from './rules.js';
@@ -108,22 +103,7 @@ async function scoreObject(
 /** Detector resources as rules; an invalid one is skipped and reported on its status. */
 async function loadDetectors(kube: KubeClients | undefined, log: Logger): Promise<DetectorRule[]> {
   if (!kube) return [];
-  let items: {
-    metadata?: { name?: string; generation?: number };
-    spec?: unknown;
-    status?: { conditions?: { type: string; status: string; reason: string }[] };
-  }[] = [];
-  try {
-    const list = (await kube.custom.listClusterCustomObject({
-      group: KURATIVE_GROUP,
-      version: KURATIVE_VERSION,
-      plural: 'detectors',
-    })) as { items?: typeof items };
-    items = list.items ?? [];
-  } catch (error) {
-    if (statusOf(error) === 404) return [];
-    throw apiFailure('listing detectors', error);
-  }
+  const items = await listDetectors(kube);
   const rules: DetectorRule[] = [];
   for (const item of items) {
     const name = item.metadata?.name ?? '';

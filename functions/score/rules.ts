@@ -1,5 +1,6 @@
 import type { DetectorSpec, Sample } from '../../shared/contracts/index.js';
 import { DetectorSpec as DetectorSpecSchema } from '../../shared/contracts/index.js';
+import { parseDuration } from '../../shared/duration/index.js';
 import { DAY_MS, DEFAULT_PARAMS, type DetectorParams } from './detector.js';
 import type { EpisodeRule } from './episode.js';
 
@@ -74,15 +75,6 @@ export function rulesFor(sample: Sample, custom: readonly DetectorRule[]): Detec
   return [...matching, ...builtin];
 }
 
-const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
-const UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: DAY_MS };
-
-export function durationMs(text: string): number {
-  let ms = 0;
-  for (const m of text.matchAll(DURATION_PART)) ms += Number(m[1]) * (UNIT[m[2] ?? 's'] ?? 1000);
-  return ms;
-}
-
 // Rule-derived settings are computed once per spec object (specs are parsed once per invocation).
 const paramsCache = new WeakMap<DetectorSpec, DetectorParams>();
 const episodeCache = new WeakMap<DetectorSpec, EpisodeRule>();
@@ -124,7 +116,7 @@ export function episodeRuleFor(spec: DetectorSpec): EpisodeRule {
   const rule = {
     threshold,
     clearThreshold: Math.min(0.99, threshold),
-    minDurationMs: durationMs(spec.minDuration),
+    minDurationMs: parseDuration(spec.minDuration),
     refreshMs: 5 * 60_000,
   };
   episodeCache.set(spec, rule);

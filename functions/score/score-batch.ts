@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { AnomalyData, Sample, Severity } from '../../shared/contracts/index.js';
+import { parseDuration } from '../../shared/duration/index.js';
 import { newState, observe, type SeriesState } from './detector.js';
 import { newEpisode, stepEpisode, type EpisodeState } from './episode.js';
 import { forecast, newForecast, updateForecast, type ForecastState } from './forecast.js';
 import {
-  durationMs,
   episodeRuleFor,
   forecastTStat,
   paramsFor,
@@ -135,7 +135,7 @@ function applyForecast(
   updateForecast(state, sample.value, t);
   const limit = sample.limit;
   if (limit === undefined) return undefined;
-  const horizonMs = durationMs(rule.spec.horizon);
+  const horizonMs = parseDuration(rule.spec.horizon);
   const fc = forecast(state, limit);
   // A breach counts when the trend is clear, lands within the horizon, and usage is already substantial.
   const predicted =
@@ -146,7 +146,7 @@ function applyForecast(
   const outcome = stepEpisode(episode, predicted ? 1 : 0, t, {
     threshold: 0.5,
     clearThreshold: 0.5,
-    minDurationMs: durationMs(rule.spec.minDuration),
+    minDurationMs: parseDuration(rule.spec.minDuration),
     refreshMs: 5 * 60_000,
   });
   if (!outcome.emit) return undefined;

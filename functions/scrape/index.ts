@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type * as k8s from '@kubernetes/client-node';
 import type { Config } from '../../shared/config/index.js';
-import { DetectorSpec, EVENT_TYPES, KURATIVE_GROUP, KURATIVE_VERSION } from '../../shared/contracts/index.js';
+import { DetectorSpec, EVENT_TYPES } from '../../shared/contracts/index.js';
 import {
   apiFailure,
   createKubeClients,
@@ -10,6 +10,7 @@ import {
   type KubeClients,
 } from '../../shared/kube/index.js';
 import type { Logger } from '../../shared/log/index.js';
+import { listDetectors } from '../../shared/kube/detectors.js';
 import { queryInstant, type Fetch } from '../../shared/prometheus/index.js';
 import { defineFunction, type OutboundEvent } from '../../shared/runtime/index.js';
 import { chunkSamples } from './chunk.js';
@@ -97,17 +98,7 @@ async function readNodeMetrics(metrics: k8s.Metrics, log: Logger): Promise<k8s.N
 
 /** Run the PromQL of every valid Detector; an invalid Detector is skipped (score reports it). */
 async function readPrometheus(deps: ScrapeDeps, baseUrl: string, log: Logger): Promise<PromSeries[]> {
-  let items: { metadata?: { name?: string }; spec?: unknown }[] = [];
-  try {
-    const list = (await deps.kube.custom.listClusterCustomObject({
-      group: KURATIVE_GROUP,
-      version: KURATIVE_VERSION,
-      plural: 'detectors',
-    })) as { items?: typeof items };
-    items = list.items ?? [];
-  } catch (error) {
-    if (statusOf(error) !== 404) throw apiFailure('listing detectors', error);
-  }
+  const items = await listDetectors(deps.kube);
   const out: PromSeries[] = [];
   for (const item of items) {
     const spec = DetectorSpec.safeParse(item.spec);

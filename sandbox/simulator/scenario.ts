@@ -4,20 +4,9 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ActionType, FaultClass, ObjectRef } from '../../shared/contracts/index.js';
 import { parseQuantity } from '../apiserver/quantity.js';
+import { parseDuration } from '../../shared/duration/index.js';
 
-const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
-const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** Parse "90s", "30m", "2h", "1d" or compounds like "2h45m" into milliseconds (Go's time.ParseDuration style). */
-export function parseDuration(text: string): number {
-  const t = text.trim();
-  if (!DURATION.test(t))
-    throw new Error(`invalid duration ${JSON.stringify(text)} (use e.g. 30s, 10m, 2h45m)`);
-  let ms = 0;
-  for (const m of t.matchAll(DURATION_PART)) ms += Number(m[1]) * (UNIT_MS[m[2] ?? 's'] ?? 1000);
-  return ms;
-}
+export { parseDuration };
 
 const Duration = z.string().transform((s, ctx) => {
   try {

@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { DURATION_PATTERN } from '../duration/index.js';
 
 export const KURATIVE_GROUP = 'kurative.dev';
 export const KURATIVE_VERSION = 'v1alpha1';
 export const KURATIVE_API_VERSION = `${KURATIVE_GROUP}/${KURATIVE_VERSION}`;
 
-const DurationText = z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d))+$/, 'a duration like 30s, 5m or 1h30m');
+const DurationText = z.string().regex(DURATION_PATTERN, 'a duration like 30s, 5m or 1h30m');
 
 /** Built-in signals scrape produces from metrics.k8s.io and the pod API. */
 export const BUILTIN_SIGNALS = [
