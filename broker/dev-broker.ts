@@ -53,6 +53,8 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 export class DevBroker {
   readonly deadLetters: DeadLetter[] = [];
   readonly history: DeliveryRecord[] = [];
+  /** Deliveries per function since the start (history keeps only the latest). */
+  readonly delivered: Partial<Record<FunctionName, number>> = {};
   private readonly options: Required<Omit<DevBrokerOptions, 'log' | 'onEvent'>> &
     Pick<DevBrokerOptions, 'log' | 'onEvent'>;
   private inFlight = 0;
@@ -139,6 +141,7 @@ export class DevBroker {
   }
 
   private record(entry: DeliveryRecord): void {
+    this.delivered[entry.function] = (this.delivered[entry.function] ?? 0) + 1;
     this.history.push(entry);
     if (this.history.length > this.options.historyLimit)
       this.history.splice(0, this.history.length - this.options.historyLimit);

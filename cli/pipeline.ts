@@ -20,11 +20,14 @@ import { startFunctionProcess, type FunctionProcess } from './processes.js';
 
 let inProcessCounter = 0;
 
+/** A function the pipeline runs: its URL, how to stop it, and (for processes) its CPU time. */
+export type RunningFunction = Pick<FunctionProcess, 'name' | 'url' | 'stop'> & { cpuMs?: () => number | undefined };
+
 /** One function served by functions-framework in this process, with its real dependencies. */
 async function startFunctionInProcess(
   name: FunctionName,
   env: Record<string, string>,
-): Promise<Pick<FunctionProcess, 'name' | 'url' | 'stop'>> {
+): Promise<RunningFunction> {
   const config = parseConfig({ ...env, FUNCTION_TARGET: name, LOG_LEVEL: 'silent' });
   const module = await FUNCTIONS[name]?.();
   if (!module) throw new Error(`function ${name} is not implemented`);
@@ -52,6 +55,10 @@ export interface PipelineOptions {
    * one functions-framework process each: faster to start, for tests.
    */
   readonly inProcess?: boolean;
+  /** Functions to run (default: every implemented one); `[]` runs the cluster without kurative. */
+  readonly functions?: readonly FunctionName[];
+  /** RemediationPolicy objects to create before the run (e.g. examples/remediation-policy.yaml). */
+  readonly policies?: readonly KubeObject[];
 }
 
 /**
@@ -68,15 +75,30 @@ export function installKurative(sandbox: Sandbox): void {
       .sort()) {
       for (const doc of parseAllDocuments(readFileSync(join(dir, file), 'utf8'))) {
         const o = doc.toJS() as KubeObject | null;
-        if (!o?.kind) continue;
-        const type = cluster.registry.findKind(o.apiVersion, o.kind);
-        if (!type) throw new Error(`${file}: no resource serves ${o.apiVersion} ${o.kind}`);
-        if (!cluster.tryGet(type, o.metadata.namespace, o.metadata.name)) cluster.create(type, o);
+        if (o?.kind) createObject(sandbox, o);
       }
     }
   };
   apply(join(repoRoot, 'deploy', 'crds'));
   apply(join(repoRoot, 'deploy', 'detectors'));
+}
+
+function createObject(sandbox: Sandbox, o: KubeObject): void {
+  const cluster = sandbox.simulator.cluster;
+  const type = cluster.registry.findKind(o.apiVersion, o.kind);
+  if (!type) throw new Error(`no resource serves ${o.apiVersion} ${o.kind}`);
+  if (!cluster.tryGet(type, o.metadata.namespace, o.metadata.name)) cluster.create(type, o);
+}
+
+/** The example RemediationPolicy with its mode set: what an SRE turning kurative on would apply. */
+export function examplePolicy(mode: Mode): KubeObject {
+  const o = parseAllDocuments(
+    readFileSync(join(repoRoot, 'examples', 'remediation-policy.yaml'), 'utf8'),
+  )[0]?.toJS() as KubeObject & {
+    spec: Record<string, unknown>;
+  };
+  o.spec['mode'] = mode;
+  return o;
 }
 
 export class Pipeline {
@@ -85,7 +107,7 @@ export class Pipeline {
   private constructor(
     readonly sandbox: Sandbox,
     readonly broker: DevBroker,
-    readonly functions: Pick<FunctionProcess, 'name' | 'url' | 'stop'>[],
+    readonly functions: RunningFunction[],
   ) {}
 
   static async start(options: PipelineOptions): Promise<Pipeline> {
@@ -105,11 +127,12 @@ export class Pipeline {
     const sink = await broker.listen();
     // What `helm install` puts in place: the CRDs and the default Detectors; and a Prometheus.
     installKurative(sandbox);
+    for (const p of options.policies ?? []) createObject(sandbox, p);
     const prometheus = new SandboxPrometheus(sandbox.simulator);
     const prometheusUrl = await prometheus.listen();
-    const functions: Pick<FunctionProcess, 'name' | 'url' | 'stop'>[] = [];
+    const functions: RunningFunction[] = [];
     try {
-      for (const name of implementedFunctions()) {
+      for (const name of options.functions ?? implementedFunctions()) {
         const env = {
           KUBECONFIG: sandbox.kubeconfigPath,
           K_SINK: sink,
@@ -133,6 +156,8 @@ export class Pipeline {
     }
     const pipeline = new Pipeline(sandbox, broker, functions);
     pipeline.stopSources.push(() => void prometheus.close());
+    // Without kurative (the baseline of the report) nothing subscribes: no sources either.
+    if (functions.length === 0) return pipeline;
     const publish = (e: CloudEventV1<unknown>) => broker.publish(e);
     const ping = createPingSource({
       clock: sandbox.simulator.clock,

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -18,6 +19,8 @@ export interface FunctionProcess {
   readonly name: string;
   readonly url: string;
   readonly child: ChildProcess;
+  /** CPU time the process has used so far (user + system), where the OS tells (Linux /proc). */
+  cpuMs(): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -95,6 +98,7 @@ export async function startFunctionProcess(
     name,
     url,
     child,
+    cpuMs: () => processCpuMs(child.pid),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
@@ -102,4 +106,17 @@ export async function startFunctionProcess(
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** utime + stime of a process from /proc/<pid>/stat (clock ticks of 10 ms), undefined elsewhere. */
+export function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields after the command name start at field 3 (state): utime is field 14, stime field 15.
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
 }

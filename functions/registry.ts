@@ -16,6 +16,8 @@ export const FUNCTIONS: Partial<Record<FunctionName, () => Promise<FunctionModul
   scrape: async () => (await import('./scrape/index.js')) as unknown as FunctionModule,
   score: async () => (await import('./score/index.js')) as unknown as FunctionModule,
   rca: async () => (await import('./rca/index.js')) as unknown as FunctionModule,
+  policy: async () => (await import('./policy/index.js')) as unknown as FunctionModule,
+  act: async () => (await import('./act/index.js')) as unknown as FunctionModule,
 };
 
 export function implementedFunctions(): FunctionName[] {

@@ -39,6 +39,7 @@ export const ROUTES: readonly Route[] = [
     function: 'policy',
     filter: { type: EVENT_TYPES.apiServerUpdate, kind: 'Incident' },
   },
+  { name: 'act-verify-on-ping', function: 'act', filter: { type: EVENT_TYPES.ping } },
   {
     name: 'act-approved-decision',
     function: 'act',

@@ -271,8 +271,10 @@ async function writeIncident(
   log: Logger,
 ): Promise<void> {
   const top = d.candidates[0];
-  const status: IncidentStatus = {
-    phase: 'Diagnosed',
+  // A merge patch: phase only when the Incident is new (policy and act move it on from there),
+  // and never the lists policy and act own (conditions, history).
+  const status: Partial<IncidentStatus> = {
+    ...(created ? { phase: 'Diagnosed' as const } : {}),
     severity: d.severity,
     startedAt: new Date(incident.start).toISOString(),
     lastSeenAt: new Date(incident.last).toISOString(),
@@ -297,7 +299,6 @@ async function writeIncident(
       .slice(0, 50),
     evidence: d.evidence.slice(0, 30).map((e) => `${e.at} ${describe(e.object)}: ${e.description}`),
     recommendedActions: d.recommendedActions.map((a) => `${a.type} ${describe(a.target)}: ${a.reason}`),
-    conditions: [],
   };
   const base = { group: KURATIVE_GROUP, version: KURATIVE_VERSION, plural: 'incidents' };
   try {

@@ -35,6 +35,14 @@ export interface Outcome {
   cpuUtilisation: number;
   memoryUtilisation: number;
   firstFailureAt: string | undefined;
+  /**
+   * When users were first hurt (any workload down, erroring above ERROR_THRESHOLD, short of ready
+   * replicas or with a stalled rollout) and when the last such stretch ended (undefined while it
+   * lasts at the end): the span a time to recover is measured on.
+   */
+  firstImpairedAt: string | undefined;
+  lastImpairedEndAt: string | undefined;
+  impairedSeconds: number;
   workloads: Record<string, WorkloadOutcome>;
 }
 
@@ -44,6 +52,10 @@ export class OutcomeTracker {
   private memRatioSum = 0;
   private ratioTicks = 0;
   private firstFailureAt: number | undefined;
+  private firstImpairedAt: number | undefined;
+  private lastImpairedEndAt: number | undefined;
+  private impaired = false;
+  private impairedSeconds = 0;
   private lastCounters = { oomKills: 0, crashes: 0, evictions: 0 };
   private readonly workloads = new Map<string, WorkloadOutcome & { inCritical: boolean }>();
 
@@ -72,6 +84,7 @@ export class OutcomeTracker {
       this.firstFailureAt = now;
     }
     this.lastCounters = { oomKills: c.oomKills, crashes: c.crashes, evictions: c.evictions };
+    let impaired = false;
     for (const [key, w] of ctx.workloads) {
       const o = this.workloads.get(key) ?? {
         downtimeSeconds: 0,
@@ -90,6 +103,8 @@ export class OutcomeTracker {
       if (s.readyReplicas < s.desiredReplicas) o.degradedSeconds += dt;
       if (stalled.has(key)) o.stalledRolloutSeconds += dt;
       if (s.errorRatio > ERROR_THRESHOLD) o.errorSeconds += dt;
+      if (down || s.readyReplicas < s.desiredReplicas || stalled.has(key) || s.errorRatio > ERROR_THRESHOLD)
+        impaired = true;
       const critical = down || s.errorRatio > CRITICAL_ERROR_THRESHOLD;
       if (critical) {
         o.criticalSeconds += dt;
@@ -102,6 +117,12 @@ export class OutcomeTracker {
       o.inCritical = critical;
       this.workloads.set(key, o);
     }
+    if (impaired) {
+      this.impairedSeconds += dt;
+      this.firstImpairedAt ??= now;
+      this.lastImpairedEndAt = undefined;
+    } else if (this.impaired) this.lastImpairedEndAt = now;
+    this.impaired = impaired;
   }
 
   result(ctx: SimContext): Outcome {
@@ -137,6 +158,11 @@ export class OutcomeTracker {
       memoryUtilisation: this.ratioTicks ? this.memRatioSum / this.ratioTicks : 0,
       firstFailureAt:
         this.firstFailureAt === undefined ? undefined : new Date(this.firstFailureAt).toISOString(),
+      firstImpairedAt:
+        this.firstImpairedAt === undefined ? undefined : new Date(this.firstImpairedAt).toISOString(),
+      lastImpairedEndAt:
+        this.lastImpairedEndAt === undefined ? undefined : new Date(this.lastImpairedEndAt).toISOString(),
+      impairedSeconds: this.impairedSeconds,
       workloads,
     };
   }

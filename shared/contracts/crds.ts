@@ -8,6 +8,7 @@ import {
   KURATIVE_GROUP,
   KURATIVE_VERSION,
 } from './resources.js';
+import { RemediationPolicySpec, RemediationPolicyStatus } from './policy.js';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -118,6 +119,23 @@ export function kurativeCrds(): Record<string, Record<string, unknown>> {
         { name: 'Sensitivity', type: 'number', jsonPath: '.spec.sensitivity' },
         { name: 'Ready', type: 'string', jsonPath: '.status.conditions[0].status' },
         { name: 'PromQL', type: 'string', jsonPath: '.spec.signal.promql', priority: 1 },
+      ],
+    }),
+    'remediationpolicies.kurative.dev.yaml': crd({
+      kind: 'RemediationPolicy',
+      plural: 'remediationpolicies',
+      singular: 'remediationpolicy',
+      shortNames: ['krp'],
+      scope: 'Cluster',
+      spec: RemediationPolicySpec,
+      status: RemediationPolicyStatus,
+      printerColumns: [
+        { name: 'Mode', type: 'string', jsonPath: '.spec.mode' },
+        { name: 'Paused', type: 'boolean', jsonPath: '.spec.paused' },
+        { name: 'Priority', type: 'integer', jsonPath: '.spec.priority' },
+        { name: 'Ready', type: 'string', jsonPath: '.status.conditions[0].status' },
+        { name: 'Reason', type: 'string', jsonPath: '.status.conditions[0].reason' },
+        { name: 'Last Decision', type: 'date', jsonPath: '.status.lastDecisionAt', priority: 1 },
       ],
     }),
     'incidents.kurative.dev.yaml': crd({

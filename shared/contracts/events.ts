@@ -129,6 +129,10 @@ export const DecisionData = z
     rule: z.object({ policy: z.string(), name: z.string().min(1), reason: z.string().min(1) }).strict(),
     dryRun: z.boolean(),
     step: z.number().int().nonnegative().default(0),
+    /** When act checks the outcome against fresh signals (seconds after the action). */
+    verifyAfterSeconds: finite.positive().optional(),
+    /** pendingApproval: when an approval stops counting. */
+    expiresAt: Timestamp.optional(),
   })
   .strict();
 export type DecisionData = z.infer<typeof DecisionData>;

@@ -44,3 +44,12 @@ export {
   IncidentStatus,
   IncidentSpec,
 } from './resources.js';
+export {
+  RemediationPolicySpec,
+  RemediationPolicyStatus,
+  OPT_OUT_LABEL,
+  OPT_OUT_VALUE,
+  APPROVE_ANNOTATION,
+  REJECT_ANNOTATION,
+} from './policy.js';
+export type { MaintenanceWindow, ActionPolicy } from './policy.js';

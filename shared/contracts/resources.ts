@@ -114,6 +114,11 @@ export const IncidentStatus = z
     decision: z.string().optional(),
     action: z.string().optional(),
     outcome: z.string().optional(),
+    resolvedAt: z.string().optional(),
+    /** From the start of the incident to the verified recovery. */
+    timeToRecoverSeconds: z.number().min(0).optional(),
+    /** Decisions, actions and verifications in order, one line each (newest last, bounded). */
+    history: z.array(z.string()).default([]),
     conditions: z.array(Condition).default([]),
   })
   .strict();

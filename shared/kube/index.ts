@@ -8,6 +8,7 @@ export interface KubeClients {
   readonly core: k8s.CoreV1Api;
   readonly apps: k8s.AppsV1Api;
   readonly custom: k8s.CustomObjectsApi;
+  readonly networking: k8s.NetworkingV1Api;
   readonly metrics: k8s.Metrics;
 }
 
@@ -25,6 +26,7 @@ export function createKubeClients(kubeConfig: k8s.KubeConfig): KubeClients {
     core: kubeConfig.makeApiClient(k8s.CoreV1Api),
     apps: kubeConfig.makeApiClient(k8s.AppsV1Api),
     custom: kubeConfig.makeApiClient(k8s.CustomObjectsApi),
+    networking: kubeConfig.makeApiClient(k8s.NetworkingV1Api),
     metrics: new k8s.Metrics(kubeConfig),
   };
 }

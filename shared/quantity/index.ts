@@ -40,3 +40,8 @@ export function formatCpu(cores: number): string {
 export function formatMemory(bytes: number): string {
   return `${Math.round(bytes / 1024)}Ki`;
 }
+
+/** A CPU or memory amount as a human writes it in a manifest: whole MiB, whole millicores. */
+export function formatQuantity(resource: 'cpu' | 'memory' | string, value: number): string {
+  return resource === 'memory' ? `${Math.round(value / 2 ** 20)}Mi` : `${Math.round(value * 1000)}m`;
+}

@@ -1,0 +1,133 @@
+import type * as k8s from '@kubernetes/client-node';
+import type { ActionSpec, ObjectRef } from '../../shared/contracts/index.js';
+import { apiFailure, statusOf, type KubeClients } from '../../shared/kube/index.js';
+import { describeRef, getIncident } from '../../shared/kube/incidents.js';
+
+/** An action waiting for its verification window to pass. */
+export interface PendingVerification {
+  readonly incidentId: string;
+  readonly decisionId: string;
+  readonly action: ActionSpec;
+  readonly actedAt: number;
+  readonly verifyAt: number;
+  /** Workloads whose health says whether the action worked. */
+  readonly verify: ObjectRef[];
+}
+
+export interface VerifyResult {
+  readonly resolved: boolean;
+  readonly message: string;
+}
+
+/** Container states that mean a pod is not going to serve. */
+const BAD_WAITING = new Set([
+  'CrashLoopBackOff',
+  'ImagePullBackOff',
+  'ErrImagePull',
+  'CreateContainerConfigError',
+  'CreateContainerError',
+  'InvalidImageName',
+]);
+
+/** Anomalies still joining the incident this late in the window mean the symptom persists. */
+const SETTLE_SHARE = 0.6;
+
+function podProblems(pods: readonly k8s.V1Pod[], since: number): string[] {
+  const problems: string[] = [];
+  for (const p of pods) {
+    if (p.metadata?.deletionTimestamp) continue;
+    const name = p.metadata?.name ?? '';
+    if (p.status?.phase === 'Pending' && !p.spec?.nodeName) problems.push(`${name} is unschedulable`);
+    for (const c of p.status?.containerStatuses ?? []) {
+      const waiting = c.state?.waiting?.reason;
+      if (waiting && BAD_WAITING.has(waiting)) problems.push(`${name} ${waiting}`);
+      const last = c.lastState?.terminated;
+      const finished = Date.parse(String(last?.finishedAt ?? ''));
+      if (last && Number.isFinite(finished) && finished > since)
+        problems.push(`${name} ${last.reason ?? 'terminated'} since the action`);
+    }
+  }
+  return problems;
+}
+
+function selector(labels: Record<string, string> | undefined): string {
+  return Object.entries(labels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+async function workloadHealth(kube: KubeClients, ref: ObjectRef, since: number): Promise<string[]> {
+  const namespace = ref.namespace ?? 'default';
+  let desired = 0;
+  let ready = 0;
+  let updated = 0;
+  let labels: Record<string, string> | undefined;
+  const problems: string[] = [];
+  if (ref.kind === 'Deployment') {
+    const d = await kube.apps.readNamespacedDeployment({ namespace, name: ref.name });
+    desired = d.spec?.replicas ?? 1;
+    ready = d.status?.readyReplicas ?? 0;
+    updated = d.status?.updatedReplicas ?? 0;
+    labels = d.spec?.selector.matchLabels;
+    const stalled = d.status?.conditions?.find((c) => c.type === 'Progressing' && c.status === 'False');
+    if (stalled) problems.push(`rollout stalled (${stalled.reason ?? 'Progressing=False'})`);
+  } else if (ref.kind === 'StatefulSet') {
+    const s = await kube.apps.readNamespacedStatefulSet({ namespace, name: ref.name });
+    desired = s.spec?.replicas ?? 1;
+    ready = s.status?.readyReplicas ?? 0;
+    updated = s.status?.updatedReplicas ?? desired;
+    labels = s.spec?.selector.matchLabels;
+  } else if (ref.kind === 'DaemonSet') {
+    const s = await kube.apps.readNamespacedDaemonSet({ namespace, name: ref.name });
+    desired = s.status?.desiredNumberScheduled ?? 0;
+    ready = s.status?.numberReady ?? 0;
+    updated = s.status?.updatedNumberScheduled ?? desired;
+    labels = s.spec?.selector.matchLabels;
+  } else return [];
+  if (ready < desired) problems.push(`${ready}/${desired} replicas ready`);
+  if (updated < desired) problems.push(`${updated}/${desired} replicas updated`);
+  const sel = selector(labels);
+  if (sel) {
+    const pods = (await kube.core.listNamespacedPod({ namespace, labelSelector: sel })).items;
+    problems.push(...podProblems(pods, since));
+  }
+  return problems.map((p) => `${describeRef(ref)}: ${p}`);
+}
+
+/**
+ * Check an action's outcome against fresh signals: the workloads it concerned are ready, rolled
+ * out and not crashing since the action, a cordoned node stayed cordoned, and the incident stopped
+ * collecting anomalies.
+ */
+export async function verify(kube: KubeClients, v: PendingVerification): Promise<VerifyResult> {
+  const problems: string[] = [];
+  try {
+    for (const ref of v.verify) {
+      try {
+        problems.push(...(await workloadHealth(kube, ref, v.actedAt)));
+      } catch (error) {
+        if (statusOf(error) === 404) problems.push(`${describeRef(ref)} is gone`);
+        else throw error;
+      }
+    }
+    if (['cordonNode', 'moveOffNode', 'drainNode'].includes(v.action.type)) {
+      const node = await kube.core.readNode({ name: v.action.target.name });
+      if (!node.spec?.unschedulable) problems.push(`Node ${v.action.target.name} is schedulable again`);
+    }
+  } catch (error) {
+    throw apiFailure('verifying an action', error);
+  }
+  const incident = await getIncident(kube, v.incidentId);
+  const lastSeen = Date.parse(incident?.status?.lastSeenAt ?? '');
+  const settleBy = v.actedAt + SETTLE_SHARE * (v.verifyAt - v.actedAt);
+  if (Number.isFinite(lastSeen) && lastSeen > settleBy)
+    problems.push(
+      `anomalies still joined the incident ${Math.round((lastSeen - v.actedAt) / 1000)}s after the action`,
+    );
+  return problems.length === 0
+    ? {
+        resolved: true,
+        message: `healthy ${Math.round((v.verifyAt - v.actedAt) / 1000)}s after ${v.action.type}`,
+      }
+    : { resolved: false, message: problems.slice(0, 5).join('; ') };
+}

@@ -1,0 +1,161 @@
+import type * as k8s from '@kubernetes/client-node';
+import type { ActionSpec } from '../../shared/contracts/index.js';
+import { apiFailure, statusOf, type KubeClients } from '../../shared/kube/index.js';
+import { listIncidents } from '../../shared/kube/incidents.js';
+import { parseQuantity } from '../../shared/quantity/index.js';
+import { OPT_OUT_LABEL, OPT_OUT_VALUE } from '../../shared/contracts/index.js';
+import type { ClusterFacts } from './decide.js';
+import type { TargetFacts } from './bounds.js';
+
+/** An incident counts as open for the circuit breaker while unresolved and seen this recently. */
+const OPEN_WINDOW_MS = 30 * 60_000;
+
+type Workload = k8s.V1Deployment | k8s.V1StatefulSet | k8s.V1DaemonSet;
+
+function quantities(list: Record<string, string> | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(list ?? {})) {
+    const q = parseQuantity(v);
+    if (q !== undefined) out[k] = q;
+  }
+  return out;
+}
+
+function containersOf(spec: k8s.V1PodSpec | undefined): TargetFacts['containers'] {
+  return (spec?.containers ?? []).map((c) => ({
+    name: c.name,
+    limits: quantities(c.resources?.limits),
+    requests: quantities(c.resources?.requests),
+  }));
+}
+
+const ignore404 = async <T>(p: Promise<T>): Promise<T | undefined> => {
+  try {
+    return await p;
+  } catch (error) {
+    if (statusOf(error) === 404) return undefined;
+    throw error;
+  }
+};
+
+async function readWorkload(kube: KubeClients, kind: string, namespace: string, name: string) {
+  switch (kind) {
+    case 'Deployment':
+      return ignore404(kube.apps.readNamespacedDeployment({ namespace, name }));
+    case 'StatefulSet':
+      return ignore404(kube.apps.readNamespacedStatefulSet({ namespace, name }));
+    case 'DaemonSet':
+      return ignore404(kube.apps.readNamespacedDaemonSet({ namespace, name }));
+    default:
+      return undefined;
+  }
+}
+
+function selectorText(w: Workload): string {
+  return Object.entries(w.spec?.selector.matchLabels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+async function workloadFacts(kube: KubeClients, kind: string, w: Workload): Promise<TargetFacts> {
+  const namespace = w.metadata?.namespace ?? 'default';
+  const selector = selectorText(w);
+  const pods = selector
+    ? (await kube.core.listNamespacedPod({ namespace, labelSelector: selector })).items
+    : [];
+  let revisions: number | undefined;
+  if (kind === 'Deployment') {
+    const rs = (await kube.apps.listNamespacedReplicaSet({ namespace, labelSelector: selector })).items;
+    revisions = rs.filter((r) => r.metadata?.ownerReferences?.some((o) => o.uid === w.metadata?.uid)).length;
+  }
+  const replicas =
+    kind === 'DaemonSet'
+      ? ((w as k8s.V1DaemonSet).status?.desiredNumberScheduled ?? pods.length)
+      : ((w.spec as { replicas?: number } | undefined)?.replicas ?? 1);
+  return {
+    kind,
+    labels: w.metadata?.labels ?? {},
+    replicas,
+    containers: containersOf(w.spec?.template.spec),
+    podsOptedOut: pods.some((p) => p.metadata?.labels?.[OPT_OUT_LABEL] === OPT_OUT_VALUE),
+    ...(revisions === undefined ? {} : { revisions }),
+  };
+}
+
+async function podFacts(
+  kube: KubeClients,
+  namespace: string,
+  name: string,
+): Promise<TargetFacts | undefined> {
+  const pod = await ignore404(kube.core.readNamespacedPod({ namespace, name }));
+  if (!pod) return undefined;
+  // The blast radius of disrupting one pod is measured against its workload's replicas.
+  let replicas = 1;
+  const owner = pod.metadata?.ownerReferences?.find((o) => o.controller);
+  if (owner?.kind === 'ReplicaSet') {
+    const rs = await ignore404(kube.apps.readNamespacedReplicaSet({ namespace, name: owner.name }));
+    const dep = rs?.metadata?.ownerReferences?.find((o) => o.kind === 'Deployment');
+    const d = dep
+      ? await ignore404(kube.apps.readNamespacedDeployment({ namespace, name: dep.name }))
+      : undefined;
+    replicas = d?.spec?.replicas ?? rs?.spec?.replicas ?? 1;
+  } else if (owner?.kind === 'StatefulSet') {
+    const s = await ignore404(kube.apps.readNamespacedStatefulSet({ namespace, name: owner.name }));
+    replicas = s?.spec?.replicas ?? 1;
+  }
+  return {
+    kind: 'Pod',
+    labels: pod.metadata?.labels ?? {},
+    replicas,
+    containers: containersOf(pod.spec),
+    podsOptedOut: pod.metadata?.labels?.[OPT_OUT_LABEL] === OPT_OUT_VALUE,
+  };
+}
+
+async function targetFacts(kube: KubeClients, action: ActionSpec): Promise<TargetFacts | undefined> {
+  const { kind, namespace, name } = action.target;
+  if (kind === 'Node') {
+    const node = await ignore404(kube.core.readNode({ name }));
+    return node ? { kind, labels: node.metadata?.labels ?? {} } : undefined;
+  }
+  if (!namespace) return undefined;
+  if (kind === 'Pod') return podFacts(kube, namespace, name);
+  if (kind === 'ConfigMap') {
+    const cm = await ignore404(kube.core.readNamespacedConfigMap({ namespace, name }));
+    return cm ? { kind, labels: cm.metadata?.labels ?? {} } : undefined;
+  }
+  const w = await readWorkload(kube, kind, namespace, name);
+  return w ? workloadFacts(kube, kind, w) : undefined;
+}
+
+const isReady = (n: k8s.V1Node) =>
+  n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+
+/** Everything decide() needs to know about the cluster for one action, read now. */
+export async function gatherFacts(kube: KubeClients, action: ActionSpec, now: number): Promise<ClusterFacts> {
+  try {
+    const ns = action.target.namespace;
+    const [target, nodes, namespace, incidents] = await Promise.all([
+      targetFacts(kube, action),
+      kube.core.listNode(),
+      ns ? ignore404(kube.core.readNamespace({ name: ns })) : Promise.resolve(undefined),
+      listIncidents(kube),
+    ]);
+    const open = incidents.filter((i) => {
+      const st = i.status ?? {};
+      if (st.phase === 'Resolved' || st.phase === 'Escalated') return false;
+      const last = Date.parse(st.lastSeenAt ?? '');
+      return Number.isFinite(last) && now - last <= OPEN_WINDOW_MS;
+    });
+    return {
+      openIncidents: open.length,
+      nodes: nodes.items.length,
+      readyNodes: nodes.items.filter(isReady).length,
+      cordonedNodes: nodes.items.filter((n) => n.spec?.unschedulable).map((n) => n.metadata?.name ?? ''),
+      namespaceLabels: namespace?.metadata?.labels ?? {},
+      target,
+    };
+  } catch (error) {
+    throw apiFailure('reading the facts policy decides on', error);
+  }
+}
