@@ -21,7 +21,9 @@ import { startFunctionProcess, type FunctionProcess } from './processes.js';
 let inProcessCounter = 0;
 
 /** A function the pipeline runs: its URL, how to stop it, and (for processes) its CPU time. */
-export type RunningFunction = Pick<FunctionProcess, 'name' | 'url' | 'stop'> & { cpuMs?: () => number | undefined };
+export type RunningFunction = Pick<FunctionProcess, 'name' | 'url' | 'stop'> & {
+  cpuMs?: () => number | undefined;
+};
 
 /** One function served by functions-framework in this process, with its real dependencies. */
 async function startFunctionInProcess(

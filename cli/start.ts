@@ -2,16 +2,26 @@
 // a scenario mix, a live view and a closing report.
 import { resolve } from 'node:path';
 import { Command } from 'commander';
+import { z } from 'zod';
 import type { CloudEventV1 } from 'cloudevents';
-import { Mode } from '../shared/contracts/index.js';
+import { writeFileSync } from 'node:fs';
+import {
+  EVENT_TYPES,
+  Mode,
+  RemediationPolicySpec,
+  type AnomalyData,
+  type RemediationData,
+} from '../shared/contracts/index.js';
 import { repoRoot } from '../shared/tools/index.js';
 import { loadScenarios, type Scenario } from '../sandbox/simulator/scenario.js';
-import { Pipeline } from './pipeline.js';
+import { Pipeline, examplePolicy } from './pipeline.js';
+import { REPORT_MODES, buildReport, reportLine, type RunMode, type ScenarioRun } from './report.js';
 
 const DEFAULT_MIX = ['memory-leak', 'bad-rollout', 'traffic-spike'];
 
 interface RunSummary {
   scenario: string;
+  mode: RunMode;
   benign: boolean;
   simulatedMinutes: number;
   wallSeconds: number;
@@ -40,15 +50,22 @@ function incidentBoard(pipeline: Pipeline): string[] {
 
 async function runScenario(
   scenario: Scenario,
-  opts: { mode: Mode; dir: string; headless: boolean; verbose: boolean },
-): Promise<RunSummary> {
+  opts: { mode: RunMode; dir: string; headless: boolean; verbose: boolean },
+): Promise<{ summary: RunSummary; run: ScenarioRun }> {
   const events: Record<string, number> = {};
+  const remediations: RemediationData[] = [];
+  let firstAnomalyAt: number | undefined;
+  const mode: Mode = opts.mode === 'none' ? 'observe' : opts.mode;
   const pipeline = await Pipeline.start({
     scenario,
-    dir: resolve(opts.dir, scenario.name),
-    mode: opts.mode,
+    dir: resolve(opts.dir, `${scenario.name}-${opts.mode}`),
+    mode,
+    ...(opts.mode === 'none' ? { functions: [] } : { policies: [examplePolicy(mode)] }),
     onEvent: (e: CloudEventV1<unknown>) => {
       events[e.type] = (events[e.type] ?? 0) + 1;
+      if (e.type === EVENT_TYPES.remediation) remediations.push(e.data as RemediationData);
+      if (e.type === EVENT_TYPES.anomaly && firstAnomalyAt === undefined)
+        firstAnomalyAt = Date.parse((e.data as AnomalyData).observedAt);
     },
     onLog: (fn, line) => {
       if (opts.verbose || /"level":"(warn|error)"/.test(line)) process.stderr.write(`[${fn}] ${line}\n`);
@@ -56,6 +73,8 @@ async function runScenario(
   });
   const started = performance.now();
   const sim = pipeline.sandbox.simulator;
+  const startedAt = sim.clock.epochMs;
+  let cpuMs: number | undefined = 0;
   let nextReport = 0;
   try {
     while (!sim.done) {
@@ -73,85 +92,169 @@ async function runScenario(
           .join(' ');
         const board = incidentBoard(pipeline).map((l) => l.split(' ').slice(0, 5).join(' '));
         console.log(
-          `[${scenario.name} +${Math.round(sim.elapsedMs / 60_000)}m] ${workloads} | ${flow}${board.length ? ` | incidents: ${board.join('; ')}` : ''}`,
+          `[${scenario.name} ${opts.mode} +${Math.round(sim.elapsedMs / 60_000)}m] ${workloads} | ${flow}${board.length ? ` | incidents: ${board.join('; ')}` : ''}`,
         );
       }
     }
   } finally {
+    for (const f of pipeline.functions) {
+      const used = f.cpuMs?.();
+      cpuMs = used === undefined || cpuMs === undefined ? undefined : cpuMs + used;
+    }
     await pipeline.close();
   }
+  const incidents = incidentBoard(pipeline);
+  const wallSeconds = Math.round((performance.now() - started) / 100) / 10;
   const deliveries: Record<string, number> = {};
   for (const d of pipeline.broker.history)
     deliveries[`${d.function}:${d.outcome}`] = (deliveries[`${d.function}:${d.outcome}`] ?? 0) + 1;
+  const outcome = sim.outcome();
   return {
-    scenario: scenario.name,
-    benign: scenario.benign,
-    simulatedMinutes: Math.round(sim.elapsedMs / 60_000),
-    wallSeconds: Math.round((performance.now() - started) / 100) / 10,
-    events,
-    deliveries,
-    deadLetters: pipeline.broker.deadLetters.length,
-    outcome: sim.outcome(),
-    incidents: incidentBoard(pipeline),
+    summary: {
+      scenario: scenario.name,
+      mode: opts.mode,
+      benign: scenario.benign,
+      simulatedMinutes: Math.round(sim.elapsedMs / 60_000),
+      wallSeconds,
+      events,
+      deliveries,
+      deadLetters: pipeline.broker.deadLetters.length,
+      outcome,
+      incidents,
+    },
+    run: {
+      scenario,
+      mode: opts.mode,
+      startedAt,
+      outcome,
+      firstAnomalyAt,
+      remediations,
+      audit: [...pipeline.sandbox.api.apiServer.audit],
+      invocations: Object.values(pipeline.broker.delivered).reduce((a, b) => a + b, 0),
+      cpuMs,
+      incidents: incidents.length,
+      wallSeconds,
+    },
   };
 }
 
+const RUN_MODES = ['none', 'observe', 'dryRun', 'enforce'] as const;
+
+function printSummary(s: RunSummary): void {
+  const o = s.outcome;
+  const label = `${s.scenario} (${s.mode})`.padEnd(32);
+  console.log(
+    `${label} sim=${s.simulatedMinutes}m wall=${s.wallSeconds}s oom=${o.oomKills} restarts=${o.restarts} downtime=${o.downtimeSeconds}s errors=${o.errorSeconds}s degraded=${o.degradedSeconds}s cpu_util=${(o.cpuUtilisation * 100).toFixed(0)}%`,
+  );
+  const pad = ''.padEnd(32);
+  if (s.mode === 'none') return;
+  console.log(
+    `${pad} events ${Object.entries(s.events)
+      .map(([t, n]) => `${t.replace(/^dev\.(kurative|knative)\./, '')}=${n}`)
+      .join(' ')}`,
+  );
+  console.log(
+    `${pad} deliveries ${Object.entries(s.deliveries)
+      .map(([k, n]) => `${k}=${n}`)
+      .join(' ')} dead_letters=${s.deadLetters}`,
+  );
+  for (const line of s.incidents) console.log(`${pad} incident ${line}`);
+  if (s.incidents.length === 0) console.log(`${pad} no incident`);
+}
+
+function printComparison(report: ReturnType<typeof buildReport>): void {
+  const rows: [string, (m: (typeof report.modes)['none']) => string][] = [
+    ['critical incidents', (m) => String(m.criticalIncidents)],
+    ['outage minutes', (m) => String(m.outageMinutes)],
+    ['OOM kills', (m) => String(m.oomKills)],
+    ['crashes', (m) => String(m.crashes)],
+    ['MTTD s', (m) => String(m.mttdSeconds ?? '-')],
+    ['MTTR s', (m) => `${m.mttrSeconds ?? '-'} (${m.impairedScenarios} hurt)`],
+    ['CPU used/requested', (m) => `${(m.utilisation * 100).toFixed(1)}%`],
+    ['actions', (m) => String(m.actions)],
+    ['false actions', (m) => String(m.falseActions)],
+    ['beyond policy', (m) => String(m.actionsBeyondPolicy)],
+    ['mutating requests', (m) => String(m.mutatingRequestsInObserve)],
+    ['invocations', (m) => `${m.invocations} (${m.invocationsPerIncident ?? '-'}/incident)`],
+    ['CPU ms', (m) => `${m.cpuMs ?? '-'} (${m.cpuMsPerIncident ?? '-'}/incident)`],
+  ];
+  console.log(`\n== with and without kurative (${report.scenarios.join(', ')})`);
+  console.log(`${''.padEnd(20)} ${REPORT_MODES.map((m) => m.padEnd(22)).join(' ')}`);
+  for (const [name, f] of rows)
+    console.log(`${name.padEnd(20)} ${REPORT_MODES.map((m) => f(report.modes[m]).padEnd(22)).join(' ')}`);
+  const c = report.claims;
+  const x = report.summary;
+  console.log(
+    `claimed by the seed article: ${c.incidentReduction} % fewer critical incidents, ${c.mttrReduction} % lower MTTR, ${c.utilisationGain} % better utilisation; measured here: ${x.incidentReduction ?? 'n/a'} %, ${x.mttrReduction ?? 'n/a'} %, ${x.utilisationGain ?? 'n/a'} %`,
+  );
+}
+
 const program = new Command('kurative')
-  .description('Run kurative end to end on the sandbox cluster')
-  .option('--scenarios <dir>', 'scenario directory', resolve(repoRoot, 'sandbox/scenarios'))
+  .description('Run kurative end to end on the sandbox cluster and compare it with no kurative')
+  .option('--scenarios <dir>', 'scenario directory (every scenario in it runs unless --scenario names some)')
   .option('--scenario <names...>', `scenarios to run (default: ${DEFAULT_MIX.join(' ')})`)
-  .option('--mode <mode>', 'observe | dryRun | enforce', 'observe')
+  .option(
+    '--mode <mode>',
+    'run one mode only: none | observe | dryRun | enforce (default: compare none, observe, enforce)',
+  )
+  .option('--json <file>', 'write the report as JSON')
   .option('--dir <dir>', 'working directory for kubeconfigs', resolve(repoRoot, '.sandbox', 'start'))
   .option('--headless', 'no live view')
   .option('--verbose', 'print every function log line')
   .action(
     async (opts: {
-      scenarios: string;
+      scenarios?: string;
       scenario?: string[];
-      mode: string;
+      mode?: string;
+      json?: string;
       dir: string;
       headless?: boolean;
       verbose?: boolean;
     }) => {
-      const mode = Mode.parse(opts.mode);
-      const all = loadScenarios(resolve(opts.scenarios));
-      const names = opts.scenario ?? DEFAULT_MIX.filter((n) => all.some((s) => s.name === n));
+      const modes = opts.mode === undefined ? [...REPORT_MODES] : [z.enum(RUN_MODES).parse(opts.mode)];
+      const all = loadScenarios(resolve(opts.scenarios ?? resolve(repoRoot, 'sandbox/scenarios')));
+      const names =
+        opts.scenario ??
+        (opts.scenarios ? all.map((s) => s.name) : DEFAULT_MIX.filter((n) => all.some((s) => s.name === n)));
       const chosen = names.map((n) => {
         const s = all.find((x) => x.name === n);
         if (!s) throw new Error(`unknown scenario ${n}; available: ${all.map((x) => x.name).join(', ')}`);
         return s;
       });
       const summaries: RunSummary[] = [];
+      const runs: ScenarioRun[] = [];
       for (const scenario of chosen) {
         console.log(`\n▶ ${scenario.name}: ${scenario.description.trim()}`);
-        summaries.push(
-          await runScenario(scenario, {
+        for (const mode of modes) {
+          const { summary, run } = await runScenario(scenario, {
             mode,
             dir: opts.dir,
             headless: opts.headless ?? false,
             verbose: opts.verbose ?? false,
-          }),
-        );
+          });
+          summaries.push(summary);
+          runs.push(run);
+          if (opts.headless)
+            console.log(
+              `  ${mode.padEnd(8)} done in ${summary.wallSeconds}s: ${summary.incidents.length} incident(s), ${run.remediations.length} remediation event(s)`,
+            );
+        }
       }
-      console.log('\n== report');
-      for (const s of summaries) {
-        const o = s.outcome;
-        console.log(
-          `${s.scenario.padEnd(22)} sim=${s.simulatedMinutes}m wall=${s.wallSeconds}s oom=${o.oomKills} restarts=${o.restarts} downtime=${o.downtimeSeconds}s errors=${o.errorSeconds}s degraded=${o.degradedSeconds}s cpu_util=${(o.cpuUtilisation * 100).toFixed(0)}%`,
-        );
-        console.log(
-          `${''.padEnd(22)} events ${Object.entries(s.events)
-            .map(([t, n]) => `${t}=${n}`)
-            .join(' ')}`,
-        );
-        console.log(
-          `${''.padEnd(22)} deliveries ${Object.entries(s.deliveries)
-            .map(([k, n]) => `${k}=${n}`)
-            .join(' ')} dead_letters=${s.deadLetters}`,
-        );
-        for (const line of s.incidents) console.log(`${''.padEnd(22)} incident ${line}`);
-        if (s.incidents.length === 0) console.log(`${''.padEnd(22)} no incident`);
+      console.log('\n== runs');
+      for (const s of summaries) printSummary(s);
+      if (opts.mode !== undefined) return;
+      const policies = {
+        none: RemediationPolicySpec.parse({}),
+        observe: RemediationPolicySpec.parse(examplePolicy('observe').spec),
+        enforce: RemediationPolicySpec.parse(examplePolicy('enforce').spec),
+      };
+      const report = buildReport(runs, policies);
+      printComparison(report);
+      if (opts.json) {
+        writeFileSync(resolve(opts.json), `${JSON.stringify(report, null, 2)}\n`);
+        console.log(`wrote ${resolve(opts.json)}`);
       }
+      console.log(reportLine(report));
     },
   );
 
