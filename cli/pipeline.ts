@@ -63,14 +63,8 @@ export interface PipelineOptions {
   readonly policies?: readonly KubeObject[];
 }
 
-/**
- * The whole system on the sandbox: the simulated cluster behind its API server, the dev broker
- * with the routes from triggers/, every implemented function as a real functions-framework
- * process, and the ApiServerSource and PingSource feeding the broker.
- */
 /** Apply every CRD under deploy/crds and the default Detectors under deploy/detectors. */
 export function installKurative(sandbox: Sandbox): void {
-  const cluster = sandbox.simulator.cluster;
   const apply = (dir: string) => {
     for (const file of readdirSync(dir)
       .filter((f) => f.endsWith('.yaml'))
@@ -103,6 +97,11 @@ export function examplePolicy(mode: Mode): KubeObject {
   return o;
 }
 
+/**
+ * The whole system on the sandbox: the simulated cluster behind its API server, the dev broker
+ * with the routes from triggers/, every implemented function as a real functions-framework
+ * process, and the ApiServerSource and PingSource feeding the broker.
+ */
 export class Pipeline {
   private stopSources: (() => void)[] = [];
 

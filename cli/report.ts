@@ -107,6 +107,22 @@ export function relatedToRoot(target: ObjectRef, root: ObjectRef | undefined): b
 
 const changed = (r: RemediationData) => r.status === 'succeeded' && !r.dryRun && r.action.type !== 'notify';
 
+function resourcesBeyond(
+  p: ActionSpec['params'],
+  b: NonNullable<RemediationPolicySpec['actions']['adjustResources']>,
+): string | undefined {
+  for (const [k, v] of Object.entries(p)) {
+    const m = /\.limits\.(cpu|memory)$/.exec(k);
+    if (!m) continue;
+    const to = Number(v);
+    const from = Number(p[`${k}.from`] ?? 0);
+    const cap = parseQuantity(m[1] === 'memory' ? b.maxMemory : b.maxCpu) ?? 0;
+    if (to > cap * (1 + 1e-9)) return `${k} ${to} above the cap ${cap}`;
+    if (from > 0 && to > from * b.maxFactor * (1 + 1e-9)) return `${k} grew more than ${b.maxFactor}×`;
+  }
+  return undefined;
+}
+
 /**
  * Check one performed action against the policy it ran under, from what it recorded, without the
  * code that decided it: limits within maxFactor and the caps, replicas within min/max and maxStep,
@@ -129,18 +145,8 @@ export function beyondPolicy(
   const allowed = spec.actions[action.type];
   if (!allowed?.allowed) return `${action.type} is not allowed`;
   const p = action.params;
-  if (action.type === 'adjustResources' && spec.actions.adjustResources) {
-    const b = spec.actions.adjustResources;
-    for (const [k, v] of Object.entries(p)) {
-      const m = /\.limits\.(cpu|memory)$/.exec(k);
-      if (!m) continue;
-      const to = Number(v);
-      const from = Number(p[`${k}.from`] ?? 0);
-      const cap = parseQuantity(m[1] === 'memory' ? b.maxMemory : b.maxCpu) ?? 0;
-      if (to > cap * (1 + 1e-9)) return `${k} ${to} above the cap ${cap}`;
-      if (from > 0 && to > from * b.maxFactor * (1 + 1e-9)) return `${k} grew more than ${b.maxFactor}×`;
-    }
-  }
+  if (action.type === 'adjustResources' && spec.actions.adjustResources)
+    return resourcesBeyond(p, spec.actions.adjustResources);
   if (action.type === 'scaleWorkload' && spec.actions.scaleWorkload) {
     const b = spec.actions.scaleWorkload;
     const to = Number(p['replicas']);

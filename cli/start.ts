@@ -5,9 +5,9 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import type { CloudEventV1 } from 'cloudevents';
 import { writeFileSync } from 'node:fs';
+import type { Mode } from '../shared/contracts/index.js';
 import {
   EVENT_TYPES,
-  Mode,
   RemediationPolicySpec,
   type AnomalyData,
   type RemediationData,

@@ -243,7 +243,7 @@ async function adjustResources(ctx: ActionContext, action: ActionSpec): Promise<
     for (const { container, to, from } of wanted) {
       const c = containers.find((x) => x.name === container);
       if (!c) return `container ${container} is gone from ${describeRef(target)}`;
-      const now = (c.resources?.limits)?.[resource];
+      const now = c.resources?.limits?.[resource];
       const nowValue = now === undefined ? 0 : (parseQuantity(now) ?? Number.NaN);
       if (Math.abs(nowValue - to) < 1e-9) continue;
       // Changed since the decision: applying the decided value could exceed the bounds on what is there now.

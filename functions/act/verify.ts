@@ -56,38 +56,65 @@ function selector(labels: Record<string, string> | undefined): string {
     .join(',');
 }
 
+interface Rollout {
+  desired: number;
+  ready: number;
+  updated: number;
+  labels: Record<string, string> | undefined;
+  stalled?: string;
+}
+
+async function deploymentRollout(kube: KubeClients, namespace: string, name: string): Promise<Rollout> {
+  const d = await kube.apps.readNamespacedDeployment({ namespace, name });
+  const stalled = d.status?.conditions?.find((c) => c.type === 'Progressing' && c.status === 'False');
+  return {
+    desired: d.spec?.replicas ?? 1,
+    ready: d.status?.readyReplicas ?? 0,
+    updated: d.status?.updatedReplicas ?? 0,
+    labels: d.spec?.selector.matchLabels,
+    ...(stalled ? { stalled: stalled.reason ?? 'Progressing=False' } : {}),
+  };
+}
+
+async function statefulSetRollout(kube: KubeClients, namespace: string, name: string): Promise<Rollout> {
+  const s = await kube.apps.readNamespacedStatefulSet({ namespace, name });
+  const desired = s.spec?.replicas ?? 1;
+  return {
+    desired,
+    ready: s.status?.readyReplicas ?? 0,
+    updated: s.status?.updatedReplicas ?? desired,
+    labels: s.spec?.selector.matchLabels,
+  };
+}
+
+async function daemonSetRollout(kube: KubeClients, namespace: string, name: string): Promise<Rollout> {
+  const s = await kube.apps.readNamespacedDaemonSet({ namespace, name });
+  const desired = s.status?.desiredNumberScheduled ?? 0;
+  return {
+    desired,
+    ready: s.status?.numberReady ?? 0,
+    updated: s.status?.updatedNumberScheduled ?? desired,
+    labels: s.spec?.selector.matchLabels,
+  };
+}
+
+const ROLLOUT_READERS: Record<string, typeof deploymentRollout> = {
+  Deployment: deploymentRollout,
+  StatefulSet: statefulSetRollout,
+  DaemonSet: daemonSetRollout,
+};
+
 async function workloadHealth(kube: KubeClients, ref: ObjectRef, since: number): Promise<string[]> {
-  const namespace = ref.namespace ?? 'default';
-  let desired = 0;
-  let ready = 0;
-  let updated = 0;
-  let labels: Record<string, string> | undefined;
+  const reader = ROLLOUT_READERS[ref.kind];
+  if (!reader) return [];
+  const r = await reader(kube, ref.namespace ?? 'default', ref.name);
   const problems: string[] = [];
-  if (ref.kind === 'Deployment') {
-    const d = await kube.apps.readNamespacedDeployment({ namespace, name: ref.name });
-    desired = d.spec?.replicas ?? 1;
-    ready = d.status?.readyReplicas ?? 0;
-    updated = d.status?.updatedReplicas ?? 0;
-    labels = d.spec?.selector.matchLabels;
-    const stalled = d.status?.conditions?.find((c) => c.type === 'Progressing' && c.status === 'False');
-    if (stalled) problems.push(`rollout stalled (${stalled.reason ?? 'Progressing=False'})`);
-  } else if (ref.kind === 'StatefulSet') {
-    const s = await kube.apps.readNamespacedStatefulSet({ namespace, name: ref.name });
-    desired = s.spec?.replicas ?? 1;
-    ready = s.status?.readyReplicas ?? 0;
-    updated = s.status?.updatedReplicas ?? desired;
-    labels = s.spec?.selector.matchLabels;
-  } else if (ref.kind === 'DaemonSet') {
-    const s = await kube.apps.readNamespacedDaemonSet({ namespace, name: ref.name });
-    desired = s.status?.desiredNumberScheduled ?? 0;
-    ready = s.status?.numberReady ?? 0;
-    updated = s.status?.updatedNumberScheduled ?? desired;
-    labels = s.spec?.selector.matchLabels;
-  } else return [];
-  if (ready < desired) problems.push(`${ready}/${desired} replicas ready`);
-  if (updated < desired) problems.push(`${updated}/${desired} replicas updated`);
-  const sel = selector(labels);
+  if (r.stalled) problems.push(`rollout stalled (${r.stalled})`);
+  if (r.ready < r.desired) problems.push(`${r.ready}/${r.desired} replicas ready`);
+  if (r.updated < r.desired) problems.push(`${r.updated}/${r.desired} replicas updated`);
+  const sel = selector(r.labels);
   if (sel) {
+    const namespace = ref.namespace ?? 'default';
     const pods = (await kube.core.listNamespacedPod({ namespace, labelSelector: sel })).items;
     problems.push(...podProblems(pods, since));
   }

@@ -28,6 +28,27 @@ function roundQuantity(resource: string, v: number): number {
   return resource === 'memory' ? Math.floor(v / 2 ** 20) * 2 ** 20 : Math.floor(v * 1000) / 1000;
 }
 
+/**
+ * One container's new limit: with a limit, grow it by `factor`; without one (a noisy neighbour),
+ * cap it at maxFactor × its request. Never above the cap, never a shrink.
+ */
+function containerChange(
+  c: NonNullable<TargetFacts['containers']>[number],
+  resource: string,
+  factor: number,
+  maxFactor: number,
+  cap: number,
+): { from: number; to: number } | undefined {
+  const limit = c.limits[resource];
+  const request = c.requests[resource];
+  const from = limit ?? 0;
+  const base = limit ?? request;
+  if (base === undefined || base <= 0) return undefined;
+  const to = roundQuantity(resource, Math.min(base * (limit === undefined ? maxFactor : factor), cap));
+  if (to <= from || (limit === undefined && to < (request ?? 0))) return undefined;
+  return { from, to };
+}
+
 function planResources(
   action: ActionSpec,
   spec: RemediationPolicySpec,
@@ -46,21 +67,12 @@ function planResources(
   const params: ActionSpec['params'] = { resource };
   const notes: string[] = [];
   for (const c of containers) {
-    const limit = c.limits[resource];
-    const request = c.requests[resource];
-    // With a limit: grow it. Without one (a noisy neighbour): cap it at a multiple of its request.
-    const from = limit ?? 0;
-    const base = limit ?? request;
-    if (base === undefined || base <= 0) continue;
-    const to = roundQuantity(
-      resource,
-      Math.min(base * (limit === undefined ? bounds.maxFactor : factor), cap),
-    );
-    if (to <= from || (limit === undefined && to < (request ?? 0))) continue;
-    params[`${c.name}.limits.${resource}`] = to;
-    params[`${c.name}.limits.${resource}.from`] = from;
+    const change = containerChange(c, resource, factor, bounds.maxFactor, cap);
+    if (!change) continue;
+    params[`${c.name}.limits.${resource}`] = change.to;
+    params[`${c.name}.limits.${resource}.from`] = change.from;
     notes.push(
-      `${c.name} ${resource} limit ${from ? formatQuantity(resource, from) : 'none'} → ${formatQuantity(resource, to)}`,
+      `${c.name} ${resource} limit ${change.from ? formatQuantity(resource, change.from) : 'none'} → ${formatQuantity(resource, change.to)}`,
     );
   }
   if (notes.length === 0)

@@ -151,6 +151,42 @@ function gateScope(input: DecideInput, spec: RemediationPolicySpec): Gate {
   return undefined;
 }
 
+function windowsOf(spec: RemediationPolicySpec | undefined): {
+  verifyAfterMs: number;
+  approvalTtlMs: number;
+} {
+  return spec
+    ? {
+        verifyAfterMs: parseDuration(spec.verification.window),
+        approvalTtlMs: parseDuration(spec.approvals.expireAfter),
+      }
+    : { verifyAfterMs: DEFAULT_VERIFY_MS, approvalTtlMs: DEFAULT_APPROVAL_TTL_MS };
+}
+
+/** The policy-wide switches: pause and maintenance windows. */
+function gateSwitches(spec: RemediationPolicySpec, name: string, now: number): Gate {
+  if (spec.paused) return { name: 'paused', reason: `RemediationPolicy ${name} is paused` };
+  if (inMaintenance(spec.maintenanceWindows, now))
+    return { name: 'maintenance-window', reason: 'a maintenance window is open: actions are suspended' };
+  return undefined;
+}
+
+/** Whether this action type is allowed at all, and the diagnosis sure enough to act on. */
+function gateAction(input: DecideInput, spec: RemediationPolicySpec, name: string): Gate {
+  const { action } = input;
+  if (!spec.actions[action.type]?.allowed)
+    return {
+      name: 'action-not-allowed',
+      reason: `${action.type} is not allowed by RemediationPolicy ${name}`,
+    };
+  if (action.type !== 'notify' && input.confidence < spec.limits.minConfidence)
+    return {
+      name: 'min-confidence',
+      reason: `diagnosis confidence ${input.confidence.toFixed(2)} is below ${spec.limits.minConfidence}`,
+    };
+  return undefined;
+}
+
 function gateLimits(input: DecideInput, spec: RemediationPolicySpec): Gate {
   const { limits } = spec;
   const { facts, now, action } = input;
@@ -205,10 +241,7 @@ export function decide(input: DecideInput): Decision {
     (input.policies.length === 0
       ? { name: '(default)', generation: 0, spec: RemediationPolicySpec.parse({ mode: input.defaultMode }) }
       : undefined);
-  const verifyAfterMs = policy?.spec ? parseDuration(policy.spec.verification.window) : DEFAULT_VERIFY_MS;
-  const approvalTtlMs = policy?.spec
-    ? parseDuration(policy.spec.approvals.expireAfter)
-    : DEFAULT_APPROVAL_TTL_MS;
+  const { verifyAfterMs, approvalTtlMs } = windowsOf(policy?.spec);
   const result = (
     verdict: Verdict,
     mode: Mode,
@@ -247,31 +280,10 @@ export function decide(input: DecideInput): Decision {
       'mode-observe',
       `RemediationPolicy ${policy.name} is in observe mode: decided and recorded, not acted on`,
     );
-  if (spec.paused) return result('denied', mode, 'paused', `RemediationPolicy ${policy.name} is paused`);
-  if (inMaintenance(spec.maintenanceWindows, now))
-    return result(
-      'denied',
-      mode,
-      'maintenance-window',
-      'a maintenance window is open: actions are suspended',
-    );
-  const scope = gateScope(input, spec);
-  if (scope) return result('denied', mode, scope.name, scope.reason);
-  const allowance = spec.actions[action.type];
-  if (!allowance?.allowed)
-    return result(
-      'denied',
-      mode,
-      'action-not-allowed',
-      `${action.type} is not allowed by RemediationPolicy ${policy.name}`,
-    );
-  if (action.type !== 'notify' && input.confidence < spec.limits.minConfidence)
-    return result(
-      'denied',
-      mode,
-      'min-confidence',
-      `diagnosis confidence ${input.confidence.toFixed(2)} is below ${spec.limits.minConfidence}`,
-    );
+  const gate =
+    gateSwitches(spec, policy.name, now) ?? gateScope(input, spec) ?? gateAction(input, spec, policy.name);
+  if (gate) return result('denied', mode, gate.name, gate.reason);
+  const allowance = spec.actions[action.type] ?? { requireApproval: false };
   const bounded = planBounds(action, spec, input.facts);
   if (!bounded.ok) return result('denied', mode, bounded.rule, bounded.reason);
   if (action.type !== 'notify') {

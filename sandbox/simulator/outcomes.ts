@@ -85,44 +85,52 @@ export class OutcomeTracker {
     }
     this.lastCounters = { oomKills: c.oomKills, crashes: c.crashes, evictions: c.evictions };
     let impaired = false;
-    for (const [key, w] of ctx.workloads) {
-      const o = this.workloads.get(key) ?? {
-        downtimeSeconds: 0,
-        degradedSeconds: 0,
-        stalledRolloutSeconds: 0,
-        errorSeconds: 0,
-        criticalSeconds: 0,
-        criticalIncidents: 0,
-        firstCriticalAt: undefined,
-        lastCriticalEndAt: undefined,
-        inCritical: false,
-      };
-      const s = w.signals;
-      const down = s.desiredReplicas > 0 && s.readyReplicas === 0;
-      if (down) o.downtimeSeconds += dt;
-      if (s.readyReplicas < s.desiredReplicas) o.degradedSeconds += dt;
-      if (stalled.has(key)) o.stalledRolloutSeconds += dt;
-      if (s.errorRatio > ERROR_THRESHOLD) o.errorSeconds += dt;
-      if (down || s.readyReplicas < s.desiredReplicas || stalled.has(key) || s.errorRatio > ERROR_THRESHOLD)
-        impaired = true;
-      const critical = down || s.errorRatio > CRITICAL_ERROR_THRESHOLD;
-      if (critical) {
-        o.criticalSeconds += dt;
-        if (!o.inCritical) {
-          o.criticalIncidents++;
-          o.firstCriticalAt ??= new Date(now).toISOString();
-          this.firstFailureAt ??= now;
-        }
-      } else if (o.inCritical) o.lastCriticalEndAt = new Date(now).toISOString();
-      o.inCritical = critical;
-      this.workloads.set(key, o);
-    }
+    for (const [key, w] of ctx.workloads)
+      if (this.account(key, w.signals, dt, now, stalled.has(key))) impaired = true;
     if (impaired) {
       this.impairedSeconds += dt;
       this.firstImpairedAt ??= now;
       this.lastImpairedEndAt = undefined;
     } else if (this.impaired) this.lastImpairedEndAt = now;
     this.impaired = impaired;
+  }
+
+  /** Account one workload for one tick; true when its users are hurt (impaired). */
+  private account(
+    key: string,
+    s: { desiredReplicas: number; readyReplicas: number; errorRatio: number },
+    dt: number,
+    now: number,
+    stalledNow: boolean,
+  ): boolean {
+    const o = this.workloads.get(key) ?? {
+      downtimeSeconds: 0,
+      degradedSeconds: 0,
+      stalledRolloutSeconds: 0,
+      errorSeconds: 0,
+      criticalSeconds: 0,
+      criticalIncidents: 0,
+      firstCriticalAt: undefined,
+      lastCriticalEndAt: undefined,
+      inCritical: false,
+    };
+    const down = s.desiredReplicas > 0 && s.readyReplicas === 0;
+    if (down) o.downtimeSeconds += dt;
+    if (s.readyReplicas < s.desiredReplicas) o.degradedSeconds += dt;
+    if (stalledNow) o.stalledRolloutSeconds += dt;
+    if (s.errorRatio > ERROR_THRESHOLD) o.errorSeconds += dt;
+    const critical = down || s.errorRatio > CRITICAL_ERROR_THRESHOLD;
+    if (critical) {
+      o.criticalSeconds += dt;
+      if (!o.inCritical) {
+        o.criticalIncidents++;
+        o.firstCriticalAt ??= new Date(now).toISOString();
+        this.firstFailureAt ??= now;
+      }
+    } else if (o.inCritical) o.lastCriticalEndAt = new Date(now).toISOString();
+    o.inCritical = critical;
+    this.workloads.set(key, o);
+    return down || s.readyReplicas < s.desiredReplicas || stalledNow || s.errorRatio > ERROR_THRESHOLD;
   }
 
   result(ctx: SimContext): Outcome {

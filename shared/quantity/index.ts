@@ -42,6 +42,6 @@ export function formatMemory(bytes: number): string {
 }
 
 /** A CPU or memory amount as a human writes it in a manifest: whole MiB, whole millicores. */
-export function formatQuantity(resource: 'cpu' | 'memory' | string, value: number): string {
+export function formatQuantity(resource: string, value: number): string {
   return resource === 'memory' ? `${Math.round(value / 2 ** 20)}Mi` : `${Math.round(value * 1000)}m`;
 }
