@@ -174,7 +174,9 @@ function gateSwitches(spec: RemediationPolicySpec, name: string, now: number): G
 /** Whether this action type is allowed at all, and the diagnosis sure enough to act on. */
 function gateAction(input: DecideInput, spec: RemediationPolicySpec, name: string): Gate {
   const { action } = input;
-  if (!spec.actions[action.type]?.allowed)
+  // notify changes nothing in the cluster: allowed unless a policy says otherwise.
+  const allowed = spec.actions[action.type]?.allowed ?? action.type === 'notify';
+  if (!allowed)
     return {
       name: 'action-not-allowed',
       reason: `${action.type} is not allowed by RemediationPolicy ${name}`,

@@ -1,0 +1,345 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { definition as act } from '../../../functions/act/index.js';
+import { perform } from '../../../functions/act/actions.js';
+import { installKurative } from '../../../cli/pipeline.js';
+import { Sandbox } from '../../../sandbox/sandbox.js';
+import {
+  EVENT_TYPES,
+  type ActionSpec,
+  type DecisionData,
+  type RemediationData,
+} from '../../../shared/contracts/index.js';
+import { createKubeClients, loadKubeConfig, type KubeClients } from '../../../shared/kube/index.js';
+import { MemoryStore } from '../../../shared/store/index.js';
+import type { InboundEvent } from '../../../shared/runtime/index.js';
+import { scenario } from '../../support/pipeline.js';
+import { silentLog, testConfig } from '../../support/runtime.js';
+
+const MI = 2 ** 20;
+let sandbox: Sandbox;
+let kube: KubeClients;
+
+beforeEach(async () => {
+  sandbox = await Sandbox.start({
+    scenario: scenario('memory-leak'),
+    dir: mkdtempSync(join(tmpdir(), 'k-act-')),
+  });
+  installKurative(sandbox);
+  for (let i = 0; i < 12; i++) sandbox.step(); // two minutes: every pod running and ready
+  kube = createKubeClients(loadKubeConfig({ kubeconfig: sandbox.kubeconfigPath }));
+});
+afterEach(async () => sandbox.close());
+
+const cart = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'shop', name: 'cart' };
+const ctx = (dryRun = false) => ({ kube, dryRun, incidentId: 'inc-test' });
+const mutations = () =>
+  sandbox.api.apiServer.audit.filter((a) => a.resource !== 'events' && a.resource !== 'incidents');
+const cartPods = async () =>
+  (await kube.core.listNamespacedPod({ namespace: 'shop', labelSelector: 'app=cart' })).items.filter(
+    (p) => !p.metadata?.deletionTimestamp,
+  );
+const memoryLimit = async () =>
+  (await kube.apps.readNamespacedDeployment({ namespace: 'shop', name: 'cart' })).spec?.template.spec
+    ?.containers[0]?.resources?.limits?.['memory'];
+
+function decisionEvent(
+  action: ActionSpec,
+  extra: Partial<DecisionData> = {},
+): InboundEvent<typeof EVENT_TYPES.decision> {
+  const data: DecisionData = {
+    incidentId: 'inc-test',
+    decisionId: 'inc-test-d1',
+    decidedAt: new Date(sandbox.simulator.clock.epochMs).toISOString(),
+    mode: 'enforce',
+    verdict: 'approved',
+    action,
+    rule: { policy: 'p', name: 'allow', reason: 'test' },
+    dryRun: false,
+    step: 0,
+    verifyAfterSeconds: 120,
+    ...extra,
+  };
+  return {
+    id: `e-${data.decisionId}`,
+    type: EVENT_TYPES.decision,
+    source: 'test',
+    subject: undefined,
+    time: data.decidedAt,
+    incidentId: data.incidentId,
+    traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    data,
+    extensions: { verdict: data.verdict },
+  };
+}
+
+describe('act against the sandbox', () => {
+  it('restarts pods through the eviction API and stops at the PodDisruptionBudget', async () => {
+    const before = (await cartPods()).map((p) => p.metadata?.name);
+    // cart has 3 replicas and a PDB with minAvailable 2: one eviction passes, the second is refused.
+    const r = await perform(ctx(), { type: 'restartPod', target: cart, params: { maxPods: 3 }, reason: '' });
+    expect(r.status).toBe('succeeded');
+    expect(r.changes).toHaveLength(1);
+    expect(r.message).toMatch(/PodDisruptionBudget/);
+    const again = await perform(ctx(), {
+      type: 'restartPod',
+      target: cart,
+      params: { maxPods: 1 },
+      reason: '',
+    });
+    expect(again.status).toBe('failed');
+    expect(again.message).toMatch(/PodDisruptionBudget/);
+    for (let i = 0; i < 6; i++) sandbox.step();
+    const after = (await cartPods()).map((p) => p.metadata?.name);
+    expect(after).toHaveLength(3);
+    expect(after.filter((n) => !before.includes(n))).toHaveLength(1);
+  });
+
+  it('raises a memory limit on the owning workload, retrying a 409 conflict', async () => {
+    // A concurrent writer changes the Deployment between act's read and its patch, once.
+    let raced = false;
+    const apps = new Proxy(kube.apps, {
+      get(target, prop, receiver) {
+        if (prop !== 'patchNamespacedDeployment') return Reflect.get(target, prop, receiver) as unknown;
+        return async (...args: Parameters<k8s.AppsV1Api['patchNamespacedDeployment']>) => {
+          if (!raced) {
+            raced = true;
+            await target.patchNamespacedDeployment(
+              { namespace: 'shop', name: 'cart', body: { metadata: { labels: { touched: 'yes' } } } },
+              k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+            );
+          }
+          return target.patchNamespacedDeployment(...args);
+        };
+      },
+    });
+    const racing = { ...kube, apps };
+    const action: ActionSpec = {
+      type: 'adjustResources',
+      target: cart,
+      params: { resource: 'memory', 'app.limits.memory': 384 * MI, 'app.limits.memory.from': 256 * MI },
+      reason: '',
+    };
+    const r = await perform({ kube: racing, dryRun: false, incidentId: 'inc-test' }, action);
+    expect(raced).toBe(true);
+    expect(r.status).toBe('succeeded');
+    expect(await memoryLimit()).toBe('384Mi');
+    const patches = sandbox.api.apiServer.audit.filter(
+      (a) => a.resource === 'deployments' && a.verb === 'patch',
+    );
+    expect(patches.map((p) => p.code)).toContain(409);
+    // Applied already: a second run changes nothing.
+    expect((await perform(ctx(), action)).status).toBe('skipped');
+  });
+
+  it('does not apply a resize decided on a limit that has changed since', async () => {
+    const r = await perform(ctx(), {
+      type: 'adjustResources',
+      target: cart,
+      params: { resource: 'memory', 'app.limits.memory': 2048 * MI, 'app.limits.memory.from': 1024 * MI },
+      reason: '',
+    });
+    expect(r.status).toBe('failed');
+    expect(await memoryLimit()).toBe('256Mi');
+  });
+
+  it('leaves nothing changed in a dry run', async () => {
+    const pods = (await cartPods()).length;
+    const resize = await perform(ctx(true), {
+      type: 'adjustResources',
+      target: cart,
+      params: { resource: 'memory', 'app.limits.memory': 384 * MI, 'app.limits.memory.from': 256 * MI },
+      reason: '',
+    });
+    const evict = await perform(ctx(true), {
+      type: 'restartPod',
+      target: cart,
+      params: { maxPods: 1 },
+      reason: '',
+    });
+    const scale = await perform(ctx(true), {
+      type: 'scaleWorkload',
+      target: cart,
+      params: { replicas: 4, from: 3 },
+      reason: '',
+    });
+    const cordon = await perform(ctx(true), {
+      type: 'cordonNode',
+      target: { kind: 'Node', name: 'node-1' },
+      params: {},
+      reason: '',
+    });
+    for (const r of [resize, evict, scale, cordon]) expect(r.status).toBe('succeeded');
+    sandbox.step();
+    expect(await memoryLimit()).toBe('256Mi');
+    expect((await cartPods()).length).toBe(pods);
+    expect(
+      (await kube.apps.readNamespacedDeployment({ namespace: 'shop', name: 'cart' })).spec?.replicas,
+    ).toBe(3);
+    expect((await kube.core.readNode({ name: 'node-1' })).spec?.unschedulable).toBeFalsy();
+    expect(mutations().every((a) => a.dryRun)).toBe(true);
+  });
+
+  it('rolls a Deployment back to its previous template as kubectl rollout undo does', async () => {
+    await kube.apps.patchNamespacedDeployment(
+      {
+        namespace: 'shop',
+        name: 'cart',
+        body: {
+          spec: { template: { spec: { containers: [{ name: 'app', image: 'shop/cart:4.2-broken' }] } } },
+        },
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
+    );
+    for (let i = 0; i < 3; i++) sandbox.step();
+    const r = await perform(ctx(), { type: 'rollbackDeployment', target: cart, params: {}, reason: '' });
+    expect(r.status).toBe('succeeded');
+    expect(r.message).toMatch(/revision 2 to 1/);
+    const d = await kube.apps.readNamespacedDeployment({ namespace: 'shop', name: 'cart' });
+    expect(d.spec?.template.spec?.containers[0]?.image).toBe('shop/cart:4.1');
+    expect(d.spec?.template.metadata?.labels?.['pod-template-hash']).toBeUndefined();
+  });
+
+  it('scales only from the replica count it decided on', async () => {
+    expect(
+      (
+        await perform(ctx(), {
+          type: 'scaleWorkload',
+          target: cart,
+          params: { replicas: 5, from: 2 },
+          reason: '',
+        })
+      ).status,
+    ).toBe('failed');
+    expect(
+      (
+        await perform(ctx(), {
+          type: 'scaleWorkload',
+          target: cart,
+          params: { replicas: 4, from: 3 },
+          reason: '',
+        })
+      ).status,
+    ).toBe('succeeded');
+    expect(
+      (await kube.apps.readNamespacedDeployment({ namespace: 'shop', name: 'cart' })).spec?.replicas,
+    ).toBe(4);
+  });
+
+  it('moves pods off a node: cordon, then evictions', async () => {
+    const onNode = (await kube.core.listPodForAllNamespaces({ fieldSelector: 'spec.nodeName=node-1' })).items;
+    const r = await perform(ctx(), {
+      type: 'moveOffNode',
+      target: { kind: 'Node', name: 'node-1' },
+      params: {},
+      reason: '',
+    });
+    expect((await kube.core.readNode({ name: 'node-1' })).spec?.unschedulable).toBe(true);
+    expect(r.changes[0]).toBe('cordoned Node node-1');
+    expect(r.changes.filter((c) => c.startsWith('evicted')).length).toBeGreaterThan(0);
+    expect(r.changes.filter((c) => c.startsWith('evicted')).length).toBeLessThanOrEqual(onNode.length);
+    expect(r.verify.length).toBeGreaterThan(0);
+  });
+
+  it('quarantines pods behind a deny-all NetworkPolicy', async () => {
+    const r = await perform(ctx(), { type: 'quarantinePod', target: cart, params: {}, reason: '' });
+    expect(r.status).toBe('succeeded');
+    const np = await kube.networking.readNamespacedNetworkPolicy({
+      namespace: 'shop',
+      name: 'kurative-quarantine-inc-test',
+    });
+    expect(np.spec?.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(np.spec?.ingress ?? []).toEqual([]);
+    const labelled = (await cartPods()).filter(
+      (p) => p.metadata?.labels?.['kurative.dev/quarantined'] === 'inc-test',
+    );
+    expect(labelled).toHaveLength(3);
+  });
+
+  it('performs a duplicated or redelivered decision exactly once, records it and verifies it later', async () => {
+    await kube.custom.createClusterCustomObject({
+      group: 'kurative.dev',
+      version: 'v1alpha1',
+      plural: 'incidents',
+      body: {
+        apiVersion: 'kurative.dev/v1alpha1',
+        kind: 'Incident',
+        metadata: { name: 'inc-test' },
+        spec: {},
+      },
+    });
+    await kube.custom.patchClusterCustomObjectStatus(
+      {
+        group: 'kurative.dev',
+        version: 'v1alpha1',
+        plural: 'incidents',
+        name: 'inc-test',
+        body: {
+          status: {
+            phase: 'Diagnosed',
+            severity: 'warning',
+            startedAt: new Date(sandbox.simulator.clock.epochMs - 600_000).toISOString(),
+            lastSeenAt: new Date(sandbox.simulator.clock.epochMs).toISOString(),
+            anomalies: 1,
+          },
+        },
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    const deps = { store: new MemoryStore(), kube };
+    const run = (
+      e = decisionEvent({ type: 'restartPod', target: cart, params: { maxPods: 1 }, reason: 'test' }),
+    ) => act.handle(e, { deps, log: silentLog, config: testConfig() });
+    const results = await Promise.all([run(), run(), run()]);
+    await run();
+    const evictions = sandbox.api.apiServer.audit.filter((a) => a.subresource === 'eviction');
+    expect(evictions).toHaveLength(1);
+    expect(results.filter((r) => r !== undefined)).toHaveLength(1);
+    const reported = results.find((r) => r !== undefined) as { data: RemediationData };
+    expect(reported.data.status).toBe('succeeded');
+    const events = (await kube.core.listNamespacedEvent({ namespace: 'shop' })).items.filter(
+      (e) => e.reason === 'KurativeRestart',
+    );
+    expect(events).toHaveLength(1);
+    expect(events[0]?.involvedObject.name).toBe('cart');
+    // Not due yet: nothing to verify. After the window, the pods are healthy again: resolved.
+    const ping = (at: number) =>
+      act.handle(
+        {
+          ...decisionEvent(reported.data.action),
+          type: EVENT_TYPES.ping,
+          data: {},
+          time: new Date(at).toISOString(),
+        } as never,
+        { deps, log: silentLog, config: testConfig() },
+      );
+    expect(await ping(sandbox.simulator.clock.epochMs + 60_000)).toBeUndefined();
+    for (let i = 0; i < 13; i++) sandbox.step();
+    const verified = (await ping(sandbox.simulator.clock.epochMs)) as { data: RemediationData }[];
+    expect(verified.map((v) => v.data.status)).toEqual(['verified']);
+    const inc = (await kube.custom.getClusterCustomObject({
+      group: 'kurative.dev',
+      version: 'v1alpha1',
+      plural: 'incidents',
+      name: 'inc-test',
+    })) as { status: { phase: string; timeToRecoverSeconds: number; history: string[] } };
+    expect(inc.status.phase).toBe('Resolved');
+    expect(inc.status.timeToRecoverSeconds).toBeGreaterThan(600);
+    expect(inc.status.history.some((h) => h.includes('action inc-test-d1 succeeded'))).toBe(true);
+  });
+
+  it('refuses a decision that is not approved with a 4xx, acting on nothing', async () => {
+    const deps = { store: new MemoryStore(), kube };
+    const denied = decisionEvent(
+      { type: 'restartPod', target: cart, params: {}, reason: '' },
+      { verdict: 'denied' },
+    );
+    await expect(act.handle(denied, { deps, log: silentLog, config: testConfig() })).rejects.toMatchObject({
+      status: 400,
+    });
+    expect(mutations()).toHaveLength(0);
+  });
+});

@@ -1,0 +1,257 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { definition as policy, type PolicyDeps } from '../../../functions/policy/index.js';
+import { installKurative } from '../../../cli/pipeline.js';
+import { Sandbox } from '../../../sandbox/sandbox.js';
+import { EVENT_TYPES, type DecisionData, type DiagnosisData } from '../../../shared/contracts/index.js';
+import { createKubeClients, loadKubeConfig, type KubeClients } from '../../../shared/kube/index.js';
+import { MemoryStore } from '../../../shared/store/index.js';
+import type { InboundEvent } from '../../../shared/runtime/index.js';
+import { kubectl, kubectlAvailable } from '../../support/kubectl.js';
+import { scenario } from '../../support/pipeline.js';
+import { silentLog, testConfig } from '../../support/runtime.js';
+
+const INCIDENTS = { group: 'kurative.dev', version: 'v1alpha1', plural: 'incidents' } as const;
+const MERGE = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+
+const POLICY = `apiVersion: kurative.dev/v1alpha1
+kind: RemediationPolicy
+metadata:
+  name: careful
+spec:
+  mode: enforce
+  actions:
+    restartPod: { allowed: true, requireApproval: true }
+  approvals: { expireAfter: 30m }
+`;
+
+describe.runIf(kubectlAvailable)('approvals through the real kubectl annotate', () => {
+  let sandbox: Sandbox;
+  let kube: KubeClients;
+  let now: number;
+
+  beforeAll(async () => {
+    sandbox = await Sandbox.start({
+      scenario: scenario('memory-leak'),
+      dir: mkdtempSync(join(tmpdir(), 'k-pol-')),
+    });
+    installKurative(sandbox);
+    for (let i = 0; i < 12; i++) sandbox.step();
+    kube = createKubeClients(loadKubeConfig({ kubeconfig: sandbox.kubeconfigPath }));
+    now = sandbox.simulator.clock.epochMs;
+    const applied = await kubectl(sandbox.kubeconfigPath, ['apply', '-f', '-'], POLICY);
+    expect(applied.stderr).toBe('');
+  });
+  afterAll(async () => sandbox.close());
+
+  const handle = (deps: PolicyDeps, event: InboundEvent) =>
+    policy.handle(event as never, { deps, log: silentLog, config: testConfig() }) as Promise<
+      { data: DecisionData; extensions?: Record<string, string> } | undefined
+    >;
+
+  async function incident(name: string): Promise<void> {
+    await kube.custom.createClusterCustomObject({
+      ...INCIDENTS,
+      body: { apiVersion: 'kurative.dev/v1alpha1', kind: 'Incident', metadata: { name }, spec: {} },
+    });
+    const at = new Date(now).toISOString();
+    await kube.custom.patchClusterCustomObjectStatus(
+      {
+        ...INCIDENTS,
+        name,
+        body: {
+          status: { phase: 'Diagnosed', severity: 'warning', startedAt: at, lastSeenAt: at, anomalies: 1 },
+        },
+      },
+      MERGE,
+    );
+  }
+
+  function diagnosis(id: string, workload: string): InboundEvent {
+    const target = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'shop', name: workload };
+    const data: DiagnosisData = {
+      incidentId: id,
+      diagnosedAt: new Date(now).toISOString(),
+      severity: 'warning',
+      candidates: [{ object: target, faultClass: 'pod-memory-hog', confidence: 0.9, score: 1 }],
+      causalPath: [],
+      evidence: [],
+      explanation: 'test',
+      recommendedActions: [{ type: 'restartPod', target, params: {}, reason: 'restart the leaking pods' }],
+      anomalyIds: ['a1'],
+    };
+    return {
+      id: `diag-${id}`,
+      type: EVENT_TYPES.diagnosis,
+      source: 'test',
+      subject: undefined,
+      time: data.diagnosedAt,
+      incidentId: id,
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      data,
+      extensions: {},
+    };
+  }
+
+  /** What the ApiServerSource delivers after the annotation: the whole Incident. */
+  async function update(name: string, at: number): Promise<InboundEvent> {
+    const object = (await kube.custom.getClusterCustomObject({ ...INCIDENTS, name })) as Record<
+      string,
+      unknown
+    >;
+    return {
+      id: `upd-${name}-${at}`,
+      type: EVENT_TYPES.apiServerUpdate,
+      source: sandbox.url,
+      subject: undefined,
+      time: new Date(at).toISOString(),
+      incidentId: undefined,
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      data: object as never,
+      extensions: { kind: 'Incident' },
+    };
+  }
+
+  const status = async (name: string) =>
+    (await kube.custom.getClusterCustomObject({ ...INCIDENTS, name })) as {
+      metadata: { annotations?: Record<string, string> };
+      status: { phase: string; history: string[]; conditions: { type: string; reason: string }[] };
+    };
+
+  it('waits on the Incident, then acts on kubectl annotate … kurative.dev/approve=<action>', async () => {
+    const deps: PolicyDeps = {
+      store: new MemoryStore(),
+      kube,
+      ownNamespace: 'kurative',
+      defaultMode: 'observe',
+    };
+    await incident('inc-approve');
+    const pending = await handle(deps, diagnosis('inc-approve', 'cart'));
+    expect(pending?.data.verdict).toBe('pendingApproval');
+    expect(pending?.extensions?.['verdict']).toBe('pendingApproval');
+    expect((await status('inc-approve')).status.phase).toBe('AwaitingApproval');
+    // A re-diagnosis does not ask twice.
+    expect(await handle(deps, diagnosis('inc-approve', 'cart'))).toBeUndefined();
+
+    const annotate = await kubectl(sandbox.kubeconfigPath, [
+      'annotate',
+      'incident',
+      'inc-approve',
+      'kurative.dev/approve=restartPod',
+    ]);
+    expect(annotate.stdout).toMatch(/annotated/);
+    const approved = await handle(deps, await update('inc-approve', now + 5 * 60_000));
+    expect(approved?.data).toMatchObject({
+      verdict: 'approved',
+      decisionId: pending?.data.decisionId,
+      rule: { name: 'approved-by-human' },
+    });
+    expect(approved?.data.action.params['maxPods']).toBe(1);
+    const after = await status('inc-approve');
+    expect(after.metadata.annotations?.['kurative.dev/approve']).toBeUndefined();
+    expect(after.status.phase).toBe('Mitigating');
+    expect(after.status.history.join('\n')).toMatch(/approved restartPod Deployment\/shop\/cart/);
+    // The consumed annotation cannot approve anything again.
+    expect(await handle(deps, await update('inc-approve', now + 6 * 60_000))).toBeUndefined();
+    const events = (await kube.core.listNamespacedEvent({ namespace: 'default' })).items.filter(
+      (e) => e.involvedObject.name === 'inc-approve',
+    );
+    expect(events.map((e) => e.reason)).toEqual(['ApprovalRequired', 'RemediationApproved']);
+  });
+
+  it('turns kurative.dev/reject into a denial', async () => {
+    const deps: PolicyDeps = {
+      store: new MemoryStore(),
+      kube,
+      ownNamespace: 'kurative',
+      defaultMode: 'observe',
+    };
+    await incident('inc-reject');
+    expect((await handle(deps, diagnosis('inc-reject', 'frontend')))?.data.verdict).toBe('pendingApproval');
+    await kubectl(sandbox.kubeconfigPath, [
+      'annotate',
+      'incident',
+      'inc-reject',
+      'kurative.dev/reject=restartPod',
+    ]);
+    const denied = await handle(deps, await update('inc-reject', now + 60_000));
+    expect(denied?.data).toMatchObject({ verdict: 'denied', rule: { name: 'rejected' } });
+  });
+
+  it('lets approvals expire', async () => {
+    const deps: PolicyDeps = {
+      store: new MemoryStore(),
+      kube,
+      ownNamespace: 'kurative',
+      defaultMode: 'observe',
+    };
+    await incident('inc-late');
+    expect((await handle(deps, diagnosis('inc-late', 'cart')))?.data.expiresAt).toBe(
+      new Date(now + 30 * 60_000).toISOString(),
+    );
+    await kubectl(sandbox.kubeconfigPath, [
+      'annotate',
+      'incident',
+      'inc-late',
+      'kurative.dev/approve=restartPod',
+    ]);
+    const late = await handle(deps, await update('inc-late', now + 31 * 60_000));
+    expect(late?.data).toMatchObject({ verdict: 'denied', rule: { name: 'approval-expired' } });
+  });
+
+  it('ignores an approval naming another action', async () => {
+    const deps: PolicyDeps = {
+      store: new MemoryStore(),
+      kube,
+      ownNamespace: 'kurative',
+      defaultMode: 'observe',
+    };
+    await incident('inc-other');
+    await handle(deps, diagnosis('inc-other', 'cart'));
+    await kubectl(sandbox.kubeconfigPath, [
+      'annotate',
+      'incident',
+      'inc-other',
+      'kurative.dev/approve=drainNode',
+    ]);
+    expect(await handle(deps, await update('inc-other', now + 60_000))).toBeUndefined();
+    expect((await status('inc-other')).status.history.join('\n')).toMatch(
+      /does not name the pending restartPod/,
+    );
+  });
+
+  it('reports an invalid policy in its status and treats it as observe; the schema rejects worse', async () => {
+    const invalid = POLICY.replace('name: careful', 'name: broken')
+      .replace('priority: 0', '')
+      .replace(
+        'restartPod: { allowed: true, requireApproval: true }',
+        'scaleWorkload: { allowed: true, minReplicas: 5, maxReplicas: 2 }',
+      )
+      .replace('mode: enforce', 'mode: enforce\n  priority: 10');
+    expect((await kubectl(sandbox.kubeconfigPath, ['apply', '-f', '-'], invalid)).code).toBe(0);
+    const deps: PolicyDeps = {
+      store: new MemoryStore(),
+      kube,
+      ownNamespace: 'kurative',
+      defaultMode: 'observe',
+    };
+    await incident('inc-invalid');
+    const d = await handle(deps, diagnosis('inc-invalid', 'cart'));
+    expect(d?.data).toMatchObject({
+      verdict: 'observed',
+      rule: { name: 'invalid-policy', policy: 'broken' },
+    });
+    const got = await kubectl(sandbox.kubeconfigPath, ['get', 'remediationpolicy', 'broken']);
+    expect(got.stdout).toMatch(/broken\s+enforce\s+(false\s+)?10\s+False\s+InvalidSpec/);
+    const bad = await kubectl(
+      sandbox.kubeconfigPath,
+      ['apply', '-f', '-'],
+      POLICY.replace('mode: enforce', 'mode: yolo'),
+    );
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/mode/);
+  });
+});
