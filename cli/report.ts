@@ -35,6 +35,11 @@ export interface ScenarioRun {
 /** kurative's own records: writing these is how it keeps humans informed, not an action. */
 const RECORD_KEEPING = new Set(['incidents', 'events', 'detectors', 'remediationpolicies']);
 
+/** Mutating requests that changed the cluster itself (anything but kurative's own records). */
+export function clusterChanges(audit: readonly AuditRecord[]): AuditRecord[] {
+  return audit.filter((a) => !RECORD_KEEPING.has(a.resource));
+}
+
 export interface ModeReport {
   readonly scenarios: number;
   /** Critical episodes (a workload down or failing > 25 % of requests) plus OOM kills. */
@@ -205,7 +210,7 @@ export function summarise(runs: readonly ScenarioRun[], policy: RemediationPolic
       policy.actions.drainNode?.maxNodes ?? 0,
     );
     if (nodesCordoned(r.audit) > maxNodes) beyond++;
-    mutating += r.audit.filter((a) => !RECORD_KEEPING.has(a.resource)).length;
+    mutating += clusterChanges(r.audit).length;
   }
   const sum = (f: (r: ScenarioRun) => number) => runs.reduce((a, r) => a + f(r), 0);
   const incidents = sum((r) => r.incidents);

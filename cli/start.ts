@@ -3,138 +3,36 @@
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { z } from 'zod';
-import type { CloudEventV1 } from 'cloudevents';
 import { writeFileSync } from 'node:fs';
-import type { Mode } from '../shared/contracts/index.js';
-import {
-  EVENT_TYPES,
-  RemediationPolicySpec,
-  type AnomalyData,
-  type RemediationData,
-} from '../shared/contracts/index.js';
+import { RemediationPolicySpec } from '../shared/contracts/index.js';
 import { repoRoot } from '../shared/tools/index.js';
-import { loadScenarios, type Scenario } from '../sandbox/simulator/scenario.js';
-import { Pipeline, examplePolicy } from './pipeline.js';
-import { REPORT_MODES, buildReport, reportLine, type RunMode, type ScenarioRun } from './report.js';
+import { loadScenarios } from '../sandbox/simulator/scenario.js';
+import { examplePolicy, type Pipeline } from './pipeline.js';
+import { REPORT_MODES, buildReport, reportLine, type ScenarioRun } from './report.js';
+import { incidentBoard, runScenario, type RunSummary } from './run-scenario.js';
 
 const DEFAULT_MIX = ['memory-leak', 'bad-rollout', 'traffic-spike'];
 
-interface RunSummary {
-  scenario: string;
-  mode: RunMode;
-  benign: boolean;
-  simulatedMinutes: number;
-  wallSeconds: number;
-  events: Record<string, number>;
-  deliveries: Record<string, number>;
-  deadLetters: number;
-  outcome: ReturnType<Pipeline['sandbox']['simulator']['outcome']>;
-  /** The Incident board at the end: one line per incident. */
-  incidents: string[];
-}
-
-/** `kubectl get incidents`-like lines from the cluster's Incident objects. */
-function incidentBoard(pipeline: Pipeline): string[] {
-  return pipeline.sandbox.simulator.cluster.store.list('kurative.dev/incidents').map((i) => {
-    const st = (i['status'] ?? {}) as {
-      phase?: string;
-      severity?: string;
-      rootCause?: string;
-      faultClass?: string;
-      confidence?: number;
-      anomalies?: number;
-    };
-    return `${i.metadata.name} ${st.phase ?? '-'} ${st.severity ?? '-'} root=${st.rootCause ?? '-'} class=${st.faultClass ?? '-'} confidence=${st.confidence ?? '-'} anomalies=${st.anomalies ?? 0}`;
-  });
-}
-
-async function runScenario(
-  scenario: Scenario,
-  opts: { mode: RunMode; dir: string; headless: boolean; verbose: boolean },
-): Promise<{ summary: RunSummary; run: ScenarioRun }> {
-  const events: Record<string, number> = {};
-  const remediations: RemediationData[] = [];
-  let firstAnomalyAt: number | undefined;
-  const mode: Mode = opts.mode === 'none' ? 'observe' : opts.mode;
-  const pipeline = await Pipeline.start({
-    scenario,
-    dir: resolve(opts.dir, `${scenario.name}-${opts.mode}`),
-    mode,
-    ...(opts.mode === 'none' ? { functions: [] } : { policies: [examplePolicy(mode)] }),
-    onEvent: (e: CloudEventV1<unknown>) => {
-      events[e.type] = (events[e.type] ?? 0) + 1;
-      if (e.type === EVENT_TYPES.remediation) remediations.push(e.data as RemediationData);
-      if (e.type === EVENT_TYPES.anomaly && firstAnomalyAt === undefined)
-        firstAnomalyAt = Date.parse((e.data as AnomalyData).observedAt);
-    },
-    onLog: (fn, line) => {
-      if (opts.verbose || /"level":"(warn|error)"/.test(line)) process.stderr.write(`[${fn}] ${line}\n`);
-    },
-  });
-  const started = performance.now();
-  const sim = pipeline.sandbox.simulator;
-  const startedAt = sim.clock.epochMs;
-  let cpuMs: number | undefined = 0;
-  let nextReport = 0;
-  try {
-    while (!sim.done) {
-      await pipeline.step();
-      if (!opts.headless && sim.elapsedMs >= nextReport) {
-        nextReport += 15 * 60_000;
-        const workloads = [...sim.ctx.workloads.values()]
-          .map(
-            (w) =>
-              `${w.name} ${w.signals.readyReplicas}/${w.signals.desiredReplicas}${w.signals.errorRatio > 0.05 ? ` err ${(w.signals.errorRatio * 100).toFixed(0)}%` : ''}`,
-          )
-          .join(', ');
-        const flow = Object.entries(events)
-          .map(([t, n]) => `${t.replace(/^dev\.(kurative|knative)\./, '')}=${n}`)
-          .join(' ');
-        const board = incidentBoard(pipeline).map((l) => l.split(' ').slice(0, 5).join(' '));
-        console.log(
-          `[${scenario.name} ${opts.mode} +${Math.round(sim.elapsedMs / 60_000)}m] ${workloads} | ${flow}${board.length ? ` | incidents: ${board.join('; ')}` : ''}`,
-        );
-      }
-    }
-  } finally {
-    for (const f of pipeline.functions) {
-      const used = f.cpuMs?.();
-      cpuMs = used === undefined || cpuMs === undefined ? undefined : cpuMs + used;
-    }
-    await pipeline.close();
-  }
-  const incidents = incidentBoard(pipeline);
-  const wallSeconds = Math.round((performance.now() - started) / 100) / 10;
-  const deliveries: Record<string, number> = {};
-  for (const d of pipeline.broker.history)
-    deliveries[`${d.function}:${d.outcome}`] = (deliveries[`${d.function}:${d.outcome}`] ?? 0) + 1;
-  const outcome = sim.outcome();
-  return {
-    summary: {
-      scenario: scenario.name,
-      mode: opts.mode,
-      benign: scenario.benign,
-      simulatedMinutes: Math.round(sim.elapsedMs / 60_000),
-      wallSeconds,
-      events,
-      deliveries,
-      deadLetters: pipeline.broker.deadLetters.length,
-      outcome,
-      incidents,
-    },
-    run: {
-      scenario,
-      mode: opts.mode,
-      startedAt,
-      outcome,
-      firstAnomalyAt,
-      remediations,
-      audit: [...pipeline.sandbox.api.apiServer.audit],
-      invocations: Object.values(pipeline.broker.delivered).reduce((a, b) => a + b, 0),
-      cpuMs,
-      incidents: incidents.length,
-      wallSeconds,
-    },
+/** Every 15 simulated minutes: workloads, the event flow so far and the incident board. */
+function liveView(label: string): (pipeline: Pipeline, events: Readonly<Record<string, number>>) => void {
+  let next = 0;
+  return (pipeline, events) => {
+    const sim = pipeline.sandbox.simulator;
+    if (sim.elapsedMs < next) return;
+    next += 15 * 60_000;
+    const workloads = [...sim.ctx.workloads.values()]
+      .map(
+        (w) =>
+          `${w.name} ${w.signals.readyReplicas}/${w.signals.desiredReplicas}${w.signals.errorRatio > 0.05 ? ` err ${(w.signals.errorRatio * 100).toFixed(0)}%` : ''}`,
+      )
+      .join(', ');
+    const flow = Object.entries(events)
+      .map(([t, n]) => `${t.replace(/^dev\.(kurative|knative)\./, '')}=${n}`)
+      .join(' ');
+    const board = incidentBoard(pipeline).map((l) => l.split(' ').slice(0, 5).join(' '));
+    console.log(
+      `[${label} +${Math.round(sim.elapsedMs / 60_000)}m] ${workloads} | ${flow}${board.length ? ` | incidents: ${board.join('; ')}` : ''}`,
+    );
   };
 }
 
@@ -229,8 +127,11 @@ const program = new Command('kurative')
           const { summary, run } = await runScenario(scenario, {
             mode,
             dir: opts.dir,
-            headless: opts.headless ?? false,
-            verbose: opts.verbose ?? false,
+            onLog: (fn, line) => {
+              if (opts.verbose || /"level":"(warn|error)"/.test(line))
+                process.stderr.write(`[${fn}] ${line}\n`);
+            },
+            ...(opts.headless ? {} : { onStep: liveView(`${scenario.name} ${mode}`) }),
           });
           summaries.push(summary);
           runs.push(run);

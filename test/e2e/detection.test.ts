@@ -1,9 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { runScenario, scenario, SCENARIOS } from '../support/pipeline.js';
+import { clusterChanges } from '../../cli/report.js';
+import { runScenario, scenario, SCENARIOS, type ScenarioRun } from '../support/pipeline.js';
 
-describe('detection end to end: sandbox → ApiServerSource/PingSource → broker → scrape → score', () => {
+/** In observe mode kurative may write its own records (Incidents, Events, status) and nothing else. */
+function expectNoClusterChange(run: ScenarioRun): void {
+  const audit = run.pipeline.sandbox.api.apiServer.audit;
+  expect(audit.length).toBeGreaterThan(0);
+  expect(clusterChanges(audit)).toEqual([]);
+}
+
+describe('end to end in observe mode: every scenario detected, nothing in the cluster changed', () => {
   it('memory-leak: predicts the OOM kill at least 10 simulated minutes before it happens', async () => {
-    const { anomalies, pipeline } = await runScenario(scenario('memory-leak'));
+    const run = await runScenario(scenario('memory-leak'));
+    const { anomalies, pipeline } = run;
+    expectNoClusterChange(run);
     const outcome = pipeline.sandbox.simulator.outcome();
     expect(outcome.oomKills).toBeGreaterThan(0);
     const firstOom = (Date.parse(outcome.firstFailureAt ?? '') - pipeline.sandbox.simulator.startMs) / 60_000;
@@ -21,9 +31,11 @@ describe('detection end to end: sandbox → ApiServerSource/PingSource → broke
 
   for (const s of SCENARIOS.filter((x) => x.benign && x.name !== 'daily-peak')) {
     it(`${s.name}: benign, so no anomaly at all`, async () => {
-      const { anomalies, events } = await runScenario(s);
+      const run = await runScenario(s);
+      const { anomalies, events } = run;
       expect(events.some((e) => e.type === 'dev.kurative.metrics.v1')).toBe(true);
       expect(anomalies.map((a) => `${a.data.detector} ${a.data.entity.name} ${a.data.signal}`)).toEqual([]);
+      expect(clusterChanges(run.pipeline.sandbox.api.apiServer.audit)).toEqual([]);
     }, 120_000);
   }
 
@@ -48,7 +60,9 @@ describe('detection end to end: sandbox → ApiServerSource/PingSource → broke
     '%s: the fault is detected',
     async (name) => {
       const s = scenario(name);
-      const { anomalies } = await runScenario(s);
+      const run = await runScenario(s);
+      const { anomalies } = run;
+      expectNoClusterChange(run);
       const faultAt = Math.min(...s.faults.map((f) => f.at)) / 60_000;
       expect(anomalies.filter((a) => a.minute >= faultAt).length).toBeGreaterThan(0);
       expect(anomalies.filter((a) => a.minute < faultAt)).toEqual([]);

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { CloudEventV1 } from 'cloudevents';
-import { Pipeline } from '../../cli/pipeline.js';
+import { Pipeline, examplePolicy } from '../../cli/pipeline.js';
 import type { AnomalyData, Mode } from '../../shared/contracts/index.js';
 import { EVENT_TYPES } from '../../shared/contracts/index.js';
 import { repoRoot } from '../../shared/tools/index.js';
@@ -35,6 +35,8 @@ export async function runScenario(
     scenario: s,
     dir: mkdtempSync(join(tmpdir(), `kurative-e2e-${s.name}-`)),
     mode: options.mode ?? 'observe',
+    // What an SRE starting out applies: the example RemediationPolicy, in the mode under test.
+    policies: [examplePolicy(options.mode ?? 'observe')],
     inProcess: true,
     onEvent: (e) => {
       events.push(e);

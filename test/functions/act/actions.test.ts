@@ -298,7 +298,7 @@ describe('act against the sandbox', () => {
     const evictions = sandbox.api.apiServer.audit.filter((a) => a.subresource === 'eviction');
     expect(evictions).toHaveLength(1);
     expect(results.filter((r) => r !== undefined)).toHaveLength(1);
-    const reported = results.find((r) => r !== undefined) as { data: RemediationData };
+    const reported = results.find((r) => r !== undefined) as unknown as { data: RemediationData };
     expect(reported.data.status).toBe('succeeded');
     const events = (await kube.core.listNamespacedEvent({ namespace: 'shop' })).items.filter(
       (e) => e.reason === 'KurativeRestart',
@@ -313,12 +313,12 @@ describe('act against the sandbox', () => {
           type: EVENT_TYPES.ping,
           data: {},
           time: new Date(at).toISOString(),
-        } as never,
+        },
         { deps, log: silentLog, config: testConfig() },
       );
     expect(await ping(sandbox.simulator.clock.epochMs + 60_000)).toBeUndefined();
     for (let i = 0; i < 13; i++) sandbox.step();
-    const verified = (await ping(sandbox.simulator.clock.epochMs)) as { data: RemediationData }[];
+    const verified = (await ping(sandbox.simulator.clock.epochMs)) as unknown as { data: RemediationData }[];
     expect(verified.map((v) => v.data.status)).toEqual(['verified']);
     const inc = (await kube.custom.getClusterCustomObject({
       group: 'kurative.dev',

@@ -110,7 +110,7 @@ describe.runIf(kubectlAvailable)('approvals through the real kubectl annotate', 
       time: new Date(at).toISOString(),
       incidentId: undefined,
       traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
-      data: object as never,
+      data: object,
       extensions: { kind: 'Incident' },
     };
   }
