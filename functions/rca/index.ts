@@ -102,29 +102,18 @@ async function readSnapshot(kube: KubeClients): Promise<ClusterSnapshot> {
   const items = <T>(p: Promise<{ items: T[] }>) => p.then((l) => l.items as unknown as ObjectView[]);
   try {
     const autoscaling = kube.kubeConfig.makeApiClient(k8s.AutoscalingV2Api);
-    const [
-      pods,
-      replicaSets,
-      deployments,
-      statefulSets,
-      daemonSets,
-      services,
-      nodes,
-      configMaps,
-      secrets,
-      hpas,
-    ] = await Promise.all([
-      items(kube.core.listPodForAllNamespaces()),
-      items(kube.apps.listReplicaSetForAllNamespaces()),
-      items(kube.apps.listDeploymentForAllNamespaces()),
-      items(kube.apps.listStatefulSetForAllNamespaces()),
-      items(kube.apps.listDaemonSetForAllNamespaces()),
-      items(kube.core.listServiceForAllNamespaces()),
-      items(kube.core.listNode()),
-      items(kube.core.listConfigMapForAllNamespaces()),
-      items(kube.core.listSecretForAllNamespaces()),
-      items(autoscaling.listHorizontalPodAutoscalerForAllNamespaces()),
-    ]);
+    const [pods, replicaSets, deployments, statefulSets, daemonSets, services, nodes, configMaps, hpas] =
+      await Promise.all([
+        items(kube.core.listPodForAllNamespaces()),
+        items(kube.apps.listReplicaSetForAllNamespaces()),
+        items(kube.apps.listDeploymentForAllNamespaces()),
+        items(kube.apps.listStatefulSetForAllNamespaces()),
+        items(kube.apps.listDaemonSetForAllNamespaces()),
+        items(kube.core.listServiceForAllNamespaces()),
+        items(kube.core.listNode()),
+        items(kube.core.listConfigMapForAllNamespaces()),
+        items(autoscaling.listHorizontalPodAutoscalerForAllNamespaces()),
+      ]);
     return {
       pods,
       replicaSets,
@@ -134,7 +123,6 @@ async function readSnapshot(kube: KubeClients): Promise<ClusterSnapshot> {
       services,
       nodes,
       configMaps,
-      secrets,
       hpas,
     };
   } catch (error) {

@@ -26,7 +26,8 @@ export interface ClusterSnapshot {
   readonly services: readonly ObjectView[];
   readonly nodes: readonly ObjectView[];
   readonly configMaps: readonly ObjectView[];
-  readonly secrets: readonly ObjectView[];
+  /** Optional: Secret nodes are otherwise created from the pods' references. */
+  readonly secrets?: readonly ObjectView[];
   readonly hpas: readonly ObjectView[];
   /** Observed calls between workloads (e.g. from a service mesh's request metrics). */
   readonly calls?: readonly ObservedCall[];
@@ -155,8 +156,13 @@ class GraphBuilder {
     const { configMaps, secrets } = configRefs(pod);
     for (const c of configMaps)
       this.link(keyOf({ kind: 'ConfigMap', namespace: m.namespace, name: c }), podKey, 'configures');
+    // Secrets are known from the pods that reference them: rca never reads Secrets (least privilege).
     for (const c of secrets)
-      this.link(keyOf({ kind: 'Secret', namespace: m.namespace, name: c }), podKey, 'configures');
+      this.link(
+        this.add({ kind: 'Secret', ...(m.namespace ? { namespace: m.namespace } : {}), name: c }),
+        podKey,
+        'configures',
+      );
   }
 
   /** Pod → Service it backs (selector); `pods` are the pods of the service's namespace. */
@@ -240,7 +246,7 @@ export function buildTopology(snapshot: ClusterSnapshot): Topology {
   g.register('Node', snapshot.nodes);
   g.register('Service', snapshot.services);
   g.register('ConfigMap', snapshot.configMaps);
-  g.register('Secret', snapshot.secrets);
+  g.register('Secret', snapshot.secrets ?? []);
   g.register('Pod', snapshot.pods);
   for (const rs of snapshot.replicaSets) g.linkOwner(rs, 'ReplicaSet');
   for (const pod of snapshot.pods) g.linkPod(pod);
