@@ -5,6 +5,7 @@ import { apiVersionOf } from './apiserver/resources.js';
 import { matchesLabels, parseLabelSelector, type LabelSelector } from './apiserver/selectors.js';
 import type { ChangeRecord } from './apiserver/store.js';
 import type { SimClock } from './clock.js';
+import { WATCHED_RESOURCES } from '../triggers/sources.js';
 
 export type Publish = (event: CloudEventV1<unknown>) => void;
 
@@ -121,13 +122,5 @@ export function createPingSource(options: PingSourceOptions): { onTick(): void }
   };
 }
 
-/** The kinds kurative's ApiServerSource watches (deploy/ renders the same list). */
-export const KURATIVE_WATCHED_RESOURCES: readonly WatchedResource[] = [
-  { apiVersion: 'v1', kind: 'Event' },
-  { apiVersion: 'v1', kind: 'Pod' },
-  { apiVersion: 'v1', kind: 'Node' },
-  { apiVersion: 'apps/v1', kind: 'Deployment' },
-  { apiVersion: 'apps/v1', kind: 'ReplicaSet' },
-  { apiVersion: 'v1', kind: 'ConfigMap' },
-  { apiVersion: 'kurative.dev/v1alpha1', kind: 'Incident' },
-];
+/** The kinds kurative's ApiServerSource watches: the one list in triggers/ (the chart renders it too). */
+export const KURATIVE_WATCHED_RESOURCES: readonly WatchedResource[] = WATCHED_RESOURCES;

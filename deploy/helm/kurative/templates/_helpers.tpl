@@ -1,0 +1,86 @@
+{{/* Labels on every object. */}}
+{{- define "kurative.labels" -}}
+app.kubernetes.io/name: kurative
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: kurative
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end }}
+
+{{- define "kurative.image" -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end }}
+
+{{/* Where functions post the events they emit beyond their reply (K_SINK). */}}
+{{- define "kurative.sink" -}}
+{{ .Values.broker.url | default (printf "http://broker-ingress.knative-eventing.svc.cluster.local/%s/%s" .Release.Namespace .Values.broker.name) }}
+{{- end }}
+
+{{- define "kurative.deadLetterSink" -}}
+{{- if .Values.delivery.deadLetterSink.uri }}
+uri: {{ .Values.delivery.deadLetterSink.uri }}
+{{- else }}
+ref:
+  apiVersion: serving.knative.dev/v1
+  kind: Service
+  name: {{ .Release.Name }}-dead-letters
+{{- end }}
+{{- end }}
+
+{{- define "kurative.delivery" -}}
+retry: {{ .Values.delivery.retry }}
+backoffPolicy: {{ .Values.delivery.backoffPolicy }}
+backoffDelay: {{ .Values.delivery.backoffDelay }}
+deadLetterSink:
+  {{- include "kurative.deadLetterSink" . | nindent 2 }}
+{{- end }}
+
+{{- define "kurative.securityContext" -}}
+runAsNonRoot: true
+readOnlyRootFilesystem: true
+allowPrivilegeEscalation: false
+capabilities:
+  drop: [ALL]
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/* The environment of one function: dict "root" . "function" "<name>". */}}
+{{- define "kurative.env" -}}
+{{- $v := .root.Values -}}
+- name: FUNCTION_TARGET
+  value: {{ .function }}
+- name: KURATIVE_MODE
+  value: {{ $v.mode }}
+- name: KURATIVE_NAMESPACE
+  value: {{ .root.Release.Namespace }}
+- name: KURATIVE_STORE
+  value: {{ $v.store.type }}
+{{- if eq $v.store.type "redis" }}
+{{- if $v.store.redis.existingSecret.name }}
+- name: KURATIVE_REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $v.store.redis.existingSecret.name }}
+      key: {{ $v.store.redis.existingSecret.key }}
+{{- else }}
+- name: KURATIVE_REDIS_URL
+  value: {{ $v.store.redis.url | quote }}
+{{- end }}
+{{- end }}
+{{- with $v.watchNamespaces }}
+- name: KURATIVE_WATCH_NAMESPACES
+  value: {{ join "," . | quote }}
+{{- end }}
+{{- with $v.prometheus.url }}
+- name: KURATIVE_PROMETHEUS_URL
+  value: {{ . | quote }}
+{{- end }}
+- name: K_SINK
+  value: {{ include "kurative.sink" .root | quote }}
+- name: LOG_LEVEL
+  value: {{ $v.logLevel }}
+- name: NODE_OPTIONS
+  value: --max-old-space-size=192
+{{- end }}
