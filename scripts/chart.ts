@@ -123,9 +123,11 @@ spec:
           readinessProbe:
             httpGet:
               path: /_/ready
+              port: 8080
           livenessProbe:
             httpGet:
               path: /_/health
+              port: 8080
           securityContext:
             {{- include "kurative.securityContext" . | nindent 12 }}`,
   );
