@@ -1,9 +1,10 @@
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../sandbox/apiserver/types.js';
 import { SandboxPrometheus } from '../sandbox/prometheus.js';
-import { repoRoot } from '../shared/tools/index.js';
+import { repoRoot, toolPath } from '../shared/tools/index.js';
 import type { CloudEventV1 } from 'cloudevents';
 import { DevBroker } from '../broker/index.js';
 import type { FunctionName, Mode } from '../shared/contracts/index.js';
@@ -59,6 +60,11 @@ export interface PipelineOptions {
   readonly inProcess?: boolean;
   /** Functions to run (default: every implemented one); `[]` runs the cluster without kurative. */
   readonly functions?: readonly FunctionName[];
+  /**
+   * Run each function as its own ServiceAccount with the Role the Helm chart renders (default), so
+   * the sandbox's RBAC enforces least privilege on everything the system does; false = admin.
+   */
+  readonly serviceAccounts?: boolean;
   /** RemediationPolicy objects to create before the run (e.g. examples/remediation-policy.yaml). */
   readonly policies?: readonly KubeObject[];
 }
@@ -97,6 +103,43 @@ export function examplePolicy(mode: Mode): KubeObject {
   return o;
 }
 
+/** The release every sandbox run installs: name and namespace as `helm install kurative -n kurative`. */
+export const RELEASE = { name: 'kurative', namespace: 'kurative' } as const;
+
+/** The chart's RBAC (helm template --show-only templates/rbac.yaml), as `helm install` would create it. */
+export function renderedRbac(): KubeObject[] {
+  const out = execFileSync(
+    toolPath('helm'),
+    [
+      'template',
+      RELEASE.name,
+      join(repoRoot, 'deploy', 'helm', 'kurative'),
+      '--namespace',
+      RELEASE.namespace,
+      '--show-only',
+      'templates/rbac.yaml',
+      '--set',
+      'store.type=memory',
+    ],
+    { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
+  );
+  return parseAllDocuments(out)
+    .map((d) => d.toJS() as KubeObject | null)
+    .filter((o): o is KubeObject => o !== null);
+}
+
+function installRbac(sandbox: Sandbox): void {
+  createObject(sandbox, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: RELEASE.namespace } });
+  for (const o of renderedRbac()) createObject(sandbox, o);
+}
+
+/** A kubeconfig file that authenticates as the function's own ServiceAccount. */
+function functionKubeconfig(sandbox: Sandbox, dir: string, fn: FunctionName): string {
+  const path = join(dir, `kubeconfig-${fn}`);
+  writeFileSync(path, sandbox.api.kubeconfigFor(RELEASE.namespace, `${RELEASE.name}-${fn}`));
+  return path;
+}
+
 /**
  * The whole system on the sandbox: the simulated cluster behind its API server, the dev broker
  * with the routes from triggers/, every implemented function as a real functions-framework
@@ -128,6 +171,7 @@ export class Pipeline {
     const sink = await broker.listen();
     // What `helm install` puts in place: the CRDs and the default Detectors; and a Prometheus.
     installKurative(sandbox);
+    if (options.serviceAccounts !== false) installRbac(sandbox);
     for (const p of options.policies ?? []) createObject(sandbox, p);
     const prometheus = new SandboxPrometheus(sandbox.simulator);
     const prometheusUrl = await prometheus.listen();
@@ -135,7 +179,10 @@ export class Pipeline {
     try {
       for (const name of options.functions ?? implementedFunctions()) {
         const env = {
-          KUBECONFIG: sandbox.kubeconfigPath,
+          KUBECONFIG:
+            options.serviceAccounts === false
+              ? sandbox.kubeconfigPath
+              : functionKubeconfig(sandbox, options.dir, name),
           K_SINK: sink,
           KURATIVE_MODE: options.mode,
           KURATIVE_PROMETHEUS_URL: prometheusUrl,

@@ -21,7 +21,10 @@ function classifyNode(input: ClassifyInput): FaultClass {
   if (has(input.own, 'NodeNotReady')) return 'node-failure';
   if (has(input.own, 'DiskPressure')) return 'disk-fill';
   if (has(input.all, 'FailedScheduling', /taint|affinity|selector/i)) return 'scheduling-constraint';
-  return 'node-failure';
+  // A node condition (memory or PID pressure…) is a failing node; busy CPU or memory alone is not:
+  // calling it a node failure would move every pod off a healthy node.
+  if (input.own.some((a) => a.kind === 'symptom')) return 'node-failure';
+  return 'unknown';
 }
 
 // Ordered: the first rule that matches names the class (creation and scheduling failures are

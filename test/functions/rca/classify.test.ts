@@ -32,6 +32,9 @@ const metric = (signal: string, kind: AnomalyData['kind'] = 'deviation'): Anomal
 describe('classifyFault', () => {
   it.each([
     ['node NotReady', node, [symptom('NodeNotReady')], undefined, 'node-failure'],
+    ['node memory pressure', node, [symptom('MemoryPressure')], undefined, 'node-failure'],
+    // A busy node is not a failed one: moving every pod off it would be a false action.
+    ['node busy only', node, [metric('node_cpu_usage_cores')], undefined, 'unknown'],
     ['config object', { kind: 'ConfigMap', namespace: 'shop', name: 'c' }, [], undefined, 'config-change'],
     ['quota', deploy, [symptom('FailedCreate', 'exceeded quota: q')], rollout, 'quota-exceeded'],
     [
