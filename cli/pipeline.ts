@@ -65,6 +65,8 @@ export interface PipelineOptions {
    * the sandbox's RBAC enforces least privilege on everything the system does; false = admin.
    */
   readonly serviceAccounts?: boolean;
+  /** Install step run first (e.g. `kubectl apply` of the rendered chart); what it creates is kept. */
+  readonly install?: (sandbox: Sandbox) => Promise<void>;
   /** RemediationPolicy objects to create before the run (e.g. examples/remediation-policy.yaml). */
   readonly policies?: readonly KubeObject[];
 }
@@ -170,6 +172,7 @@ export class Pipeline {
     });
     const sink = await broker.listen();
     // What `helm install` puts in place: the CRDs and the default Detectors; and a Prometheus.
+    await options.install?.(sandbox);
     installKurative(sandbox);
     if (options.serviceAccounts !== false) installRbac(sandbox);
     for (const p of options.policies ?? []) createObject(sandbox, p);

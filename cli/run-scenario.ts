@@ -8,6 +8,7 @@ import {
   type Mode,
   type RemediationData,
 } from '../shared/contracts/index.js';
+import type { Sandbox } from '../sandbox/sandbox.js';
 import type { Scenario } from '../sandbox/simulator/scenario.js';
 import { Pipeline, examplePolicy } from './pipeline.js';
 import type { RunMode, ScenarioRun } from './report.js';
@@ -49,6 +50,7 @@ export async function runScenario(
     /** Serve the functions in this process (tests) instead of one process each. */
     inProcess?: boolean;
     onLog?: (fn: FunctionName, line: string) => void;
+    install?: (sandbox: Sandbox) => Promise<void>;
     /** Called after every tick with the event counts so far (the live view). */
     onStep?: (pipeline: Pipeline, events: Readonly<Record<string, number>>) => void;
   },
@@ -70,6 +72,7 @@ export async function runScenario(
     },
     ...(opts.inProcess ? { inProcess: true, extraEnv: { LOG_LEVEL: 'silent' } } : {}),
     ...(opts.onLog ? { onLog: opts.onLog } : {}),
+    ...(opts.install ? { install: opts.install } : {}),
   });
   const started = performance.now();
   const sim = pipeline.sandbox.simulator;
