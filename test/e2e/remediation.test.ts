@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { examplePolicy } from '../../cli/pipeline.js';
-import { buildReport, type ScenarioRun } from '../../cli/report.js';
+import { buildReport, clusterChanges, type ScenarioRun } from '../../cli/report.js';
 import { runScenario } from '../../cli/run-scenario.js';
 import { RemediationPolicySpec } from '../../shared/contracts/index.js';
 import { scenario } from '../support/pipeline.js';
@@ -42,4 +42,17 @@ describe('self-correction end to end: enforce mode against no kurative on the sa
     expect(enforce.criticalIncidents).toBeLessThan(none.criticalIncidents);
     expect(none.actions).toBe(0);
   }, 600_000);
+
+  it('dryRun: every action is a server-side dry run and the cluster fares as without kurative', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kurative-dryrun-'));
+    const { run } = await runScenario(scenario('bad-rollout'), { mode: 'dryRun', dir, inProcess: true });
+    const { run: none } = await runScenario(scenario('bad-rollout'), { mode: 'none', dir, inProcess: true });
+    expect(run.remediations.map((r) => `${r.action.type} ${r.status}`)).toEqual([
+      'rollbackDeployment dryRun',
+    ]);
+    const changes = clusterChanges(run.audit);
+    expect(changes.length).toBeGreaterThan(0);
+    expect(changes.every((a) => a.dryRun)).toBe(true);
+    expect(run.outcome.errorSeconds).toBe(none.outcome.errorSeconds);
+  }, 300_000);
 });

@@ -331,6 +331,28 @@ describe('act against the sandbox', () => {
     expect(inc.status.history.some((h) => h.includes('action inc-test-d1 succeeded'))).toBe(true);
   });
 
+  it('performs each of two decisions once, whatever the order and repetition of their delivery', async () => {
+    const deps = { store: new MemoryStore(), kube };
+    const first = decisionEvent({
+      type: 'scaleWorkload',
+      target: cart,
+      params: { replicas: 4, from: 3 },
+      reason: '',
+    });
+    const second = decisionEvent(
+      { type: 'restartPod', target: cart, params: { maxPods: 1 }, reason: '' },
+      { decisionId: 'inc-test-d2' },
+    );
+    const run = (e: typeof first) => act.handle(e, { deps, log: silentLog, config: testConfig() });
+    for (const e of [second, first, second, first, first]) await run(e);
+    const audit = sandbox.api.apiServer.audit;
+    expect(audit.filter((a) => a.subresource === 'eviction')).toHaveLength(1);
+    expect(audit.filter((a) => a.subresource === 'scale' && a.verb === 'patch')).toHaveLength(1);
+    expect(
+      (await kube.apps.readNamespacedDeployment({ namespace: 'shop', name: 'cart' })).spec?.replicas,
+    ).toBe(4);
+  });
+
   it('refuses a decision that is not approved with a 4xx, acting on nothing', async () => {
     const deps = { store: new MemoryStore(), kube };
     const denied = decisionEvent(
