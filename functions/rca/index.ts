@@ -19,6 +19,7 @@ import {
 } from '../../shared/kube/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import { defineFunction, type InboundOf } from '../../shared/runtime/index.js';
+import { describeRef as describe, getIncident, recordKubeEvent } from '../../shared/kube/incidents.js';
 import { storeFromConfig, updateMany, withStore, type BaselineStore } from '../../shared/store/index.js';
 import { rolloutChanges, type Change } from './changes.js';
 import { diagnose } from './diagnose.js';
@@ -246,10 +247,6 @@ async function rememberRoot(store: BaselineStore, id: string, root: string): Pro
   );
 }
 
-function describe(ref: ObjectRef): string {
-  return ref.namespace ? `${ref.kind}/${ref.namespace}/${ref.name}` : `${ref.kind}/${ref.name}`;
-}
-
 /** Create or update the Incident resource (status through the status subresource). */
 async function writeIncident(
   kube: KubeClients,
@@ -259,10 +256,9 @@ async function writeIncident(
   log: Logger,
 ): Promise<void> {
   const top = d.candidates[0];
-  // A merge patch: phase only when the Incident is new (policy and act move it on from there),
-  // and never the lists policy and act own (conditions, history).
+  // A merge patch: never the lists policy and act own (conditions, history), and the phase only
+  // while the Incident has none (policy and act move it on from there).
   const status: Partial<IncidentStatus> = {
-    ...(created ? { phase: 'Diagnosed' as const } : {}),
     severity: d.severity,
     startedAt: new Date(incident.start).toISOString(),
     lastSeenAt: new Date(incident.last).toISOString(),
@@ -290,7 +286,10 @@ async function writeIncident(
   };
   const base = { group: KURATIVE_GROUP, version: KURATIVE_VERSION, plural: 'incidents' };
   try {
-    if (created) {
+    // Concurrent deliveries: the one that created the Incident may not have written its status yet,
+    // or a retried first write may find the incident already in the store. Read what is there.
+    const existing = created ? undefined : await getIncident(kube, incident.id);
+    if (created || !existing) {
       await kube.custom
         .createClusterCustomObject({
           ...base,
@@ -305,6 +304,7 @@ async function writeIncident(
           if (statusOf(error) !== 409) throw error;
         });
     }
+    if (!existing?.status?.phase) status.phase = 'Diagnosed';
     await kube.custom.patchClusterCustomObjectStatus(
       { ...base, name: incident.id, body: { status } },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
@@ -317,34 +317,15 @@ async function writeIncident(
 
 /** A Kubernetes Event on the root-cause object, so `kubectl describe` on it shows the diagnosis. */
 async function recordEvent(kube: KubeClients, root: ObjectRef, d: DiagnosisData, log: Logger): Promise<void> {
-  const namespace = root.namespace ?? 'default';
-  const now = new Date().toISOString();
-  try {
-    await kube.core.createNamespacedEvent({
-      namespace,
-      body: {
-        metadata: { generateName: `${root.name}.kurative-`, namespace },
-        involvedObject: {
-          kind: root.kind,
-          name: root.name,
-          ...(root.namespace ? { namespace: root.namespace } : {}),
-          ...(root.apiVersion ? { apiVersion: root.apiVersion } : {}),
-          ...(root.uid ? { uid: root.uid } : {}),
-        },
-        reason: 'RootCauseIdentified',
-        message: `kurative incident ${d.incidentId}: ${d.explanation}`.slice(0, 1000),
-        type: 'Warning',
-        source: { component: 'kurative-rca' },
-        reportingComponent: 'kurative-rca',
-        firstTimestamp: new Date(now),
-        lastTimestamp: new Date(now),
-        count: 1,
-      },
-    });
-  } catch (error) {
-    // The Incident already carries the diagnosis: a lost Event is logged, not retried.
-    log.warn({ status: statusOf(error) }, 'could not record the root-cause Event');
-  }
+  const recorded = await recordKubeEvent(kube, root, {
+    reason: 'RootCauseIdentified',
+    message: `kurative incident ${d.incidentId}: ${d.explanation}`,
+    type: 'Warning',
+    component: 'kurative-rca',
+    at: new Date(d.diagnosedAt),
+  });
+  // The Incident already carries the diagnosis: a lost Event is logged, not retried.
+  if (!recorded) log.warn({ incident: d.incidentId }, 'could not record the root-cause Event');
 }
 
 export function createDeps(config: Config): Promise<RcaDeps> {
