@@ -13,9 +13,10 @@ local ttl = tonumber(ARGV[1])
 local conflicts = {}
 for i, key in ipairs(KEYS) do
   local expected = tonumber(ARGV[i * 2])
-  local current = redis.call('GET', key)
+  -- Only the version prefix is read (GETRANGE), not the whole stored state.
+  local head = redis.call('GETRANGE', key, 0, 20)
   local version = 0
-  if current then version = tonumber(string.match(current, '^(%d+)|')) or 0 end
+  if head ~= '' then version = tonumber(string.match(head, '^(%d+)|')) or 0 end
   if version == expected then
     local payload = (version + 1) .. '|' .. ARGV[i * 2 + 1]
     if ttl > 0 then redis.call('SET', key, payload, 'PX', ttl) else redis.call('SET', key, payload) end
@@ -25,6 +26,11 @@ for i, key in ipairs(KEYS) do
 end
 return conflicts
 `;
+
+/** The pipeline with the compare-and-set script defined on the connection. */
+interface CasPipeline {
+  kurativeCas(numKeys: number, ...args: (string | number)[]): unknown;
+}
 
 export interface RedisStoreOptions {
   readonly url: string;
@@ -57,6 +63,8 @@ export class RedisStore implements BaselineStore {
       connectTimeout: options.connectTimeoutMs ?? 2000,
       retryStrategy: (times) => Math.min(times * 100, 2000),
     });
+    // Sent once, then called by its SHA (EVALSHA; ioredis reloads it after a Redis restart).
+    this.redis.defineCommand('kurativeCas', { lua: CAS_SCRIPT });
     this.redis.on('error', () => {
       /* surfaced per command */
     });
@@ -117,7 +125,7 @@ export class RedisStore implements BaselineStore {
       for (const w of chunk) args.push(this.prefix + w.key);
       args.push(this.ttlMs);
       for (const w of chunk) args.push(w.expected, JSON.stringify(w.value));
-      pipeline.eval(CAS_SCRIPT, ...(args as [number, ...(string | number)[]]));
+      (pipeline as unknown as CasPipeline).kurativeCas(...(args as [number, ...(string | number)[]]));
     }
     let results: [Error | null, unknown][] | null;
     try {
