@@ -64,7 +64,9 @@ export function needsDecision(plan: Plan, action: ActionSpec, now: number): bool
   if (!c) return true;
   const sameAction = c.actionKey === actionKey(action);
   if (c.verdict === 'approved') return false;
-  if (c.verdict === 'pendingApproval' || c.verdict === 'observed') return !sameAction;
+  // An approval request that expired unanswered is asked again (a new decision, a new request).
+  if (c.verdict === 'pendingApproval') return !sameAction || (c.expiresAt !== undefined && now > c.expiresAt);
+  if (c.verdict === 'observed') return !sameAction;
   // denied
   if (!sameAction) return true;
   return TRANSIENT_RULES.has(c.rule) && now - c.at >= RETRY_DENIED_MS;

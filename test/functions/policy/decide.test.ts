@@ -447,6 +447,15 @@ describe('plans: one decision per step', () => {
     expect(needsDecision(p, a, NOW + 60_000)).toBe(false);
   });
 
+  it('asks again for an approval that expired unanswered', () => {
+    const p = plan();
+    const policies = enforce({ actions: { rollbackDeployment: { allowed: true, requireApproval: true } } });
+    recordDecision(structuredClone(EMPTY_BOOK), p, a, decide(input({ policies })), NOW, 'i-d1');
+    expect(p.current?.expiresAt).toBe(NOW + 3_600_000);
+    expect(needsDecision(p, a, NOW + 30 * 60_000)).toBe(false);
+    expect(needsDecision(p, a, NOW + 61 * 60_000)).toBe(true);
+  });
+
   it('looks again at a transient denial after a while, never at a permanent one', () => {
     const p = plan();
     recordDecision(structuredClone(EMPTY_BOOK), p, a, decide(input({ confidence: 0.1 })), NOW, 'i-d1');
