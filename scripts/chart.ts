@@ -160,6 +160,12 @@ ${attrs}
   return `${HEADER}${docs.join('\n')}\n`;
 }
 
+const BROKER_SINK = `  sink:
+    ref:
+      apiVersion: eventing.knative.dev/v1
+      kind: Broker
+      name: {{ .Values.broker.name }}`;
+
 function sources(): string {
   const resources = WATCHED_RESOURCES.map(
     (r) => `    - apiVersion: ${r.apiVersion}\n      kind: ${r.kind}`,
@@ -204,11 +210,7 @@ ${resources}
         values:
           {{- toYaml . | nindent 10 }}
   {{- end }}
-  sink:
-    ref:
-      apiVersion: eventing.knative.dev/v1
-      kind: Broker
-      name: {{ .Values.broker.name }}
+${BROKER_SINK}
 {{- end }}
 {{- if .Values.sources.ping.enabled }}
 ---
@@ -219,11 +221,7 @@ spec:
   schedule: {{ .Values.schedule | quote }}
   contentType: ${SCRAPE_PING.contentType}
   data: '${SCRAPE_PING.data}'
-  sink:
-    ref:
-      apiVersion: eventing.knative.dev/v1
-      kind: Broker
-      name: {{ .Values.broker.name }}
+${BROKER_SINK}
 {{- end }}
 `;
 }

@@ -11,7 +11,7 @@ import { createKubeClients, loadKubeConfig, type KubeClients } from '../../share
 import { describeRef, getIncident, recordKubeEvent, updateIncident } from '../../shared/kube/incidents.js';
 import type { Logger } from '../../shared/log/index.js';
 import { badEvent, defineFunction, type OutboundEvent } from '../../shared/runtime/index.js';
-import { storeFromConfig, updateMany, withStore, type BaselineStore } from '../../shared/store/index.js';
+import { clusterAndStore, updateMany, withStore, type BaselineStore } from '../../shared/store/index.js';
 import { perform, type ActionResult } from './actions.js';
 import { verify, type PendingVerification } from './verify.js';
 
@@ -263,7 +263,5 @@ async function verifyDue(now: number, deps: ActDeps, log: Logger): Promise<Outbo
 }
 
 export function createDeps(config: Config): Promise<ActDeps> {
-  let kube: KubeClients | undefined;
-  const lazyKube = () => (kube ??= createKubeClients(loadKubeConfig(config)));
-  return Promise.resolve({ store: storeFromConfig(config, lazyKube), kube: lazyKube() });
+  return Promise.resolve(clusterAndStore(config, (c) => createKubeClients(loadKubeConfig(c))));
 }

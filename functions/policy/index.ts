@@ -22,7 +22,7 @@ import {
 import { describeRef, recordKubeEvent, updateIncident } from '../../shared/kube/incidents.js';
 import type { Logger } from '../../shared/log/index.js';
 import { defineFunction, type OutboundEvent } from '../../shared/runtime/index.js';
-import { storeFromConfig, updateMany, withStore, type BaselineStore } from '../../shared/store/index.js';
+import { clusterAndStore, updateMany, withStore, type BaselineStore } from '../../shared/store/index.js';
 import {
   EMPTY_BOOK,
   actionKey,
@@ -479,11 +479,8 @@ async function readPolicies(kube: KubeClients, log: Logger): Promise<LoadedPolic
 }
 
 export function createDeps(config: Config): Promise<PolicyDeps> {
-  let kube: KubeClients | undefined;
-  const lazyKube = () => (kube ??= createKubeClients(loadKubeConfig(config)));
   return Promise.resolve({
-    store: storeFromConfig(config, lazyKube),
-    kube: lazyKube(),
+    ...clusterAndStore(config, (c) => createKubeClients(loadKubeConfig(c))),
     ownNamespace: config.namespace,
     defaultMode: config.mode,
   });

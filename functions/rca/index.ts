@@ -20,7 +20,7 @@ import {
 import type { Logger } from '../../shared/log/index.js';
 import { defineFunction, type InboundOf } from '../../shared/runtime/index.js';
 import { describeRef as describe, getIncident, recordKubeEvent } from '../../shared/kube/incidents.js';
-import { storeFromConfig, updateMany, withStore, type BaselineStore } from '../../shared/store/index.js';
+import { clusterAndStore, updateMany, withStore, type BaselineStore } from '../../shared/store/index.js';
 import { rolloutChanges, type Change } from './changes.js';
 import { diagnose } from './diagnose.js';
 import { assignAnomaly, type IncidentBook, type OpenIncident } from './grouping.js';
@@ -329,11 +329,8 @@ async function recordEvent(kube: KubeClients, root: ObjectRef, d: DiagnosisData,
 }
 
 export function createDeps(config: Config): Promise<RcaDeps> {
-  let kube: KubeClients | undefined;
-  const lazyKube = () => (kube ??= createKubeClients(loadKubeConfig(config)));
   return Promise.resolve({
-    store: storeFromConfig(config, lazyKube),
-    kube: lazyKube(),
+    ...clusterAndStore(config, (c) => createKubeClients(loadKubeConfig(c))),
     ...(config.prometheusUrl ? { prometheusUrl: config.prometheusUrl } : {}),
   });
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { DURATION_PATTERN, parseDuration } from '../duration/index.js';
 import { parseQuantity } from '../quantity/index.js';
 import { Mode } from './common.js';
-import { Condition } from './resources.js';
+import { Condition, LabelSelector } from './resources.js';
 
 const DurationText = z.string().regex(DURATION_PATTERN, 'a duration like 30s, 5m or 1h30m');
 const QuantityText = z
@@ -95,10 +95,7 @@ export const RemediationPolicySpec = z
       .object({
         /** Namespaces covered; empty = all but the protected ones. */
         namespaces: z.array(z.string().min(1)).default([]),
-        selector: z
-          .object({ matchLabels: z.record(z.string(), z.string()).default({}) })
-          .strict()
-          .optional(),
+        selector: LabelSelector.optional(),
         /** Never touched, in addition to kube-system and kurative's own namespace. */
         protectedNamespaces: z.array(z.string().min(1)).default([]),
       })

@@ -20,16 +20,16 @@ export const BuiltinSignal = z.enum(BUILTIN_SIGNALS);
 
 export const DETECTOR_ALGORITHMS = ['robust-deviation', 'forecast-limit'] as const;
 
+/** A label selector (matchLabels only), as Detectors and RemediationPolicies scope by it. */
+export const LabelSelector = z.object({ matchLabels: z.record(z.string(), z.string()).default({}) }).strict();
+
 /** Detector.spec: what to watch and how sensitively. */
 export const DetectorSpec = z
   .object({
     target: z
       .object({
         namespaces: z.array(z.string().min(1)).default([]),
-        selector: z
-          .object({ matchLabels: z.record(z.string(), z.string()).default({}) })
-          .strict()
-          .optional(),
+        selector: LabelSelector.optional(),
         kinds: z.array(z.enum(['Pod', 'Node', 'Deployment', 'Service'])).default([]),
       })
       .strict()

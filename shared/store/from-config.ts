@@ -16,3 +16,12 @@ export function storeFromConfig(config: Config, kube: () => KubeClients): Baseli
       return new MemoryStore();
   }
 }
+
+/** What most functions need: the cluster clients and the configured store (built on the same clients). */
+export function clusterAndStore(
+  config: Config,
+  load: (config: Config) => KubeClients,
+): { kube: KubeClients; store: BaselineStore } {
+  const kube = load(config);
+  return { kube, store: storeFromConfig(config, () => kube) };
+}

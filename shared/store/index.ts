@@ -5,5 +5,5 @@ export { RedisStore } from './redis.js';
 export type { RedisStoreOptions } from './redis.js';
 export { ConfigMapStore } from './configmap.js';
 export type { ConfigMapStoreOptions } from './configmap.js';
-export { storeFromConfig } from './from-config.js';
+export { storeFromConfig, clusterAndStore } from './from-config.js';
 export { withStore } from './with-store.js';
