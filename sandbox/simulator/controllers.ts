@@ -10,13 +10,30 @@ const REVISION = 'deployment.kubernetes.io/revision';
 
 /** pod-template-hash: a stable short hash of the pod template (FNV-1a, base36). */
 export function templateHash(template: unknown): string {
-  const text = JSON.stringify(stripHashLabel(template));
+  // Canonical: the same template hashes the same whatever the order of its keys (the real
+  // controller hashes the decoded struct, so key order and nulls on the wire never matter).
+  const text = canonicalJson(stripHashLabel(template));
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   return h.toString(36).padStart(7, '0').slice(0, 10);
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object')
+    return `{${Object.keys(value)
+      .filter(
+        (k) =>
+          (value as Record<string, unknown>)[k] !== undefined &&
+          (value as Record<string, unknown>)[k] !== null,
+      )
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(value) ?? 'null';
 }
 
 function stripHashLabel(template: unknown): unknown {

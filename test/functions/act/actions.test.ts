@@ -201,6 +201,20 @@ describe('act against the sandbox', () => {
     const d = await kube.apps.readNamespacedDeployment({ namespace: 'shop', name: 'cart' });
     expect(d.spec?.template.spec?.containers[0]?.image).toBe('shop/cart:4.1');
     expect(d.spec?.template.metadata?.labels?.['pod-template-hash']).toBeUndefined();
+    // The controller recognises the restored template: the first ReplicaSet comes back as revision 3
+    // (no third ReplicaSet), and the rollout completes.
+    for (let i = 0; i < 12; i++) sandbox.step();
+    const sets = (await kube.apps.listNamespacedReplicaSet({ namespace: 'shop', labelSelector: 'app=cart' }))
+      .items;
+    expect(sets).toHaveLength(2);
+    const revisions = sets.map((rs) => [
+      rs.spec?.template?.spec?.containers[0]?.image,
+      rs.metadata?.annotations?.['deployment.kubernetes.io/revision'],
+    ]);
+    expect(revisions).toContainEqual(['shop/cart:4.1', '3']);
+    const after = await kube.apps.readNamespacedDeployment({ namespace: 'shop', name: 'cart' });
+    expect(after.status?.updatedReplicas).toBe(3);
+    expect(after.status?.readyReplicas).toBe(3);
   });
 
   it('scales only from the replica count it decided on', async () => {
