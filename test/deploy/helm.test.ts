@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CHART_DIR, chartFiles } from '../../scripts/chart.js';
@@ -194,6 +195,19 @@ describe.runIf(helmAvailable)('the Helm chart with the real helm', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/values don't meet the specifications of the schema/);
     expect(r.stderr).toMatch(message);
+  });
+
+  it('refuses a bad values file, naming the field', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kurative-values-'));
+    const file = join(dir, 'values.yaml');
+    writeFileSync(
+      file,
+      'mode: enforce\nstore:\n  type: redis\n  redis:\n    url: http://not-redis\nbroker:\n  create: true\n  name: Bad_Name\n',
+    );
+    const r = await helm(['install', 'kurative', CHART, '--dry-run=client', '-f', file]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/store\/redis\/url|store.redis.url/);
+    expect(r.stderr).toMatch(/broker\/name|broker.name/);
   });
 
   it('NOTES.txt tells how to watch incidents with kubectl', async () => {
