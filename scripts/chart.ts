@@ -17,6 +17,7 @@ import {
   WATCHED_RESOURCES,
   sourceRules,
   type Rule,
+  type WatchedResource,
 } from '../triggers/index.js';
 
 export const CHART_DIR = join(repoRoot, 'deploy', 'helm', 'kurative');
@@ -167,9 +168,11 @@ const BROKER_SINK = `  sink:
       name: {{ .Values.broker.name }}`;
 
 function sources(): string {
-  const resources = WATCHED_RESOURCES.map(
-    (r) => `    - apiVersion: ${r.apiVersion}\n      kind: ${r.kind}`,
-  ).join('\n');
+  const list = (rs: readonly WatchedResource[]) =>
+    rs.map((r) => `    - apiVersion: ${r.apiVersion}\n      kind: ${r.kind}`).join('\n');
+  const resources = list(WATCHED_RESOURCES);
+  const namespaced = list(WATCHED_RESOURCES.filter((r) => !r.clusterScoped));
+  const clusterScoped = list(WATCHED_RESOURCES.filter((r) => r.clusterScoped));
   return `${HEADER}{{- if .Values.sources.apiServer.enabled }}
 ---
 apiVersion: v1
@@ -201,16 +204,31 @@ spec:
   mode: Resource
   serviceAccountName: {{ .Release.Name }}-source
   resources:
-${resources}
-  {{- with .Values.watchNamespaces }}
+{{- if .Values.watchNamespaces }}
+${namespaced}
   namespaceSelector:
     matchExpressions:
       - key: kubernetes.io/metadata.name
         operator: In
         values:
-          {{- toYaml . | nindent 10 }}
-  {{- end }}
+          {{- toYaml .Values.watchNamespaces | nindent 10 }}
+{{- else }}
+${resources}
+{{- end }}
 ${BROKER_SINK}
+{{- if .Values.watchNamespaces }}
+---
+# Cluster-scoped kinds (nodes, Incidents and their approvals) are watched whatever namespaces are selected.
+apiVersion: sources.knative.dev/v1
+kind: ApiServerSource
+${META('apiserver-cluster', 'source')}
+spec:
+  mode: Resource
+  serviceAccountName: {{ .Release.Name }}-source
+  resources:
+${clusterScoped}
+${BROKER_SINK}
+{{- end }}
 {{- end }}
 {{- if .Values.sources.ping.enabled }}
 ---

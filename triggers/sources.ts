@@ -6,6 +6,8 @@ export interface WatchedResource {
   readonly kind: string;
   /** Plural resource name, for the source's RBAC rule. */
   readonly resource: string;
+  /** Cluster-scoped kinds are watched whatever namespaces are selected. */
+  readonly clusterScoped?: boolean;
   readonly selector?: string;
 }
 
@@ -16,11 +18,11 @@ export interface WatchedResource {
 export const WATCHED_RESOURCES: readonly WatchedResource[] = [
   { apiVersion: 'v1', kind: 'Event', resource: 'events' },
   { apiVersion: 'v1', kind: 'Pod', resource: 'pods' },
-  { apiVersion: 'v1', kind: 'Node', resource: 'nodes' },
+  { apiVersion: 'v1', kind: 'Node', resource: 'nodes', clusterScoped: true },
   { apiVersion: 'apps/v1', kind: 'Deployment', resource: 'deployments' },
   { apiVersion: 'apps/v1', kind: 'ReplicaSet', resource: 'replicasets' },
   { apiVersion: 'v1', kind: 'ConfigMap', resource: 'configmaps' },
-  { apiVersion: KURATIVE_API_VERSION, kind: 'Incident', resource: 'incidents' },
+  { apiVersion: KURATIVE_API_VERSION, kind: 'Incident', resource: 'incidents', clusterScoped: true },
 ];
 
 /** The PingSource that drives scrape (and act's verification). */

@@ -143,6 +143,17 @@ describe.runIf(helmAvailable)('the Helm chart with the real helm', () => {
     const role = objects.find((o) => o.kind === 'ClusterRole' && o.metadata.name === 'kurative-source');
     const verbs = new Set((role?.['rules'] as { verbs: string[] }[]).flatMap((r) => r.verbs));
     expect([...verbs].sort()).toEqual(['get', 'list', 'watch']);
+    // Restricted to some namespaces, a second source still watches the cluster-scoped kinds
+    // (Nodes, Incidents and their approvals): nothing in WATCHED_RESOURCES is lost.
+    const restricted = (await renderChart(['watchNamespaces={shop}'])).filter(
+      (o) => o.kind === 'ApiServerSource',
+    );
+    expect(restricted).toHaveLength(2);
+    const watched = restricted.flatMap((o) =>
+      (o['spec'] as { resources: { kind: string }[] }).resources.map((r) => r.kind),
+    );
+    expect(watched.sort()).toEqual(WATCHED_RESOURCES.map((r) => r.kind).sort());
+    expect(JSON.stringify(restricted[0]?.['spec'])).toContain('"values":["shop"]');
     const ping = objects.find((o) => o.kind === 'PingSource');
     expect(ping?.['spec']).toMatchObject({ schedule: '* * * * *', contentType: 'application/json' });
   });
