@@ -60,7 +60,8 @@ export const PERMISSIONS: Record<FunctionName, readonly Rule[]> = {
     rule(['apps'], ['deployments/scale', 'statefulsets/scale'], ['get', 'patch']),
     rule(['apps'], ['replicasets'], READ),
     rule(['networking.k8s.io'], ['networkpolicies'], ['create']),
-    rule([KURATIVE], ['incidents'], ['get']),
+    // list: incidents whose symptoms stopped without action are closed on the schedule.
+    rule([KURATIVE], ['incidents'], ['get', 'list']),
     rule([KURATIVE], ['incidents/status'], ['get', 'patch']),
     EVENTS,
   ],

@@ -8,7 +8,13 @@ import {
   type RemediationData,
 } from '../../shared/contracts/index.js';
 import { createKubeClients, loadKubeConfig, type KubeClients } from '../../shared/kube/index.js';
-import { describeRef, getIncident, recordKubeEvent, updateIncident } from '../../shared/kube/incidents.js';
+import {
+  describeRef,
+  getIncident,
+  listIncidents,
+  recordKubeEvent,
+  updateIncident,
+} from '../../shared/kube/incidents.js';
 import type { Logger } from '../../shared/log/index.js';
 import { badEvent, defineFunction, type OutboundEvent } from '../../shared/runtime/index.js';
 import { clusterAndStore, updateMany, withStore, type BaselineStore } from '../../shared/store/index.js';
@@ -181,8 +187,44 @@ async function execute(d: DecisionData, deps: ActDeps, log: Logger): Promise<Out
   };
 }
 
+/** An incident nothing was done about is over when no anomaly has joined it for this long. */
+const QUIET_MS = 30 * 60_000;
+
+/**
+ * Incidents that were only observed (or whose action was denied) and whose symptoms stopped:
+ * Resolved, with the time they lasted, so `kubectl get incidents` does not keep them open forever.
+ */
+async function closeQuiet(now: number, deps: ActDeps, log: Logger): Promise<void> {
+  const at = new Date(now);
+  for (const i of await listIncidents(deps.kube)) {
+    const st = i.status ?? {};
+    const last = Date.parse(st.lastSeenAt ?? '');
+    if ((st.phase !== 'Detected' && st.phase !== 'Diagnosed') || !(now - last > QUIET_MS)) continue;
+    const started = Date.parse(st.startedAt ?? '');
+    const lasted = Number.isFinite(started) ? Math.max(0, Math.round((last - started) / 1000)) : undefined;
+    const message = `no anomaly for ${Math.round((now - last) / 60_000)} min: the symptoms stopped without any action`;
+    await updateIncident(
+      deps.kube,
+      i.metadata.name,
+      {
+        set: {
+          phase: 'Resolved',
+          resolvedAt: at.toISOString(),
+          outcome: message,
+          ...(lasted === undefined ? {} : { timeToRecoverSeconds: lasted }),
+        },
+        history: `resolved: ${message}`,
+        condition: { type: 'Verified', status: 'True', reason: 'SymptomsStopped', message },
+      },
+      at,
+    );
+    log.info({ incident: i.metadata.name }, 'resolved without action');
+  }
+}
+
 /** On the scrape schedule: check every action whose verification window has passed. */
 async function verifyDue(now: number, deps: ActDeps, log: Logger): Promise<OutboundEvent[] | undefined> {
+  await closeQuiet(now, deps, log);
   const loaded = await withStore(() => deps.store.load<ActBook>([BOOK_KEY]));
   const due = (loaded.get(BOOK_KEY)?.value.pending ?? []).filter((p) => p.verifyAt <= now);
   if (due.length === 0) return undefined;

@@ -367,6 +367,55 @@ describe('act against the sandbox', () => {
     ).toBe(4);
   });
 
+  it('resolves an observed incident once its symptoms stopped, and leaves one awaiting a human', async () => {
+    const now = sandbox.simulator.clock.epochMs;
+    const base = { group: 'kurative.dev', version: 'v1alpha1', plural: 'incidents' };
+    for (const [name, phase] of [
+      ['inc-quiet', 'Diagnosed'],
+      ['inc-waiting', 'AwaitingApproval'],
+    ] as const) {
+      await kube.custom.createClusterCustomObject({
+        ...base,
+        body: { apiVersion: 'kurative.dev/v1alpha1', kind: 'Incident', metadata: { name }, spec: {} },
+      });
+      await kube.custom.patchClusterCustomObjectStatus(
+        {
+          ...base,
+          name,
+          body: {
+            status: {
+              phase,
+              severity: 'warning',
+              startedAt: new Date(now - 50 * 60_000).toISOString(),
+              lastSeenAt: new Date(now - 40 * 60_000).toISOString(),
+              anomalies: 2,
+            },
+          },
+        },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
+    }
+    const deps = { store: new MemoryStore(), kube };
+    await act.handle(
+      {
+        ...decisionEvent({ type: 'notify', target: cart, params: {}, reason: '' }),
+        type: EVENT_TYPES.ping,
+        data: {},
+        time: new Date(now).toISOString(),
+      } as never,
+      { deps, log: silentLog, config: testConfig() },
+    );
+    const get = async (name: string) =>
+      (
+        (await kube.custom.getClusterCustomObject({ ...base, name })) as {
+          status: { phase: string; timeToRecoverSeconds?: number };
+        }
+      ).status;
+    expect(await get('inc-quiet')).toMatchObject({ phase: 'Resolved', timeToRecoverSeconds: 600 });
+    expect((await get('inc-waiting')).phase).toBe('AwaitingApproval');
+    expect(mutations()).toHaveLength(0);
+  });
+
   it('refuses a decision that is not approved with a 4xx, acting on nothing', async () => {
     const deps = { store: new MemoryStore(), kube };
     const denied = decisionEvent(
