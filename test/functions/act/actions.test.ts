@@ -402,7 +402,7 @@ describe('act against the sandbox', () => {
         type: EVENT_TYPES.ping,
         data: {},
         time: new Date(now).toISOString(),
-      } as never,
+      },
       { deps, log: silentLog, config: testConfig() },
     );
     const get = async (name: string) =>
