@@ -120,7 +120,7 @@ export interface Observation {
 }
 
 // Abramowitz & Stegun 7.1.26 erf approximation (|error| < 1.5e-7).
-function normalCdf(x: number): number {
+function normalCdfExact(x: number): number {
   const z = Math.abs(x) / Math.SQRT2;
   const t = 1 / (1 + 0.3275911 * z);
   const y =
@@ -129,6 +129,24 @@ function normalCdf(x: number): number {
       t *
       Math.exp(-z * z);
   return x >= 0 ? 0.5 * (1 + y) : 0.5 * (1 - y);
+}
+
+// Φ is on every sample's path: a table over [-8, 8] at 1/128 steps with linear interpolation
+// (interpolation error < 1e-6, below the approximation's own) replaces an exp per sample.
+const CDF_STEPS = 128;
+const CDF_RANGE = 8;
+const CDF_TABLE = Float64Array.from({ length: 2 * CDF_RANGE * CDF_STEPS + 2 }, (_, i) =>
+  normalCdfExact(i / CDF_STEPS - CDF_RANGE),
+);
+
+/** Standard normal CDF. */
+export function normalCdf(x: number): number {
+  if (!(x > -CDF_RANGE)) return x === x ? 0 : Number.NaN;
+  if (x >= CDF_RANGE) return 1;
+  const f = (x + CDF_RANGE) * CDF_STEPS;
+  const i = f | 0;
+  const a = CDF_TABLE[i] as number;
+  return a + ((CDF_TABLE[i + 1] as number) - a) * (f - i);
 }
 
 function seasonBin(params: DetectorParams, t: number, bins: number): number {
@@ -256,12 +274,15 @@ export function observe(
     result.spread = state.spread;
     return result;
   }
-  ensureSeason(state, t, params);
-  const bin = state.season ? seasonBin(params, t, state.season.length) : 0;
-  const expected = state.level + state.trend + (state.season?.[bin] ?? 0);
+  if (params.seasonBins > 0) ensureSeason(state, t, params);
+  const season = state.season;
+  const bin = season ? seasonBin(params, t, season.length) : 0;
+  const expected = state.level + state.trend + (season ? (season[bin] ?? 0) : 0);
   const residual = value - expected;
   // Spread floor: a flat series must not turn its first wiggle into an infinite z.
-  const spread = Math.max(state.spread, 1e-9, Math.abs(state.level) * 1e-3);
+  const floor = Math.abs(state.level) * 1e-3;
+  const learnt = state.spread > floor ? state.spread : floor;
+  const spread = learnt > 1e-9 ? learnt : 1e-9;
   const z = Math.abs(residual) / spread;
   const shifted = detectShift(state, residual, spread, params);
   learn(state, value, residual, spread, bin, shifted, params);
