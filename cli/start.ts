@@ -152,7 +152,8 @@ const program = new Command('kurative')
       const report = buildReport(runs, policies);
       printComparison(report);
       if (opts.json) {
-        writeFileSync(resolve(opts.json), `${JSON.stringify(report, null, 2)}\n`);
+        // Each mode's figures at the top level too (`none`, `observe`, `enforce`), and under `modes`.
+        writeFileSync(resolve(opts.json), `${JSON.stringify({ ...report.modes, ...report }, null, 2)}\n`);
         console.log(`wrote ${resolve(opts.json)}`);
       }
       console.log(reportLine(report));
