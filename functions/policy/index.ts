@@ -34,7 +34,14 @@ import {
   type PolicyBook,
   type StandingDecision,
 } from './book.js';
-import { decide, loadPolicies, type Decision, type LoadedPolicy } from './decide.js';
+import {
+  TRANSIENT_RULES,
+  decide,
+  loadPolicies,
+  type ClusterFacts,
+  type Decision,
+  type LoadedPolicy,
+} from './decide.js';
 import { gatherFacts } from './facts.js';
 
 export interface PolicyDeps {
@@ -92,7 +99,7 @@ async function onDiagnosis(
   d: DiagnosisData,
   deps: PolicyDeps,
   log: Logger,
-): Promise<OutboundEvent | undefined> {
+): Promise<OutboundEvent | OutboundEvent[] | undefined> {
   const now = Date.parse(d.diagnosedAt);
   const top = d.candidates[0];
   // The ladder follows the latest diagnosis; the step stays where the incident is on it.
@@ -129,57 +136,99 @@ async function decideStep(
   deps: PolicyDeps,
   log: Logger,
   approval?: { approved: boolean },
-): Promise<OutboundEvent | undefined> {
+): Promise<OutboundEvent | OutboundEvent[] | undefined> {
   const loaded = await withStore(() => deps.store.load<PolicyBook>([BOOK_KEY]));
   const plan0 = loaded.get(BOOK_KEY)?.value.plans[incidentId];
   const recommended = plan0?.actions[plan0.step];
   if (!plan0 || !recommended) return undefined;
   if (!approval && !needsDecision(plan0, recommended, now)) return undefined;
+  // Facts for this step and the ones after it: a permanent denial moves down the ladder at once.
+  const ladder = plan0.actions.slice(plan0.step);
   const [facts, policies] = await Promise.all([
-    gatherFacts(deps.kube, recommended, now),
+    Promise.all(ladder.map((a) => gatherFacts(deps.kube, a, now))),
     readPolicies(deps.kube, log),
   ]);
-  let outcome: { decision: Decision; standing: StandingDecision; plan: Plan } | undefined;
+  const outcomes: Outcome[] = [];
   await withStore(() =>
     updateMany<PolicyBook>(deps.store, [BOOK_KEY], (_k, current) => {
-      outcome = undefined;
+      outcomes.length = 0;
       const book = structuredClone(current ?? EMPTY_BOOK);
       const plan = book.plans[incidentId];
-      const action = plan?.actions[plan.step];
-      if (!plan || !action || actionKey(action) !== actionKey(recommended)) return book;
-      if (approval ? plan.current?.verdict !== 'pendingApproval' : !needsDecision(plan, action, now))
+      const first = plan?.actions[plan.step];
+      if (!plan || !first || actionKey(first) !== actionKey(recommended) || plan.step !== plan0.step)
         return book;
-      const decision = decide({
-        action,
-        confidence: plan.confidence,
-        policies,
-        defaultMode: deps.defaultMode,
-        ownNamespace: deps.ownNamespace,
-        facts,
-        ledger: book.ledger,
-        now,
-        ...(approval ? { approved: approval.approved } : {}),
-      });
-      const previous = plan.current;
-      // The same denial again (a transient limit that has not lifted): note the time, say nothing.
-      if (
-        previous?.verdict === 'denied' &&
-        decision.verdict === 'denied' &&
-        previous.rule === decision.rule.name &&
-        previous.actionKey === actionKey(action)
-      ) {
-        plan.current = { ...previous, at: now };
+      if (approval ? plan.current?.verdict !== 'pendingApproval' : !needsDecision(plan, first, now))
         return book;
-      }
-      const id = approval && previous ? previous.decisionId : nextDecisionId(plan);
-      if (!approval) plan.decisions++;
-      const standing = recordDecision(book, plan, action, decision, now, id);
-      outcome = { decision, standing, plan: structuredClone(plan) };
+      outcomes.push(
+        ...decideLadder(book, plan, { facts, policies, deps, now, ...(approval ? { approval } : {}) }),
+      );
       return book;
     }),
   );
-  if (!outcome) return undefined;
-  return publishDecision(incidentId, outcome.decision, outcome.standing, outcome.plan, now, deps, log);
+  if (outcomes.length === 0) return undefined;
+  const events: OutboundEvent[] = [];
+  for (const o of outcomes)
+    events.push(await publishDecision(incidentId, o.decision, o.standing, o.plan, now, deps, log));
+  return events.length === 1 ? events[0] : events;
+}
+
+type Outcome = { decision: Decision; standing: StandingDecision; plan: Plan };
+
+/**
+ * Decide the plan's current step; after a denial that will not lift by itself (not allowed, out of
+ * bounds, protected…) go on to the next action of the ladder now rather than never. `facts[k]` are
+ * the facts of the k-th action from the current step. Mutates the book (inside the store's CAS).
+ */
+function decideLadder(
+  book: PolicyBook,
+  plan: Plan,
+  ctx: {
+    facts: readonly ClusterFacts[];
+    policies: LoadedPolicy[];
+    deps: PolicyDeps;
+    now: number;
+    approval?: { approved: boolean };
+  },
+): Outcome[] {
+  const { now, approval } = ctx;
+  const outcomes: Outcome[] = [];
+  for (let k = 0; k < ctx.facts.length; k++) {
+    const action = plan.actions[plan.step];
+    const facts = ctx.facts[k];
+    if (!action || !facts) break;
+    const human = approval !== undefined && k === 0;
+    const decision = decide({
+      action,
+      confidence: plan.confidence,
+      policies: ctx.policies,
+      defaultMode: ctx.deps.defaultMode,
+      ownNamespace: ctx.deps.ownNamespace,
+      facts,
+      ledger: book.ledger,
+      now,
+      ...(human ? { approved: approval.approved } : {}),
+    });
+    const previous = plan.current;
+    // The same denial again (a transient limit that has not lifted): note the time, say nothing.
+    if (
+      previous?.verdict === 'denied' &&
+      decision.verdict === 'denied' &&
+      previous.rule === decision.rule.name &&
+      previous.actionKey === actionKey(action)
+    ) {
+      plan.current = { ...previous, at: now };
+      break;
+    }
+    const id = human && previous ? previous.decisionId : nextDecisionId(plan);
+    if (!human) plan.decisions++;
+    const standing = recordDecision(book, plan, action, decision, now, id);
+    outcomes.push({ decision, standing, plan: structuredClone(plan) });
+    const permanent = decision.verdict === 'denied' && !TRANSIENT_RULES.has(decision.rule.name);
+    if (!permanent || plan.step + 1 >= plan.actions.length) break;
+    plan.step++;
+    delete plan.current;
+  }
+  return outcomes;
 }
 
 const EVENT_REASON: Record<DecisionData['verdict'], string> = {
@@ -270,7 +319,7 @@ async function onRemediation(
   r: RemediationData,
   deps: PolicyDeps,
   log: Logger,
-): Promise<OutboundEvent | undefined> {
+): Promise<OutboundEvent | OutboundEvent[] | undefined> {
   if (r.status !== 'verified' && r.status !== 'unresolved' && r.status !== 'failed') return undefined;
   const now = Date.parse(r.at);
   let next: 'decide' | 'escalate' | undefined;
@@ -334,7 +383,7 @@ async function onIncidentUpdate(
   now: number,
   deps: PolicyDeps,
   log: Logger,
-): Promise<OutboundEvent | undefined> {
+): Promise<OutboundEvent | OutboundEvent[] | undefined> {
   if (o.kind !== 'Incident') return undefined;
   const annotations = o.metadata.annotations ?? {};
   const approve = annotations[APPROVE_ANNOTATION];

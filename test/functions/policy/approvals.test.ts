@@ -223,6 +223,34 @@ describe.runIf(kubectlAvailable)('approvals through the real kubectl annotate', 
     );
   });
 
+  it('goes down the ladder at once when an action is not allowed, and records both decisions', async () => {
+    const deps: PolicyDeps = {
+      store: new MemoryStore(),
+      kube,
+      ownNamespace: 'kurative',
+      defaultMode: 'observe',
+    };
+    await incident('inc-ladder');
+    const event = diagnosis('inc-ladder', 'cart');
+    const d = event.data as DiagnosisData;
+    const target = d.recommendedActions[0]!.target;
+    d.recommendedActions = [
+      { type: 'rollbackDeployment', target, params: {}, reason: 'not allowed by the careful policy' },
+      { type: 'notify', target, params: {}, reason: 'tell a human' },
+    ];
+    const out = (await policy.handle(event as never, {
+      deps,
+      log: silentLog,
+      config: testConfig(),
+    })) as unknown as {
+      data: DecisionData;
+    }[];
+    expect(
+      out.map((o) => `${o.data.action.type} ${o.data.verdict} ${o.data.rule.name} step ${o.data.step}`),
+    ).toEqual(['rollbackDeployment denied action-not-allowed step 0', 'notify approved allow-notify step 1']);
+    expect((await status('inc-ladder')).status.history).toHaveLength(2);
+  });
+
   it('reports an invalid policy in its status and treats it as observe; the schema rejects worse', async () => {
     const invalid = POLICY.replace('name: careful', 'name: broken')
       .replace('priority: 0', '')
