@@ -42,6 +42,8 @@ export const PERMISSIONS: Record<FunctionName, readonly Rule[]> = {
   policy: [
     rule([''], ['pods', 'nodes', 'namespaces', 'configmaps'], READ),
     rule(['apps'], ['deployments', 'replicasets', 'statefulsets', 'daemonsets'], READ),
+    // Scaling is left to an autoscaler that owns the replica count.
+    rule(['autoscaling'], ['horizontalpodautoscalers'], READ),
     rule([KURATIVE], ['remediationpolicies'], READ),
     rule([KURATIVE], ['remediationpolicies/status'], ['patch']),
     // patch: consuming the approve/reject annotations.

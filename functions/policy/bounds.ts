@@ -16,6 +16,8 @@ export interface TargetFacts {
   readonly podsOptedOut?: boolean;
   /** Deployment revisions kept (ReplicaSets); a rollback needs at least two. */
   readonly revisions?: number;
+  /** The HorizontalPodAutoscaler that owns the replica count, if any. */
+  readonly autoscaler?: string;
 }
 
 export type Bounded =
@@ -88,6 +90,12 @@ function planScale(action: ActionSpec, spec: RemediationPolicySpec, facts: Targe
   if (!bounds) return deny('action-not-allowed', 'scaleWorkload is not configured');
   const current = facts?.replicas;
   if (current === undefined) return deny('unsupported-target', `${action.target.kind} cannot be scaled`);
+  // Scaling against an autoscaler is undone at its next sync: leave replicas to it.
+  if (facts?.autoscaler)
+    return deny(
+      'autoscaled',
+      `HorizontalPodAutoscaler ${facts.autoscaler} manages the replicas of ${action.target.name}`,
+    );
   const delta = Number(action.params['delta'] ?? 1);
   const step = Math.sign(delta) * Math.min(Math.abs(Math.trunc(delta)) || 1, bounds.maxStep);
   const to = Math.max(bounds.minReplicas, Math.min(bounds.maxReplicas, current + step));
@@ -117,9 +125,20 @@ function planPods(action: ActionSpec, share: number, facts: TargetFacts | undefi
   };
 }
 
-function planNodes(action: ActionSpec, maxNodes: number, cordoned: readonly string[]): Bounded {
+function planNodes(
+  action: ActionSpec,
+  maxNodes: number,
+  facts: { cordonedNodes: readonly string[]; schedulableNodes?: readonly string[] | undefined },
+): Bounded {
   if (action.target.kind !== 'Node') return deny('unsupported-target', `${action.type} needs a Node target`);
-  const others = cordoned.filter((n) => n !== action.target.name);
+  const elsewhere = facts.schedulableNodes?.filter((n) => n !== action.target.name);
+  // Emptying a node only helps when its pods have somewhere else to run.
+  if (action.type !== 'cordonNode' && elsewhere !== undefined && elsewhere.length === 0)
+    return deny(
+      'no-capacity-elsewhere',
+      `no other Ready, schedulable node would take the pods of ${action.target.name}`,
+    );
+  const others = facts.cordonedNodes.filter((n) => n !== action.target.name);
   if (others.length + 1 > maxNodes)
     return deny(
       'blast-radius-nodes',
@@ -136,7 +155,11 @@ function planNodes(action: ActionSpec, maxNodes: number, cordoned: readonly stri
 export function planBounds(
   action: ActionSpec,
   spec: RemediationPolicySpec,
-  facts: { target: TargetFacts | undefined; cordonedNodes: readonly string[] },
+  facts: {
+    target: TargetFacts | undefined;
+    cordonedNodes: readonly string[];
+    schedulableNodes?: readonly string[] | undefined;
+  },
 ): Bounded {
   const a = spec.actions;
   switch (action.type) {
@@ -149,11 +172,11 @@ export function planBounds(
     case 'evictPod':
       return planPods(action, a.evictPod?.maxDisruptedShare ?? 0, facts.target);
     case 'cordonNode':
-      return planNodes(action, a.cordonNode?.maxNodes ?? 0, facts.cordonedNodes);
+      return planNodes(action, a.cordonNode?.maxNodes ?? 0, facts);
     case 'moveOffNode':
-      return planNodes(action, a.moveOffNode?.maxNodes ?? 0, facts.cordonedNodes);
+      return planNodes(action, a.moveOffNode?.maxNodes ?? 0, facts);
     case 'drainNode':
-      return planNodes(action, a.drainNode?.maxNodes ?? 0, facts.cordonedNodes);
+      return planNodes(action, a.drainNode?.maxNodes ?? 0, facts);
     case 'rollbackDeployment':
       if (action.target.kind !== 'Deployment')
         return deny('unsupported-target', 'only a Deployment can be rolled back');

@@ -27,6 +27,8 @@ export interface ClusterFacts {
   readonly readyNodes: number;
   /** Nodes cordoned now (spec.unschedulable). */
   readonly cordonedNodes: readonly string[];
+  /** Nodes Ready and schedulable now: where evicted pods can go. */
+  readonly schedulableNodes?: readonly string[];
   /** Labels of the target's namespace (opt-out). */
   readonly namespaceLabels: Readonly<Record<string, string>>;
   readonly target: TargetFacts | undefined;

@@ -1,4 +1,4 @@
-import type * as k8s from '@kubernetes/client-node';
+import * as k8s from '@kubernetes/client-node';
 import type { ActionSpec } from '../../shared/contracts/index.js';
 import { apiFailure, statusOf, type KubeClients } from '../../shared/kube/index.js';
 import { listIncidents } from '../../shared/kube/incidents.js';
@@ -63,6 +63,11 @@ async function workloadFacts(kube: KubeClients, kind: string, w: Workload): Prom
   const pods = selector
     ? (await kube.core.listNamespacedPod({ namespace, labelSelector: selector })).items
     : [];
+  const autoscaling = kube.kubeConfig.makeApiClient(k8s.AutoscalingV2Api);
+  const hpas = (await autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace })).items;
+  const autoscaler = hpas.find(
+    (h) => h.spec?.scaleTargetRef.kind === kind && h.spec.scaleTargetRef.name === w.metadata?.name,
+  )?.metadata?.name;
   let revisions: number | undefined;
   if (kind === 'Deployment') {
     const rs = (await kube.apps.listNamespacedReplicaSet({ namespace, labelSelector: selector })).items;
@@ -79,6 +84,7 @@ async function workloadFacts(kube: KubeClients, kind: string, w: Workload): Prom
     containers: containersOf(w.spec?.template.spec),
     podsOptedOut: pods.some((p) => p.metadata?.labels?.[OPT_OUT_LABEL] === OPT_OUT_VALUE),
     ...(revisions === undefined ? {} : { revisions }),
+    ...(autoscaler ? { autoscaler } : {}),
   };
 }
 
@@ -152,6 +158,9 @@ export async function gatherFacts(kube: KubeClients, action: ActionSpec, now: nu
       nodes: nodes.items.length,
       readyNodes: nodes.items.filter(isReady).length,
       cordonedNodes: nodes.items.filter((n) => n.spec?.unschedulable).map((n) => n.metadata?.name ?? ''),
+      schedulableNodes: nodes.items
+        .filter((n) => isReady(n) && !n.spec?.unschedulable)
+        .map((n) => n.metadata?.name ?? ''),
       namespaceLabels: namespace?.metadata?.labels ?? {},
       target,
     };

@@ -241,6 +241,27 @@ describe('decide: bounds', () => {
     ).toBe('approved');
   });
 
+  it('never empties a node whose pods would have nowhere to go', () => {
+    const alone = facts({ schedulableNodes: ['node-1'] });
+    expect(decide(input({ action: action('moveOffNode'), facts: alone })).rule.name).toBe(
+      'no-capacity-elsewhere',
+    );
+    expect(decide(input({ action: action('drainNode'), facts: alone })).rule.name).toBe(
+      'no-capacity-elsewhere',
+    );
+    // Cordoning alone moves nothing: allowed.
+    expect(decide(input({ action: action('cordonNode'), facts: alone })).verdict).toBe('approved');
+    const room = facts({ schedulableNodes: ['node-1', 'node-2'] });
+    expect(decide(input({ action: action('moveOffNode'), facts: room })).verdict).toBe('approved');
+  });
+
+  it('leaves the replica count of an autoscaled workload to its HorizontalPodAutoscaler', () => {
+    const base = facts();
+    const hpa = { ...base, target: { ...base.target!, autoscaler: 'cart' } };
+    const d = decide(input({ action: action('scaleWorkload', {}, { delta: 1 }), facts: hpa }));
+    expect(d).toMatchObject({ verdict: 'denied', rule: { name: 'autoscaled' } });
+  });
+
   it('refuses a rollback without a previous revision', () => {
     const base = facts();
     const one = { ...base, target: { ...base.target!, revisions: 1 } };
