@@ -2,6 +2,7 @@ import * as k8s from '@kubernetes/client-node';
 import type { ActionSpec, ObjectRef } from '../../shared/contracts/index.js';
 import { apiFailure, statusOf, type KubeClients } from '../../shared/kube/index.js';
 import { describeRef } from '../../shared/kube/incidents.js';
+import { matchLabelsSelector, readWorkload, type Workload } from '../../shared/kube/workloads.js';
 import { formatQuantity, parseQuantity } from '../../shared/quantity/index.js';
 
 /** What one action did (or would do, as a dry run). */
@@ -45,24 +46,11 @@ const skipped = (message: string, verify: ObjectRef[] = []): ActionResult => ({
   verify,
 });
 
-function selector(labels: Record<string, string> | undefined): string {
-  return Object.entries(labels ?? {})
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
-}
-
-async function readWorkload(kube: KubeClients, t: ObjectRef) {
-  const namespace = t.namespace ?? 'default';
-  switch (t.kind) {
-    case 'Deployment':
-      return kube.apps.readNamespacedDeployment({ namespace, name: t.name });
-    case 'StatefulSet':
-      return kube.apps.readNamespacedStatefulSet({ namespace, name: t.name });
-    case 'DaemonSet':
-      return kube.apps.readNamespacedDaemonSet({ namespace, name: t.name });
-    default:
-      throw new Error(`${t.kind} is not a workload`);
-  }
+/** The workload a target names; anything else is a programming error in the decision. */
+async function workloadOf(kube: KubeClients, t: ObjectRef): Promise<Workload> {
+  const w = await readWorkload(kube, t.kind, t.namespace ?? 'default', t.name);
+  if (!w) throw new Error(`${t.kind} is not a workload`);
+  return w;
 }
 
 /** The workload that owns a pod (through its ReplicaSet for Deployments). */
@@ -82,8 +70,8 @@ async function ownerOfPod(kube: KubeClients, pod: k8s.V1Pod): Promise<ObjectRef 
 async function podsOf(kube: KubeClients, target: ObjectRef): Promise<k8s.V1Pod[]> {
   const namespace = target.namespace ?? 'default';
   if (target.kind === 'Pod') return [await kube.core.readNamespacedPod({ namespace, name: target.name })];
-  const w = await readWorkload(kube, target);
-  const sel = selector(w.spec?.selector.matchLabels);
+  const w = await workloadOf(kube, target);
+  const sel = matchLabelsSelector(w.spec?.selector.matchLabels);
   if (!sel) return [];
   return (await kube.core.listNamespacedPod({ namespace, labelSelector: sel })).items.filter(
     (p) => !p.metadata?.deletionTimestamp,
@@ -188,11 +176,11 @@ async function offNode(ctx: ActionContext, action: ActionSpec, drain: boolean): 
 async function patchWorkload(
   ctx: ActionContext,
   target: ObjectRef,
-  body: (w: k8s.V1Deployment | k8s.V1StatefulSet | k8s.V1DaemonSet) => object | string,
+  body: (w: Workload) => object | string,
 ): Promise<string | undefined> {
   const namespace = target.namespace ?? 'default';
   for (let attempt = 0; attempt < 4; attempt++) {
-    const w = await readWorkload(ctx.kube, target);
+    const w = await workloadOf(ctx.kube, target);
     const patch = body(w);
     if (typeof patch === 'string') return patch;
     const request = {
@@ -298,7 +286,7 @@ async function rollback(ctx: ActionContext, action: ActionSpec): Promise<ActionR
     const sets = (
       await ctx.kube.apps.listNamespacedReplicaSet({
         namespace,
-        labelSelector: selector(d.spec?.selector.matchLabels),
+        labelSelector: matchLabelsSelector(d.spec?.selector.matchLabels),
       })
     ).items.filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.uid === d.metadata?.uid));
     const revisionOf = (o: { metadata?: k8s.V1ObjectMeta }) =>

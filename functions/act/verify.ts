@@ -2,6 +2,7 @@ import type * as k8s from '@kubernetes/client-node';
 import type { ActionSpec, ObjectRef } from '../../shared/contracts/index.js';
 import { apiFailure, statusOf, type KubeClients } from '../../shared/kube/index.js';
 import { describeRef, getIncident } from '../../shared/kube/incidents.js';
+import { matchLabelsSelector } from '../../shared/kube/workloads.js';
 
 /** An action waiting for its verification window to pass. */
 export interface PendingVerification {
@@ -48,12 +49,6 @@ function podProblems(pods: readonly k8s.V1Pod[], since: number): string[] {
     }
   }
   return problems;
-}
-
-function selector(labels: Record<string, string> | undefined): string {
-  return Object.entries(labels ?? {})
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
 }
 
 interface Rollout {
@@ -112,7 +107,7 @@ async function workloadHealth(kube: KubeClients, ref: ObjectRef, since: number):
   if (r.stalled) problems.push(`rollout stalled (${r.stalled})`);
   if (r.ready < r.desired) problems.push(`${r.ready}/${r.desired} replicas ready`);
   if (r.updated < r.desired) problems.push(`${r.updated}/${r.desired} replicas updated`);
-  const sel = selector(r.labels);
+  const sel = matchLabelsSelector(r.labels);
   if (sel) {
     const namespace = ref.namespace ?? 'default';
     const pods = (await kube.core.listNamespacedPod({ namespace, labelSelector: sel })).items;

@@ -2,6 +2,7 @@ import * as k8s from '@kubernetes/client-node';
 import type { ActionSpec } from '../../shared/contracts/index.js';
 import { apiFailure, statusOf, type KubeClients } from '../../shared/kube/index.js';
 import { listIncidents } from '../../shared/kube/incidents.js';
+import { matchLabelsSelector, readWorkload, type Workload } from '../../shared/kube/workloads.js';
 import { parseQuantity } from '../../shared/quantity/index.js';
 import { OPT_OUT_LABEL, OPT_OUT_VALUE } from '../../shared/contracts/index.js';
 import type { ClusterFacts } from './decide.js';
@@ -9,8 +10,6 @@ import type { TargetFacts } from './bounds.js';
 
 /** An incident counts as open for the circuit breaker while unresolved and seen this recently. */
 const OPEN_WINDOW_MS = 30 * 60_000;
-
-type Workload = k8s.V1Deployment | k8s.V1StatefulSet | k8s.V1DaemonSet;
 
 function quantities(list: Record<string, string> | undefined): Record<string, number> {
   const out: Record<string, number> = {};
@@ -38,28 +37,9 @@ const ignore404 = async <T>(p: Promise<T>): Promise<T | undefined> => {
   }
 };
 
-async function readWorkload(kube: KubeClients, kind: string, namespace: string, name: string) {
-  switch (kind) {
-    case 'Deployment':
-      return ignore404(kube.apps.readNamespacedDeployment({ namespace, name }));
-    case 'StatefulSet':
-      return ignore404(kube.apps.readNamespacedStatefulSet({ namespace, name }));
-    case 'DaemonSet':
-      return ignore404(kube.apps.readNamespacedDaemonSet({ namespace, name }));
-    default:
-      return undefined;
-  }
-}
-
-function selectorText(w: Workload): string {
-  return Object.entries(w.spec?.selector.matchLabels ?? {})
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
-}
-
 async function workloadFacts(kube: KubeClients, kind: string, w: Workload): Promise<TargetFacts> {
   const namespace = w.metadata?.namespace ?? 'default';
-  const selector = selectorText(w);
+  const selector = matchLabelsSelector(w.spec?.selector.matchLabels);
   const pods = selector
     ? (await kube.core.listNamespacedPod({ namespace, labelSelector: selector })).items
     : [];
@@ -130,7 +110,7 @@ async function targetFacts(kube: KubeClients, action: ActionSpec): Promise<Targe
     const cm = await ignore404(kube.core.readNamespacedConfigMap({ namespace, name }));
     return cm ? { kind, labels: cm.metadata?.labels ?? {} } : undefined;
   }
-  const w = await readWorkload(kube, kind, namespace, name);
+  const w = await ignore404(readWorkload(kube, kind, namespace, name));
   return w ? workloadFacts(kube, kind, w) : undefined;
 }
 
