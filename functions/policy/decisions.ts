@@ -63,7 +63,7 @@ export async function decideStep(
   // Facts for this step and the ones after it: a permanent denial moves down the ladder at once.
   const ladder = plan0.actions.slice(plan0.step);
   const [facts, policies] = await Promise.all([
-    Promise.all(ladder.map((a) => gatherFacts(deps.kube, a, now))),
+    gatherFacts(deps.kube, ladder, now),
     readPolicies(deps.kube, log),
   ]);
   const outcomes: Outcome[] = [];

@@ -117,15 +117,22 @@ async function targetFacts(kube: KubeClients, action: ActionSpec): Promise<Targe
 const isReady = (n: k8s.V1Node) =>
   n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 
-/** Everything decide() needs to know about the cluster for one action, read now. */
-export async function gatherFacts(kube: KubeClients, action: ActionSpec, now: number): Promise<ClusterFacts> {
+/**
+ * Everything decide() needs to know about the cluster for each of `actions`, read now: the nodes
+ * and open incidents once, the target and its namespace per action.
+ */
+export async function gatherFacts(
+  kube: KubeClients,
+  actions: readonly ActionSpec[],
+  now: number,
+): Promise<ClusterFacts[]> {
   try {
-    const ns = action.target.namespace;
-    const [target, nodes, namespace, incidents] = await Promise.all([
-      targetFacts(kube, action),
+    const readNamespace = (ns: string | undefined) =>
+      ns ? ignore404(kube.core.readNamespace({ name: ns })) : Promise.resolve(undefined);
+    const [nodes, incidents, perAction] = await Promise.all([
       kube.core.listNode(),
-      ns ? ignore404(kube.core.readNamespace({ name: ns })) : Promise.resolve(undefined),
       listIncidents(kube),
+      Promise.all(actions.map((a) => Promise.all([targetFacts(kube, a), readNamespace(a.target.namespace)]))),
     ]);
     const open = incidents.filter((i) => {
       const st = i.status ?? {};
@@ -133,7 +140,7 @@ export async function gatherFacts(kube: KubeClients, action: ActionSpec, now: nu
       const last = Date.parse(st.lastSeenAt ?? '');
       return Number.isFinite(last) && now - last <= OPEN_WINDOW_MS;
     });
-    return {
+    const cluster = {
       openIncidents: open.length,
       nodes: nodes.items.length,
       readyNodes: nodes.items.filter(isReady).length,
@@ -141,9 +148,12 @@ export async function gatherFacts(kube: KubeClients, action: ActionSpec, now: nu
       schedulableNodes: nodes.items
         .filter((n) => isReady(n) && !n.spec?.unschedulable)
         .map((n) => n.metadata?.name ?? ''),
+    };
+    return perAction.map(([target, namespace]) => ({
+      ...cluster,
       namespaceLabels: namespace?.metadata?.labels ?? {},
       target,
-    };
+    }));
   } catch (error) {
     throw apiFailure('reading the facts policy decides on', error);
   }
