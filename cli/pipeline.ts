@@ -108,9 +108,12 @@ export function examplePolicy(mode: Mode): KubeObject {
 /** The release every sandbox run installs: name and namespace as `helm install kurative -n kurative`. */
 export const RELEASE = { name: 'kurative', namespace: 'kurative' } as const;
 
+let rbacYaml: string | undefined;
+
 /** The chart's RBAC (helm template --show-only templates/rbac.yaml), as `helm install` would create it. */
 export function renderedRbac(): KubeObject[] {
-  const out = execFileSync(
+  // The chart does not change during a run: render it once per process, parse it per sandbox.
+  rbacYaml ??= execFileSync(
     toolPath('helm'),
     [
       'template',
@@ -125,7 +128,7 @@ export function renderedRbac(): KubeObject[] {
     ],
     { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
   );
-  return parseAllDocuments(out)
+  return parseAllDocuments(rbacYaml)
     .map((d) => d.toJS() as KubeObject | null)
     .filter((o): o is KubeObject => o !== null);
 }
