@@ -10,6 +10,8 @@ import type {
   RemediationPolicySpec,
 } from '../shared/contracts/index.js';
 import { parseQuantity } from '../shared/quantity/index.js';
+import { ALWAYS_PROTECTED } from '../functions/policy/decide.js';
+import { RELEASE } from './pipeline.js';
 
 export const REPORT_MODES = ['none', 'observe', 'enforce'] as const;
 export type ReportMode = (typeof REPORT_MODES)[number];
@@ -140,12 +142,7 @@ export function beyondPolicy(
   replicas: number | undefined,
 ): string | undefined {
   const ns = action.target.namespace;
-  if (
-    ns &&
-    ['kube-system', 'kube-public', 'kube-node-lease', 'kurative', ...spec.scope.protectedNamespaces].includes(
-      ns,
-    )
-  )
+  if (ns && [...ALWAYS_PROTECTED, RELEASE.namespace, ...spec.scope.protectedNamespaces].includes(ns))
     return `acted in protected namespace ${ns}`;
   const allowed = spec.actions[action.type];
   if (!allowed?.allowed) return `${action.type} is not allowed`;
