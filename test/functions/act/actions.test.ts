@@ -16,6 +16,7 @@ import {
 import { createKubeClients, loadKubeConfig, type KubeClients } from '../../../shared/kube/index.js';
 import { MemoryStore } from '../../../shared/store/index.js';
 import type { InboundEvent } from '../../../shared/runtime/index.js';
+import { createIncident, INCIDENTS } from '../../support/incidents.js';
 import { scenario } from '../../support/pipeline.js';
 import { silentLog, testConfig } from '../../support/runtime.js';
 
@@ -274,35 +275,12 @@ describe('act against the sandbox', () => {
   });
 
   it('performs a duplicated or redelivered decision exactly once, records it and verifies it later', async () => {
-    await kube.custom.createClusterCustomObject({
-      group: 'kurative.dev',
-      version: 'v1alpha1',
-      plural: 'incidents',
-      body: {
-        apiVersion: 'kurative.dev/v1alpha1',
-        kind: 'Incident',
-        metadata: { name: 'inc-test' },
-        spec: {},
-      },
+    await createIncident(kube, 'inc-test', {
+      phase: 'Diagnosed',
+      startedAt: new Date(sandbox.simulator.clock.epochMs - 600_000).toISOString(),
+      lastSeenAt: new Date(sandbox.simulator.clock.epochMs).toISOString(),
+      anomalies: 1,
     });
-    await kube.custom.patchClusterCustomObjectStatus(
-      {
-        group: 'kurative.dev',
-        version: 'v1alpha1',
-        plural: 'incidents',
-        name: 'inc-test',
-        body: {
-          status: {
-            phase: 'Diagnosed',
-            severity: 'warning',
-            startedAt: new Date(sandbox.simulator.clock.epochMs - 600_000).toISOString(),
-            lastSeenAt: new Date(sandbox.simulator.clock.epochMs).toISOString(),
-            anomalies: 1,
-          },
-        },
-      },
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-    );
     const deps = { store: new MemoryStore(), kube };
     const run = (
       e = decisionEvent({ type: 'restartPod', target: cart, params: { maxPods: 1 }, reason: 'test' }),
@@ -369,31 +347,16 @@ describe('act against the sandbox', () => {
 
   it('resolves an observed incident once its symptoms stopped, and leaves one awaiting a human', async () => {
     const now = sandbox.simulator.clock.epochMs;
-    const base = { group: 'kurative.dev', version: 'v1alpha1', plural: 'incidents' };
     for (const [name, phase] of [
       ['inc-quiet', 'Diagnosed'],
       ['inc-waiting', 'AwaitingApproval'],
     ] as const) {
-      await kube.custom.createClusterCustomObject({
-        ...base,
-        body: { apiVersion: 'kurative.dev/v1alpha1', kind: 'Incident', metadata: { name }, spec: {} },
+      await createIncident(kube, name, {
+        phase,
+        startedAt: new Date(now - 50 * 60_000).toISOString(),
+        lastSeenAt: new Date(now - 40 * 60_000).toISOString(),
+        anomalies: 2,
       });
-      await kube.custom.patchClusterCustomObjectStatus(
-        {
-          ...base,
-          name,
-          body: {
-            status: {
-              phase,
-              severity: 'warning',
-              startedAt: new Date(now - 50 * 60_000).toISOString(),
-              lastSeenAt: new Date(now - 40 * 60_000).toISOString(),
-              anomalies: 2,
-            },
-          },
-        },
-        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-      );
     }
     const deps = { store: new MemoryStore(), kube };
     await act.handle(
@@ -407,7 +370,7 @@ describe('act against the sandbox', () => {
     );
     const get = async (name: string) =>
       (
-        (await kube.custom.getClusterCustomObject({ ...base, name })) as {
+        (await kube.custom.getClusterCustomObject({ ...INCIDENTS, name })) as {
           status: { phase: string; timeToRecoverSeconds?: number };
         }
       ).status;

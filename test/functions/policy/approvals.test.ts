@@ -1,7 +1,6 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { definition as policy, type PolicyDeps } from '../../../functions/policy/index.js';
 import { installKurative } from '../../../cli/pipeline.js';
@@ -11,11 +10,9 @@ import { createKubeClients, loadKubeConfig, type KubeClients } from '../../../sh
 import { MemoryStore } from '../../../shared/store/index.js';
 import type { InboundEvent } from '../../../shared/runtime/index.js';
 import { kubectl, kubectlAvailable } from '../../support/kubectl.js';
+import { createIncident, INCIDENTS } from '../../support/incidents.js';
 import { scenario } from '../../support/pipeline.js';
 import { silentLog, testConfig } from '../../support/runtime.js';
-
-const INCIDENTS = { group: 'kurative.dev', version: 'v1alpha1', plural: 'incidents' } as const;
-const MERGE = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
 
 const POLICY = `apiVersion: kurative.dev/v1alpha1
 kind: RemediationPolicy
@@ -53,21 +50,8 @@ describe.runIf(kubectlAvailable)('approvals through the real kubectl annotate', 
     >;
 
   async function incident(name: string): Promise<void> {
-    await kube.custom.createClusterCustomObject({
-      ...INCIDENTS,
-      body: { apiVersion: 'kurative.dev/v1alpha1', kind: 'Incident', metadata: { name }, spec: {} },
-    });
     const at = new Date(now).toISOString();
-    await kube.custom.patchClusterCustomObjectStatus(
-      {
-        ...INCIDENTS,
-        name,
-        body: {
-          status: { phase: 'Diagnosed', severity: 'warning', startedAt: at, lastSeenAt: at, anomalies: 1 },
-        },
-      },
-      MERGE,
-    );
+    await createIncident(kube, name, { phase: 'Diagnosed', startedAt: at, lastSeenAt: at, anomalies: 1 });
   }
 
   function diagnosis(id: string, workload: string): InboundEvent {
