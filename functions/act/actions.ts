@@ -2,6 +2,7 @@ import * as k8s from '@kubernetes/client-node';
 import type { ActionSpec, ObjectRef } from '../../shared/contracts/index.js';
 import { apiFailure, statusOf, type KubeClients } from '../../shared/kube/index.js';
 import { describeRef } from '../../shared/kube/incidents.js';
+import { unavailable } from '../../shared/runtime/index.js';
 import { matchLabelsSelector, readWorkload, type Workload } from '../../shared/kube/workloads.js';
 import { formatQuantity, parseQuantity } from '../../shared/quantity/index.js';
 
@@ -200,7 +201,7 @@ async function patchWorkload(
       throw apiFailure(`patching ${describeRef(target)}`, error);
     }
   }
-  throw apiFailure(`patching ${describeRef(target)}`, Object.assign(new Error('conflicts'), { code: 503 }));
+  throw unavailable(`patching ${describeRef(target)}: still conflicting after 4 attempts`);
 }
 
 async function adjustResources(ctx: ActionContext, action: ActionSpec): Promise<ActionResult> {
@@ -313,10 +314,7 @@ async function rollback(ctx: ActionContext, action: ActionSpec): Promise<ActionR
       throw apiFailure(`rolling back ${describeRef(target)}`, error);
     }
   }
-  throw apiFailure(
-    `rolling back ${describeRef(target)}`,
-    Object.assign(new Error('conflicts'), { code: 503 }),
-  );
+  throw unavailable(`rolling back ${describeRef(target)}: still conflicting after 4 attempts`);
 }
 
 async function quarantine(ctx: ActionContext, action: ActionSpec): Promise<ActionResult> {

@@ -7,6 +7,7 @@ import {
   type ObjectRef,
 } from '../contracts/index.js';
 import type { KubeClients } from './index.js';
+import { unavailable } from '../runtime/errors.js';
 import { apiFailure, statusOf } from './index.js';
 
 const INCIDENTS = { group: KURATIVE_GROUP, version: KURATIVE_VERSION, plural: 'incidents' } as const;
@@ -94,7 +95,7 @@ export async function updateIncident(
       throw apiFailure(`updating Incident ${name}`, error);
     }
   }
-  throw apiFailure(`updating Incident ${name}`, Object.assign(new Error('conflicts'), { code: 503 }));
+  throw unavailable(`updating Incident ${name}: still conflicting after 5 attempts`);
 }
 
 /** The Kubernetes Event every kurative step leaves on the object it concerns. */
