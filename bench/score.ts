@@ -5,7 +5,8 @@ import { mean, standardDeviation } from 'simple-statistics';
 import { DEFAULT_PARAMS, newState, observe } from '../functions/score/detector.js';
 import { scoreSeries, seriesKey, type SeriesRecord } from '../functions/score/score-batch.js';
 import type { Sample } from '../shared/contracts/index.js';
-import { RedisStore, updateMany } from '../shared/store/index.js';
+import { RedisStore, updateEach } from '../shared/store/index.js';
+import { SERIES_RECORD_CODEC } from '../functions/score/record-codec.js';
 import { freePort } from '../cli/processes.js';
 
 const SERIES = 1000;
@@ -101,10 +102,11 @@ async function measureBatch(url: string): Promise<{ ms: number; rssMb: number }>
   const run = async (minute: number) => {
     const samples = batch(minute);
     const started = performance.now();
-    await updateMany<SeriesRecord>(
+    await updateEach<SeriesRecord>(
       store,
       [...samples.keys()],
       (key, current) => scoreSeries(key, samples.get(key) ?? [], current, []).record,
+      { codec: SERIES_RECORD_CODEC },
     );
     return performance.now() - started;
   };

@@ -64,8 +64,40 @@ export function ruleMatches(rule: DetectorRule, sample: Sample): boolean {
   return Object.entries(wanted).every(([k, v]) => sample.labels?.[k] === v);
 }
 
+const NO_CUSTOM_RULES: readonly DetectorRule[] = [];
+
+// The rules for a sample depend only on its signal, kind, namespace and (when a rule selects on
+// them) labels: they are worked out once per such combination and rule set (rule sets are built
+// once per invocation), not once per sample.
+const rulesCache = new WeakMap<
+  readonly DetectorRule[],
+  { labels: boolean; bySample: Map<string, DetectorRule[]> }
+>();
+
 /** The rules that apply to a sample: every matching Detector resource, plus the built-ins it does not replace. */
-export function rulesFor(sample: Sample, custom: readonly DetectorRule[]): DetectorRule[] {
+export function rulesFor(sample: Sample, custom: readonly DetectorRule[]): readonly DetectorRule[] {
+  const owner = custom.length === 0 ? NO_CUSTOM_RULES : custom;
+  let cache = rulesCache.get(owner);
+  if (!cache) {
+    const labels = [...custom, ...BUILTIN_RULES].some(
+      (r) => Object.keys(r.spec.target.selector?.matchLabels ?? {}).length > 0,
+    );
+    cache = { labels, bySample: new Map() };
+    rulesCache.set(owner, cache);
+  }
+  const e = sample.entity;
+  const key = `${sample.signal}|${e.kind}|${e.namespace ?? ''}${cache.labels ? `|${JSON.stringify(sample.labels ?? {})}` : ''}`;
+  let rules = cache.bySample.get(key);
+  if (!rules) {
+    rules = matchRules(sample, custom);
+    // Bounded: a flood of distinct label sets must not grow it without end.
+    if (cache.bySample.size >= 10_000) cache.bySample.clear();
+    cache.bySample.set(key, rules);
+  }
+  return rules;
+}
+
+function matchRules(sample: Sample, custom: readonly DetectorRule[]): DetectorRule[] {
   if (NOT_LEVELS.has(sample.signal)) return [];
   const matching = custom.filter((r) => ruleMatches(r, sample));
   // A resource replaces the built-in rule of the same algorithm for what it covers; others still apply.

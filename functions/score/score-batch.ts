@@ -174,8 +174,11 @@ export function groupSamples(samples: readonly Sample[]): Map<string, Sample[]> 
   const out = new Map<string, Sample[]>();
   for (const s of samples) {
     const k = seriesKey(s);
-    out.set(k, [...(out.get(k) ?? []), s]);
+    const list = out.get(k);
+    if (list) list.push(s);
+    else out.set(k, [s]);
   }
-  for (const list of out.values()) list.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  for (const list of out.values())
+    if (list.length > 1) list.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
   return out;
 }

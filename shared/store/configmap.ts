@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type * as k8s from '@kubernetes/client-node';
 import { statusOf } from '../kube/index.js';
+import { JSON_CODEC, jsonCodec, type Codec } from './codec.js';
 import { StoreError, type BaselineStore, type CasWrite, type Versioned } from './store.js';
 
 export interface ConfigMapStoreOptions {
@@ -22,8 +23,22 @@ interface Entry {
   k: string;
   /** Last write (ms), for eviction */
   t: number;
-  /** State */
-  s: unknown;
+  /** State, as JSON (readable with kubectl) when the codec is JSON */
+  s?: unknown;
+  /** State in another codec's bytes, base64 */
+  b?: string;
+}
+
+/** The stored state of an entry; throws when the codec cannot read it. */
+function stateOf<T>(entry: Entry, codec: Codec<T>): T {
+  if (codec === JSON_CODEC) return entry.s as T;
+  if (entry.b === undefined) throw new Error('no encoded state');
+  return codec.decode(Buffer.from(entry.b, 'base64'));
+}
+
+function encodedState<T>(value: T, codec: Codec<T>): Pick<Entry, 's' | 'b'> {
+  if (codec === JSON_CODEC) return { s: value };
+  return { b: Buffer.from(codec.encode(value)).toString('base64') };
 }
 
 /**
@@ -82,29 +97,43 @@ export class ConfigMapStore implements BaselineStore {
     }
   }
 
-  async load<T>(keys: readonly string[]): Promise<Map<string, Versioned<T>>> {
+  async load<T>(
+    keys: readonly string[],
+    codec: Codec<T> = jsonCodec<T>(),
+  ): Promise<Map<string, Versioned<T>>> {
     const out = new Map<string, Versioned<T>>();
     await Promise.all(
       [...this.group(keys)].map(async ([name, shardKeys]) => {
         const cm = await this.read(name);
         for (const k of shardKeys) {
           const e = ConfigMapStore.entry(cm, k);
-          if (e) out.set(k, { version: e.v, value: e.s as T });
+          if (!e) continue;
+          let value: T;
+          try {
+            value = stateOf(e, codec);
+          } catch {
+            value = undefined as T;
+          }
+          out.set(k, { version: e.v, value });
         }
       }),
     );
     return out;
   }
 
-  async commit<T>(writes: readonly CasWrite<T>[]): Promise<string[]> {
+  async commit<T>(writes: readonly CasWrite<T>[], codec: Codec<T> = jsonCodec<T>()): Promise<string[]> {
     const byShard = new Map<string, CasWrite<T>[]>();
     for (const w of writes)
       byShard.set(this.shardOf(w.key), [...(byShard.get(this.shardOf(w.key)) ?? []), w]);
-    const conflicts = await Promise.all([...byShard].map(([name, ws]) => this.commitShard(name, ws)));
+    const conflicts = await Promise.all([...byShard].map(([name, ws]) => this.commitShard(name, ws, codec)));
     return conflicts.flat();
   }
 
-  private async commitShard<T>(name: string, writes: readonly CasWrite<T>[]): Promise<string[]> {
+  private async commitShard<T>(
+    name: string,
+    writes: readonly CasWrite<T>[],
+    codec: Codec<T>,
+  ): Promise<string[]> {
     for (let attempt = 0; attempt < this.maxRetries; attempt++) {
       const cm = await this.read(name);
       const data = { ...(cm?.data ?? {}) };
@@ -119,7 +148,7 @@ export class ConfigMapStore implements BaselineStore {
           v: w.expected + 1,
           k: w.key,
           t: this.now(),
-          s: w.value,
+          ...encodedState(w.value, codec),
         } satisfies Entry);
       }
       if (conflicts.length === writes.length) return conflicts;

@@ -1,5 +1,7 @@
-export { updateMany, StoreError } from './store.js';
-export type { BaselineStore, CasWrite, Versioned } from './store.js';
+export { updateEach, updateMany, StoreError } from './store.js';
+export type { BaselineStore, CasWrite, UpdateOptions, Versioned } from './store.js';
+export { JSON_CODEC, jsonCodec } from './codec.js';
+export type { Codec } from './codec.js';
 export { MemoryStore } from './memory.js';
 export { RedisStore } from './redis.js';
 export type { RedisStoreOptions } from './redis.js';

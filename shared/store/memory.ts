@@ -1,25 +1,33 @@
+import { jsonCodec, type Codec } from './codec.js';
 import type { BaselineStore, CasWrite, Versioned } from './store.js';
 
-/** In-process store for tests and the sandbox; values are deep-copied in and out like a real store. */
+/** In-process store for tests and the sandbox; values are encoded in and decoded out like a real store. */
 export class MemoryStore implements BaselineStore {
   readonly kind = 'memory' as const;
-  private readonly data = new Map<string, { version: number; json: string }>();
+  private readonly data = new Map<string, { version: number; bytes: Uint8Array }>();
 
-  load<T>(keys: readonly string[]): Promise<Map<string, Versioned<T>>> {
+  load<T>(keys: readonly string[], codec: Codec<T> = jsonCodec<T>()): Promise<Map<string, Versioned<T>>> {
     const out = new Map<string, Versioned<T>>();
     for (const key of keys) {
       const entry = this.data.get(key);
-      if (entry) out.set(key, { version: entry.version, value: JSON.parse(entry.json) as T });
+      if (!entry) continue;
+      let value: T;
+      try {
+        value = codec.decode(entry.bytes);
+      } catch {
+        value = undefined as T;
+      }
+      out.set(key, { version: entry.version, value });
     }
     return Promise.resolve(out);
   }
 
-  commit<T>(writes: readonly CasWrite<T>[]): Promise<string[]> {
+  commit<T>(writes: readonly CasWrite<T>[], codec: Codec<T> = jsonCodec<T>()): Promise<string[]> {
     const conflicts: string[] = [];
     for (const w of writes) {
       const version = this.data.get(w.key)?.version ?? 0;
       if (version !== w.expected) conflicts.push(w.key);
-      else this.data.set(w.key, { version: version + 1, json: JSON.stringify(w.value) });
+      else this.data.set(w.key, { version: version + 1, bytes: codec.encode(w.value).slice() });
     }
     return Promise.resolve(conflicts);
   }

@@ -1,3 +1,5 @@
+import { jsonCodec, type Codec } from './codec.js';
+
 /** A stored value with the version that a compare-and-set must match. */
 export interface Versioned<T> {
   readonly version: number;
@@ -18,12 +20,14 @@ export interface CasWrite<T> {
  * - `commit` writes many keys in one round trip, each only if its version is still the one that
  *   was read (compare-and-set), and returns the keys that lost a race, so no update is ever lost;
  * - a failure throws (the caller answers 5xx and the event is retried); it never half-applies
- *   silently: each key is either written or reported as a conflict.
+ *   silently: each key is either written or reported as a conflict;
+ * - values go through a codec (JSON unless the caller gives another); a value the codec cannot
+ *   read is loaded as absent with its version kept, so the next write replaces it.
  */
 export interface BaselineStore {
   readonly kind: 'memory' | 'redis' | 'configmap';
-  load<T>(keys: readonly string[]): Promise<Map<string, Versioned<T>>>;
-  commit<T>(writes: readonly CasWrite<T>[]): Promise<string[]>;
+  load<T>(keys: readonly string[], codec?: Codec<T>): Promise<Map<string, Versioned<T>>>;
+  commit<T>(writes: readonly CasWrite<T>[], codec?: Codec<T>): Promise<string[]>;
   /** Remove keys (e.g. state of deleted objects). */
   remove(keys: readonly string[]): Promise<void>;
   close(): Promise<void>;
@@ -36,29 +40,87 @@ export class StoreError extends Error {
   }
 }
 
+export interface UpdateOptions<T> {
+  readonly codec?: Codec<T>;
+  /** Rounds of redoing the keys that lost a race before giving up (the event is then retried). */
+  readonly maxAttempts?: number;
+  /**
+   * Keys per load/commit. A large batch goes through in chunks, the next chunk loading while this
+   * one is computed and the previous one commits, so memory stays bounded by a few chunks however
+   * large the batch, and the client's work overlaps the store's.
+   */
+  readonly chunkSize?: number;
+}
+
+const DEFAULT_CHUNK = 4096;
+
+/** A promise whose failure is held until it is awaited (no unhandled rejection while it waits). */
+function held<T>(promise: Promise<T>): Promise<() => T> {
+  return promise.then(
+    (value) => () => value,
+    (error: unknown) => () => {
+      throw error;
+    },
+  );
+}
+
 /**
- * Read-modify-write many keys atomically per key: load, compute, compare-and-set, and redo only the
- * keys that lost a race (another instance updated them meanwhile) until all are written.
+ * Read-modify-write many keys atomically per key, keeping nothing: load, compute, compare-and-set,
+ * and redo only the keys that lost a race (another instance updated them meanwhile) until all are
+ * written. `compute` may run more than once for a key; its last result is the one stored.
  */
+export async function updateEach<T>(
+  store: BaselineStore,
+  keys: readonly string[],
+  compute: (key: string, current: T | undefined) => T,
+  options: UpdateOptions<T> = {},
+): Promise<void> {
+  const codec = options.codec ?? jsonCodec<T>();
+  const maxAttempts = options.maxAttempts ?? 8;
+  const size = Math.max(1, options.chunkSize ?? DEFAULT_CHUNK);
+  let pending = [...new Set(keys)];
+  for (let attempt = 0; attempt < maxAttempts && pending.length > 0; attempt++) {
+    const chunks: string[][] = [];
+    for (let i = 0; i < pending.length; i += size) chunks.push(pending.slice(i, i + size));
+    const conflicts: string[] = [];
+    let loading = held(store.load(chunks[0] ?? [], codec));
+    let committing: Promise<() => string[]> | undefined;
+    for (let c = 0; c < chunks.length; c++) {
+      const current = (await loading)();
+      const next = chunks[c + 1];
+      if (next) loading = held(store.load(next, codec));
+      const writes = (chunks[c] ?? []).map((key) => {
+        const found = current.get(key);
+        return { key, expected: found?.version ?? 0, value: compute(key, found?.value) };
+      });
+      current.clear();
+      if (committing) conflicts.push(...(await committing)());
+      committing = held(store.commit(writes, codec));
+    }
+    if (committing) conflicts.push(...(await committing)());
+    pending = conflicts;
+  }
+  if (pending.length > 0)
+    throw new StoreError(`gave up after ${maxAttempts} attempts on ${pending.length} contended keys`);
+}
+
+/** `updateEach`, returning the values written (for a few keys: the whole map is kept). */
 export async function updateMany<T>(
   store: BaselineStore,
   keys: readonly string[],
   compute: (key: string, current: T | undefined) => T,
-  maxAttempts = 8,
+  options: UpdateOptions<T> = {},
 ): Promise<Map<string, T>> {
   const results = new Map<string, T>();
-  let pending = [...new Set(keys)];
-  for (let attempt = 0; attempt < maxAttempts && pending.length > 0; attempt++) {
-    const current = await store.load<T>(pending);
-    const writes = pending.map((key) => {
-      const found = current.get(key);
-      const value = compute(key, found?.value);
+  await updateEach<T>(
+    store,
+    keys,
+    (key, current) => {
+      const value = compute(key, current);
       results.set(key, value);
-      return { key, expected: found?.version ?? 0, value };
-    });
-    pending = await store.commit(writes);
-  }
-  if (pending.length > 0)
-    throw new StoreError(`gave up after ${maxAttempts} attempts on ${pending.length} contended keys`);
+      return value;
+    },
+    options,
+  );
   return results;
 }

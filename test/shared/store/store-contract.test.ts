@@ -99,7 +99,9 @@ describe.each(implementations)('BaselineStore contract: %s', (_name, backend) =>
     await Promise.all(
       writers.map(async (s) => {
         for (let i = 0; i < increments; i++)
-          await updateMany<number>(s, keys, (_k, current) => (current ?? 0) + 1, 100);
+          await updateMany<number>(s, keys, (_k, current) => (current ?? 0) + 1, {
+            maxAttempts: 100,
+          });
       }),
     );
     const final = await (writers[0] as BaselineStore).load<number>(keys);
@@ -123,7 +125,8 @@ describe.runIf(redisAvailable)('RedisStore against a real redis-server', () => {
     const keys = Array.from({ length: 50 }, (_, i) => `series-${i}`);
     await Promise.all(
       [a, b].map(async (s) => {
-        for (let i = 0; i < 20; i++) await updateMany<number>(s, keys, (_k, v) => (v ?? 0) + 1, 100);
+        for (let i = 0; i < 20; i++)
+          await updateMany<number>(s, keys, (_k, v) => (v ?? 0) + 1, { maxAttempts: 100 });
       }),
     );
     const final = await a.load<number>(keys);

@@ -1,0 +1,24 @@
+/**
+ * How a store turns a value into bytes and back. JSON is the default (readable with redis-cli or
+ * kubectl); hot paths with many small records (series baselines) use a compact binary codec.
+ * `decode` throws on bytes it does not understand; stores then treat the key as absent (relearnt).
+ */
+export interface Codec<T> {
+  readonly name: string;
+  /** The bytes may be a view the codec reuses on its next call: copy them before encoding again. */
+  encode(value: T): Uint8Array;
+  decode(bytes: Uint8Array): T;
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export const JSON_CODEC: Codec<unknown> = {
+  name: 'json',
+  encode: (value) => Buffer.from(JSON.stringify(value) ?? 'null', 'utf8'),
+  decode: (bytes) => JSON.parse(decoder.decode(bytes)) as unknown,
+};
+
+/** The default codec, typed for a caller's value. */
+export function jsonCodec<T>(): Codec<T> {
+  return JSON_CODEC as Codec<T>;
+}
