@@ -1,20 +1,15 @@
 // `npm run bench:score`: scoring throughput in memory against a naive baseline measured in the same
 // run, and one 50 000-series batch through the real score path with Redis (load + compare-and-set).
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mean, standardDeviation } from 'simple-statistics';
 import { DEFAULT_PARAMS, newState, observe } from '../functions/score/detector.js';
-import { scoreSeries, seriesKey, type SeriesRecord } from '../functions/score/score-batch.js';
-import type { Sample } from '../shared/contracts/index.js';
-import { RedisStore, updateEach } from '../shared/store/index.js';
-import { SERIES_RECORD_CODEC } from '../functions/score/record-codec.js';
+import { build } from 'esbuild';
+import { signal } from './signal.js';
 import { freePort } from '../cli/processes.js';
 
 const SERIES = 1000;
 const STEPS = Number(process.env['BENCH_SCORE_STEPS'] ?? 10_000);
-
-function signal(i: number, t: number): number {
-  return 100 + 10 * Math.sin((t + i) / 50) + ((i * 7919 + t * 104729) % 97) / 10;
-}
 
 /** Inputs generated before timing, so both contenders measure scoring only. */
 function inputs(steps: number): Float64Array {
@@ -82,49 +77,37 @@ async function startRedis(): Promise<{ url: string; stop: () => void }> {
   return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') };
 }
 
-/** 50 000 series, one sample each, through scoreSeries with the Redis store (after a warm batch). */
-async function measureBatch(url: string): Promise<{ ms: number; rssMb: number }> {
-  const store = new RedisStore({ url, prefix: `bench:${Date.now()}:` });
-  const batch = (minute: number): Map<string, Sample[]> => {
-    const out = new Map<string, Sample[]>();
-    for (let i = 0; i < 50_000; i++) {
-      const s: Sample = {
-        entity: { kind: 'Pod', namespace: `ns-${i % 100}`, name: `pod-${i}`, container: 'app' },
-        signal: 'cpu_usage_cores',
-        value: signal(i, minute),
-        unit: 'cores',
-        at: new Date(Date.UTC(2026, 0, 1) + minute * 60_000).toISOString(),
-      };
-      out.set(seriesKey(s), [s]);
-    }
-    return out;
-  };
-  const run = async (minute: number) => {
-    const samples = batch(minute);
-    const started = performance.now();
-    await updateEach<SeriesRecord>(
-      store,
-      [...samples.keys()],
-      (key, current) => scoreSeries(key, samples.get(key) ?? [], current, []).record,
-      { codec: SERIES_RECORD_CODEC },
-    );
-    return performance.now() - started;
-  };
-  await run(0); // first batch creates the keys
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
-  const ms = await run(1);
-  clearInterval(timer);
-  await store.close();
-  return { ms, rssMb: peak / 2 ** 20 };
-}
+/** The NODE_OPTIONS the chart gives every function container (read from the chart, not repeated). */
+const CHART_NODE_OPTIONS = (
+  /- name: NODE_OPTIONS\s+value: (.+)/.exec(
+    readFileSync('deploy/helm/kurative/templates/_helpers.tpl', 'utf8'),
+  )?.[1] ?? ''
+)
+  .split(/\s+/)
+  .filter(Boolean);
 
 /**
- * The batch runs in a process of its own, so its peak RSS is the scorer's (the throughput run above
- * holds 80 MB of inputs that have nothing to do with it).
+ * The 50 000-series batch (bench/score-batch.ts) bundled as the function image bundles its code and
+ * run in a process of its own with the chart's NODE_OPTIONS, so its peak RSS is the scorer's (the
+ * throughput run above holds 80 MB of inputs that have nothing to do with it).
  */
-async function batchInChild(url: string): Promise<{ ms: number; rssMb: number }> {
-  const child = spawn(process.execPath, [...process.execArgv, process.argv[1] ?? '', '--batch-only'], {
+async function batchInChild(url: string): Promise<{ ms: number; rssMb: number; baseRssMb: number }> {
+  const outfile = 'dist/bench/score-batch.mjs';
+  await build({
+    entryPoints: ['bench/score-batch.ts'],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    banner: {
+      js: "import { createRequire as __kurativeRequire } from 'node:module'; const require = __kurativeRequire(import.meta.url);",
+    },
+    logLevel: 'warning',
+  });
+  const child = spawn(process.execPath, [...CHART_NODE_OPTIONS, outfile], {
     env: { ...process.env, BENCH_SCORE_REDIS_URL: url },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -133,19 +116,20 @@ async function batchInChild(url: string): Promise<{ ms: number; rssMb: number }>
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   const line = out.split('\n').find((l) => l.startsWith('{'));
   if (code !== 0 || !line) throw new Error(`batch process failed (exit ${code}): ${out}`);
-  return JSON.parse(line) as { ms: number; rssMb: number };
+  return JSON.parse(line) as { ms: number; rssMb: number; baseRssMb: number };
 }
 
-if (process.argv.includes('--batch-only')) {
-  console.log(JSON.stringify(await measureBatch(process.env['BENCH_SCORE_REDIS_URL'] ?? '')));
-} else {
+{
   const detector = measureDetector();
   const naive = measureNaive(Math.max(200, Math.floor(STEPS / 20)));
   const redis = await startRedis();
   try {
-    const { ms, rssMb } = await batchInChild(redis.url);
+    const { ms, rssMb, baseRssMb } = await batchInChild(redis.url);
     console.log(
       `score detector=${(detector / 1e6).toFixed(2)}M/s naive=${(naive / 1e6).toFixed(2)}M/s (window of 60, simple-statistics)`,
+    );
+    console.log(
+      `score batch of 50000 series: ${Math.round(ms)} ms (median of 3, chunks of 4096 pipelined), peak rss ${Math.round(rssMb)} MB, ${Math.round(baseRssMb)} MB between batches`,
     );
     console.log(
       `score: samples_per_s=${Math.round(detector)} ratio_vs_naive=${(detector / naive).toFixed(1)} batch50k_redis_ms=${Math.round(ms)} rss_mb=${Math.round(rssMb)}`,

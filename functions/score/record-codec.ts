@@ -43,12 +43,11 @@ class Writer {
     this.at += 8;
   }
   str(v: string): void {
-    const bytes = Buffer.byteLength(v, 'utf8');
-    if (bytes > 0xffff) throw new RangeError(`name too long for a series record (${bytes} bytes)`);
-    this.u16(bytes);
-    this.room(bytes);
-    this.buf.write(v, this.at, 'utf8');
-    this.at += bytes;
+    const bytes = names.encode(v);
+    this.u16(bytes.length);
+    this.room(bytes.length);
+    this.buf.set(bytes, this.at);
+    this.at += bytes.length;
   }
   /** The bytes written since the last reset (a view: valid until the next reset). */
   done(): Uint8Array {
@@ -66,9 +65,6 @@ class Reader {
   constructor(private readonly bytes: Uint8Array) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
-  private need(bytes: number): void {
-    if (this.at + bytes > this.bytes.byteLength) throw new RangeError('truncated series record');
-  }
   u8(): number {
     this.need(1);
     return this.view.getUint8(this.at++);
@@ -81,14 +77,21 @@ class Reader {
   }
   f64(): number {
     this.need(8);
+    return this.f64Unchecked();
+  }
+  /** After `need` covered it. */
+  f64Unchecked(): number {
     const v = this.view.getFloat64(this.at, true);
     this.at += 8;
     return v;
   }
+  need(bytes: number): void {
+    if (this.at + bytes > this.bytes.byteLength) throw new RangeError('truncated series record');
+  }
   str(): string {
     const bytes = this.u16();
     this.need(bytes);
-    const v = utf8.decode(this.bytes.subarray(this.at, this.at + bytes));
+    const v = names.decode(this.bytes, this.at, bytes);
     this.at += bytes;
     return v;
   }
@@ -98,6 +101,58 @@ class Reader {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Names in records (seasonality, rule names) are few and repeat in every record: their bytes and
+ * strings are kept, bounded, so a batch does not encode and decode the same few names 50 000 times.
+ */
+class Names {
+  private readonly bytesOf = new Map<string, Uint8Array>();
+  private readonly byHead = new Map<number, { bytes: Uint8Array; name: string }[]>();
+  private size = 0;
+
+  encode(name: string): Uint8Array {
+    let bytes = this.bytesOf.get(name);
+    if (!bytes) {
+      bytes = Buffer.from(name, 'utf8');
+      if (bytes.length > 0xffff)
+        throw new RangeError(`name too long for a series record (${bytes.length} bytes)`);
+      this.remember(name, bytes);
+    }
+    return bytes;
+  }
+
+  decode(source: Uint8Array, at: number, length: number): string {
+    const head = length * 256 + (length > 0 ? (source[at] as number) : 0);
+    for (const known of this.byHead.get(head) ?? []) {
+      if (known.bytes.length === length && equalBytes(known.bytes, source, at)) return known.name;
+    }
+    const name = utf8.decode(source.subarray(at, at + length));
+    this.remember(name, source.slice(at, at + length));
+    return name;
+  }
+
+  private remember(name: string, bytes: Uint8Array): void {
+    if (this.size >= 1024) {
+      this.bytesOf.clear();
+      this.byHead.clear();
+      this.size = 0;
+    }
+    this.size++;
+    this.bytesOf.set(name, bytes);
+    const head = bytes.length * 256 + (bytes.length > 0 ? (bytes[0] as number) : 0);
+    const list = this.byHead.get(head);
+    if (list) list.push({ bytes, name });
+    else this.byHead.set(head, [{ bytes, name }]);
+  }
+}
+
+function equalBytes(a: Uint8Array, source: Uint8Array, at: number): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== source[at + i]) return false;
+  return true;
+}
+
+const names = new Names();
 
 // Field by field, so property access stays monomorphic (this is on every series' path). The
 // readers build the same object shapes as newState/newForecast/newEpisode; a field added to one of
@@ -122,26 +177,28 @@ function writeState(w: Writer, s: SeriesState): void {
 }
 
 function readState(r: Reader): SeriesState {
+  r.need(13 * 8);
   const state: SeriesState = {
-    n: r.f64(),
-    t: r.f64(),
-    level: r.f64(),
-    trend: r.f64(),
-    spread: r.f64(),
-    zShort: r.f64(),
-    zSlow: r.f64(),
-    zMean: r.f64(),
-    zVar: r.f64(),
-    run: r.f64(),
-    alerted: r.f64(),
-    min: r.f64(),
-    max: r.f64(),
+    n: r.f64Unchecked(),
+    t: r.f64Unchecked(),
+    level: r.f64Unchecked(),
+    trend: r.f64Unchecked(),
+    spread: r.f64Unchecked(),
+    zShort: r.f64Unchecked(),
+    zSlow: r.f64Unchecked(),
+    zMean: r.f64Unchecked(),
+    zVar: r.f64Unchecked(),
+    run: r.f64Unchecked(),
+    alerted: r.f64Unchecked(),
+    min: r.f64Unchecked(),
+    max: r.f64Unchecked(),
     season: undefined,
   };
   const bins = r.u16();
   if (bins > 0) {
+    r.need(bins * 8);
     const season = new Array<number>(bins);
-    for (let i = 0; i < bins; i++) season[i] = r.f64();
+    for (let i = 0; i < bins; i++) season[i] = r.f64Unchecked();
     state.season = season;
   }
   return state;

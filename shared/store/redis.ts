@@ -11,39 +11,41 @@ const VERSION_WRAP = 2 ** 32 - 1;
 const CHUNK = 2000;
 
 // Compare-and-set of many keys in one round trip. KEYS = keys; ARGV[1] = ttlMs, ARGV[2] = one packed
-// string holding, per key in order, the expected version and the new value's length (two
-// little-endian uint32) and the new value (header included) — one argument instead of two per key,
-// which is most of the cost of a large batch on both ends. Returns the indexes (1-based) of keys
-// whose version moved. One SET ... GET per key writes and returns the previous value in one call; a
-// mismatch (rare: another writer got there first) puts the previous value back. An unreadable
-// header counts as version 0, so junk is overwritten instead of blocking the key forever.
+// string holding, per key in order, the expected version's header (8 bytes), the new value's
+// length (little-endian uint32) and the new value (header included) — one argument instead of two
+// per key, which is most of the cost of a large batch on both ends. Returns the indexes (1-based)
+// of keys whose version moved. One SET ... GET per key writes and returns the previous value in one
+// call; a mismatch (rare: another writer got there first) puts the previous value back. A value
+// without a valid header counts as version 0 (as load reads it), so junk is overwritten instead of
+// blocking the key forever.
 const CAS_SCRIPT = `
 local ttl = ARGV[1]
 local packed = ARGV[2]
 local pos = 1
 local conflicts = {}
+local sub, find, unpack, call = string.sub, string.find, struct.unpack, redis.call
 for i = 1, #KEYS do
   local key = KEYS[i]
   local expected, size
-  expected, size, pos = struct.unpack('<I4I4', packed, pos)
-  local value = string.sub(packed, pos, pos + size - 1)
+  expected, size, pos = unpack('<c8I4', packed, pos)
+  local value = sub(packed, pos, pos + size - 1)
   pos = pos + size
-  local old = redis.call('SET', key, value, 'PX', ttl, 'GET')
+  local old = call('SET', key, value, 'PX', ttl, 'GET')
   if old then
-    local head = string.sub(old, 1, 8)
-    local version = 0
-    if string.find(head, '^%x%x%x%x%x%x%x%x$') then version = tonumber(head, 16) end
-    if version ~= expected then
-      redis.call('SET', key, old, 'PX', ttl)
+    local head = sub(old, 1, 8)
+    if head ~= expected and not (expected == '00000000' and (#head < 8 or find(head, '[^0-9a-f]'))) then
+      call('SET', key, old, 'PX', ttl)
       conflicts[#conflicts + 1] = i
     end
-  elseif expected ~= 0 then
-    redis.call('DEL', key)
+  elseif expected ~= '00000000' then
+    call('DEL', key)
     conflicts[#conflicts + 1] = i
   end
 end
 return conflicts
 `;
+
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
 
 /** A growing byte buffer for the packed script argument. */
 class Packer {
@@ -55,26 +57,41 @@ class Packer {
     this.buf.copy(bigger, 0, 0, this.at);
     this.buf = bigger;
   }
-  /** One write: expected version, length, then header (the version this write makes) and body. */
+  /** One write: expected version's header, length, then the new header and the body. */
   entry(expected: number, body: Uint8Array): void {
-    this.room(8 + HEADER + body.length);
-    this.buf.writeUInt32LE(expected, this.at);
-    this.buf.writeUInt32LE(HEADER + body.length, this.at + 4);
-    this.buf.write(((expected % VERSION_WRAP) + 1).toString(16).padStart(HEADER, '0'), this.at + 8, 'latin1');
-    this.buf.set(body, this.at + 8 + HEADER);
-    this.at += 8 + HEADER + body.length;
+    this.room(HEADER + 4 + HEADER + body.length);
+    this.header(expected);
+    this.buf.writeUInt32LE(HEADER + body.length, this.at);
+    this.at += 4;
+    this.header((expected % VERSION_WRAP) + 1);
+    this.buf.set(body, this.at);
+    this.at += body.length;
+  }
+  /** A version as 8 lowercase hex digits. */
+  private header(version: number): void {
+    let rest = version;
+    for (let i = HEADER - 1; i >= 0; i--) {
+      this.buf[this.at + i] = HEX_DIGITS[rest % 16] as number;
+      rest = Math.floor(rest / 16);
+    }
+    this.at += HEADER;
   }
   bytes(): Buffer {
     return this.buf.subarray(0, this.at);
   }
 }
 
-const HEX_HEADER = /^[0-9a-fA-F]{8}$/;
-
-/** Version header of a stored value; 0 when unreadable (exactly as the script reads it). */
-function versionOf(raw: Buffer): number {
-  const head = raw.toString('latin1', 0, HEADER);
-  return HEX_HEADER.test(head) ? Number.parseInt(head, 16) : 0;
+/** Version header of a stored value: 8 lowercase hex digits; 0 when unreadable (as the script reads it). */
+function versionOf(raw: Uint8Array): number {
+  if (raw.length < HEADER) return 0;
+  let version = 0;
+  for (let i = 0; i < HEADER; i++) {
+    const c = raw[i] as number;
+    const digit = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+    if (digit < 0) return 0;
+    version = version * 16 + digit;
+  }
+  return version;
 }
 
 /** The pipeline with the compare-and-set script defined on the connection. */

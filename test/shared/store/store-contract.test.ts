@@ -5,9 +5,12 @@ import {
   MemoryStore,
   RedisStore,
   StoreError,
+  updateEach,
   updateMany,
   type BaselineStore,
+  type Codec,
 } from '../../../shared/store/index.js';
+import { Redis } from 'ioredis';
 import type { RunningApiServer } from '../../../sandbox/server-bootstrap.js';
 import { redisAvailable, startRedis, type RedisProcess } from '../../support/redis.js';
 import { kubeConfigFrom, startTestApiServer } from '../../support/sandbox.js';
@@ -109,6 +112,51 @@ describe.each(implementations)('BaselineStore contract: %s', (_name, backend) =>
     await Promise.all(writers.map((w) => w.close()));
   });
 
+  it('chunks a large update and still loses no update when clients race (chunk smaller than the batch)', async () => {
+    const client = backend();
+    const writers = [client(), client()];
+    const keys = Array.from({ length: 23 }, (_, i) => `chunked-${i}`);
+    await Promise.all(
+      writers.map(async (s) => {
+        for (let i = 0; i < 5; i++)
+          await updateEach<number>(s, keys, (_k, current) => (current ?? 0) + 1, {
+            chunkSize: 4,
+            maxAttempts: 100,
+          });
+      }),
+    );
+    const final = await (writers[0] as BaselineStore).load<number>(keys);
+    expect(keys.map((k) => final.get(k)?.value)).toEqual(keys.map(() => 10));
+    await Promise.all(writers.map((w) => w.close()));
+  });
+
+  it('stores values through another codec and reads what the codec cannot decode as absent', async () => {
+    const store = make();
+    const doubles: Codec<number[]> = {
+      name: 'f64',
+      encode: (v) => new Uint8Array(Float64Array.from(v).buffer),
+      decode: (b) => {
+        if (b.byteLength % 8 !== 0) throw new RangeError('not doubles');
+        return [...new Float64Array(Uint8Array.from(b).buffer)];
+      },
+    };
+    await store.commit([{ key: 'bin', expected: 0, value: [1.5, Number.NaN, -Infinity] }], doubles);
+    const loaded = await store.load(['bin'], doubles);
+    expect(loaded.get('bin')).toEqual({ version: 1, value: [1.5, Number.NaN, -Infinity] });
+    // Read through a codec that does not understand the bytes: absent value, version kept,
+    // so the next write replaces it.
+    const wrong: Codec<string> = {
+      name: 'wrong',
+      encode: (v) => Buffer.from(v),
+      decode: () => {
+        throw new Error('unreadable');
+      },
+    };
+    expect((await store.load(['bin'], wrong)).get('bin')).toEqual({ version: 1, value: undefined });
+    expect(await store.commit([{ key: 'bin', expected: 1, value: 'replaced' }], wrong)).toEqual([]);
+    await store.close();
+  });
+
   it('removes keys', async () => {
     const store = make();
     await store.commit([{ key: 'gone', expected: 0, value: true }]);
@@ -132,6 +180,34 @@ describe.runIf(redisAvailable)('RedisStore against a real redis-server', () => {
     const final = await a.load<number>(keys);
     expect([...final.values()].every((v) => v.value === 40)).toBe(true);
     await Promise.all([a.close(), b.close()]);
+  });
+
+  it('overwrites a value without a valid version header instead of blocking the key', async () => {
+    const store = new RedisStore({ url: redis?.url ?? '', prefix: 'junk:' });
+    const raw = new Redis(redis?.url ?? '');
+    try {
+      for (const [key, junk] of [
+        ['short', 'abc'],
+        ['upper', 'ABCDEF01{"a":1}'],
+        ['old-format', '12|{"level":1}'],
+      ] as const) {
+        await raw.set(`junk:${key}`, junk);
+        const loaded = await store.load<unknown>([key]);
+        expect(loaded.get(key)).toEqual({ version: 0, value: undefined });
+        expect(await store.commit([{ key, expected: 0, value: { fresh: true } }])).toEqual([]);
+        expect((await store.load<unknown>([key])).get(key)).toEqual({ version: 1, value: { fresh: true } });
+      }
+      // A stale writer still loses against a valid header.
+      expect(await store.commit([{ key: 'short', expected: 0, value: 'stale' }])).toEqual(['short']);
+      // Versions wrap to 1, never to 0 (absent).
+      await raw.set('junk:wrap', 'ffffffff"x"');
+      expect((await store.load<string>(['wrap'])).get('wrap')).toEqual({ version: 2 ** 32 - 1, value: 'x' });
+      expect(await store.commit([{ key: 'wrap', expected: 2 ** 32 - 1, value: 'y' }])).toEqual([]);
+      expect((await store.load<string>(['wrap'])).get('wrap')).toEqual({ version: 1, value: 'y' });
+    } finally {
+      raw.disconnect();
+      await store.close();
+    }
   });
 
   it('fails loudly while Redis is down, and works again (relearning) after a restart', async () => {

@@ -82,5 +82,5 @@ seccompProfile:
 - name: LOG_LEVEL
   value: {{ $v.logLevel }}
 - name: NODE_OPTIONS
-  value: --max-old-space-size=192
+  value: --max-old-space-size=192 --max-semi-space-size=8
 {{- end }}

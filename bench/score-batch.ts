@@ -1,0 +1,62 @@
+// The 50 000-series batch of `npm run bench:score`. bench/score.ts bundles this file with esbuild
+// (as the function image bundles its entry) and runs it in a process of its own with the chart's
+// NODE_OPTIONS, so the peak RSS is the scorer's: node, the score path's code, the batch's samples
+// and its store traffic — nothing of the bench's own inputs or of tsx.
+// Prints one JSON line: { ms, rssMb, baseRssMb }.
+import type { Sample } from '../shared/contracts/index.js';
+import { SERIES_RECORD_CODEC } from '../functions/score/record-codec.js';
+import { scoreSeries, seriesKey, type SeriesRecord } from '../functions/score/score-batch.js';
+import type { DetectorRule } from '../functions/score/rules.js';
+import { RedisStore } from '../shared/store/redis.js';
+import { updateEach } from '../shared/store/store.js';
+import { signal } from './signal.js';
+
+const SERIES = 50_000;
+const url = process.env['BENCH_SCORE_REDIS_URL'] ?? '';
+
+/** One batch: a sample per series, grouped by series as score's handler groups them. */
+function batch(minute: number): Map<string, Sample[]> {
+  const out = new Map<string, Sample[]>();
+  const at = new Date(Date.UTC(2026, 0, 1) + minute * 60_000).toISOString();
+  for (let i = 0; i < SERIES; i++) {
+    const s: Sample = {
+      entity: { kind: 'Pod', namespace: `ns-${i % 100}`, name: `pod-${i}`, container: 'app' },
+      signal: 'cpu_usage_cores',
+      value: signal(i, minute),
+      unit: 'cores',
+      at,
+    };
+    out.set(seriesKey(s), [s]);
+  }
+  return out;
+}
+
+const store = new RedisStore({ url, prefix: `bench:${Date.now()}:` });
+const NO_RULES: readonly DetectorRule[] = [];
+async function run(minute: number): Promise<number> {
+  const samples = batch(minute);
+  const started = performance.now();
+  await updateEach<SeriesRecord>(
+    store,
+    [...samples.keys()],
+    (key, current) => scoreSeries(key, samples.get(key) ?? [], current, NO_RULES).record,
+    { codec: SERIES_RECORD_CODEC },
+  );
+  return performance.now() - started;
+}
+
+// Warm-up batches create the keys and let the code be optimised, as in a running instance.
+await run(0);
+await run(1);
+const baseRssMb = process.memoryUsage().rss / 2 ** 20;
+let peak = 0;
+const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 2);
+const times: number[] = [];
+for (let minute = 2; minute < 5; minute++) times.push(await run(minute));
+clearInterval(timer);
+peak = Math.max(peak, process.memoryUsage().rss);
+// Leave nothing behind in a shared Redis.
+await store.remove([...batch(0).keys()]);
+await store.close();
+times.sort((a, b) => a - b);
+console.log(JSON.stringify({ ms: times[1], runsMs: times, rssMb: peak / 2 ** 20, baseRssMb }));

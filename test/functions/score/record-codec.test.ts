@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import type { Sample } from '../../../shared/contracts/index.js';
+import { SERIES_RECORD_CODEC } from '../../../functions/score/record-codec.js';
+import { scoreSeries, seriesKey, type SeriesRecord } from '../../../functions/score/score-batch.js';
+import { DetectorSpec } from '../../../shared/contracts/index.js';
+
+const encode = (r: SeriesRecord) => SERIES_RECORD_CODEC.encode(r);
+const decode = (b: Uint8Array) => SERIES_RECORD_CODEC.decode(b);
+const roundTrip = (r: SeriesRecord) => decode(encode(r).slice());
+
+const num = fc.double({ noDefaultInfinity: false, noNaN: false });
+const state = fc.record({
+  n: num,
+  t: num,
+  level: num,
+  trend: num,
+  spread: num,
+  zShort: num,
+  zSlow: num,
+  zMean: num,
+  zVar: num,
+  run: num,
+  alerted: num,
+  min: num,
+  max: num,
+  season: fc.option(fc.array(num, { minLength: 1, maxLength: 300 }), { nil: undefined }),
+});
+const forecast = fc.record({
+  w: num,
+  sx: num,
+  sy: num,
+  sxx: num,
+  sxy: num,
+  syy: num,
+  t0: num,
+  last: num,
+  lastX: num,
+});
+const episode = fc.record({ aboveSince: num, onset: num, lastEmit: num });
+const record: fc.Arbitrary<SeriesRecord> = fc
+  .record({
+    t: num,
+    d: fc.dictionary(fc.string({ maxLength: 40 }), state, { maxKeys: 3 }),
+    e: fc.dictionary(fc.string({ unit: 'grapheme', maxLength: 60 }), episode, { maxKeys: 5 }),
+    f: fc.option(forecast, { nil: undefined }),
+  })
+  .map(({ f, ...rest }) => (f ? { ...rest, f } : rest));
+
+describe('series record codec', () => {
+  it('round-trips any record exactly (NaN and ±Infinity included, unlike JSON)', () => {
+    fc.assert(
+      fc.property(record, (r) => {
+        expect(roundTrip(r)).toEqual(r);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('round-trips the records scoring really produces (seasonal profile and forecast included)', () => {
+    const custom = [
+      {
+        name: 'leak-daily',
+        spec: DetectorSpec.parse({
+          signal: { metric: 'memory_working_set_bytes' },
+          seasonality: 'daily',
+        }),
+      },
+    ];
+    let record: SeriesRecord | undefined;
+    for (let m = 0; m < 400; m++) {
+      const s: Sample = {
+        entity: { kind: 'Pod', namespace: 'shop', name: 'cart-1', container: 'app' },
+        signal: 'memory_working_set_bytes',
+        value: 100e6 + m * 1e5 + (m % 7) * 1e4,
+        unit: 'bytes',
+        at: new Date(Date.UTC(2026, 0, 1) + m * 60_000).toISOString(),
+        limit: 512e6,
+      };
+      record = scoreSeries(seriesKey(s), [s], record ? roundTrip(record) : undefined, custom).record;
+    }
+    const final = record as SeriesRecord;
+    expect(Object.keys(final.d)).toEqual(['daily']);
+    expect(final.d['daily']?.season?.length).toBeGreaterThan(0);
+    expect(final.f).toBeDefined();
+    expect(roundTrip(final)).toEqual(final);
+  });
+
+  it('scores identically whether the record went through the codec or stayed in memory', () => {
+    let kept: SeriesRecord | undefined;
+    let stored: SeriesRecord | undefined;
+    for (let m = 0; m < 300; m++) {
+      const s: Sample = {
+        entity: { kind: 'Pod', namespace: 'shop', name: 'api-1', container: 'app' },
+        signal: 'cpu_usage_cores',
+        value: m === 250 ? 9 : 0.5 + 0.05 * Math.sin(m / 5),
+        unit: 'cores',
+        at: new Date(Date.UTC(2026, 0, 1) + m * 60_000).toISOString(),
+      };
+      const a = scoreSeries(seriesKey(s), [s], kept, []);
+      const b = scoreSeries(seriesKey(s), [s], stored ? roundTrip(stored) : undefined, []);
+      expect(b.anomalies).toEqual(a.anomalies);
+      kept = a.record;
+      stored = b.record;
+    }
+    expect(stored).toEqual(kept);
+    // Without a seasonal profile (most series) the record is well under its JSON size.
+    expect(encode(stored as SeriesRecord).length).toBeLessThan(0.8 * JSON.stringify(stored).length);
+  });
+
+  it('refuses bytes it does not understand instead of inventing a state', () => {
+    const bytes = encode({ t: 1, d: {}, e: { r: { aboveSince: -1, onset: -1, lastEmit: 0 } } }).slice();
+    expect(() => decode(bytes.subarray(0, bytes.length - 3))).toThrow(/truncated/);
+    expect(() => decode(Uint8Array.from([...bytes, 0]))).toThrow(/trailing/);
+    expect(() => decode(Uint8Array.from([9, ...bytes.subarray(1)]))).toThrow(/format 9/);
+    expect(() => decode(Buffer.from('{"t":1,"d":{},"e":{}}'))).toThrow();
+    expect(() => decode(new Uint8Array(0))).toThrow(/truncated/);
+  });
+});
