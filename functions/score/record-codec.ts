@@ -51,7 +51,8 @@ class Writer {
   }
   /** The bytes written since the last reset (a view: valid until the next reset). */
   done(): Uint8Array {
-    return this.buf.subarray(0, this.at);
+    // A plain Uint8Array view (a Buffer's slice() would not copy).
+    return new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.at);
   }
   reset(): this {
     this.at = 0;

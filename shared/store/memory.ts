@@ -27,7 +27,7 @@ export class MemoryStore implements BaselineStore {
     for (const w of writes) {
       const version = this.data.get(w.key)?.version ?? 0;
       if (version !== w.expected) conflicts.push(w.key);
-      else this.data.set(w.key, { version: version + 1, bytes: codec.encode(w.value).slice() });
+      else this.data.set(w.key, { version: version + 1, bytes: Uint8Array.from(codec.encode(w.value)) });
     }
     return Promise.resolve(conflicts);
   }

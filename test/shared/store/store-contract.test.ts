@@ -132,17 +132,29 @@ describe.each(implementations)('BaselineStore contract: %s', (_name, backend) =>
 
   it('stores values through another codec and reads what the codec cannot decode as absent', async () => {
     const store = make();
+    // Like the series record codec, encode returns a view of one reused buffer: stores must copy.
+    const scratch = new Float64Array(16);
     const doubles: Codec<number[]> = {
       name: 'f64',
-      encode: (v) => new Uint8Array(Float64Array.from(v).buffer),
+      encode: (v) => {
+        scratch.set(v);
+        return Buffer.from(scratch.buffer, 0, v.length * 8);
+      },
       decode: (b) => {
         if (b.byteLength % 8 !== 0) throw new RangeError('not doubles');
         return [...new Float64Array(Uint8Array.from(b).buffer)];
       },
     };
-    await store.commit([{ key: 'bin', expected: 0, value: [1.5, Number.NaN, -Infinity] }], doubles);
-    const loaded = await store.load(['bin'], doubles);
+    await store.commit(
+      [
+        { key: 'bin', expected: 0, value: [1.5, Number.NaN, -Infinity] },
+        { key: 'bin2', expected: 0, value: [7] },
+      ],
+      doubles,
+    );
+    const loaded = await store.load(['bin', 'bin2'], doubles);
     expect(loaded.get('bin')).toEqual({ version: 1, value: [1.5, Number.NaN, -Infinity] });
+    expect(loaded.get('bin2')).toEqual({ version: 1, value: [7] });
     // Read through a codec that does not understand the bytes: absent value, version kept,
     // so the next write replaces it.
     const wrong: Codec<string> = {
