@@ -11,6 +11,8 @@ import { RedisStore } from '../shared/store/redis.js';
 import { updateEach } from '../shared/store/store.js';
 import { signal } from './signal.js';
 
+// Node and the score path's code, before any batch.
+const idleRssMb = process.memoryUsage().rss / 2 ** 20;
 const SERIES = 50_000;
 const url = process.env['BENCH_SCORE_REDIS_URL'] ?? '';
 
@@ -59,4 +61,4 @@ peak = Math.max(peak, process.memoryUsage().rss);
 await store.remove([...batch(0).keys()]);
 await store.close();
 times.sort((a, b) => a - b);
-console.log(JSON.stringify({ ms: times[1], runsMs: times, rssMb: peak / 2 ** 20, baseRssMb }));
+console.log(JSON.stringify({ ms: times[1], runsMs: times, rssMb: peak / 2 ** 20, baseRssMb, idleRssMb }));

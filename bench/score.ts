@@ -77,6 +77,14 @@ async function startRedis(): Promise<{ url: string; stop: () => void }> {
   return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') };
 }
 
+interface BatchFigures {
+  ms: number;
+  runsMs: number[];
+  rssMb: number;
+  baseRssMb: number;
+  idleRssMb: number;
+}
+
 /** The NODE_OPTIONS the chart gives every function container (read from the chart, not repeated). */
 const CHART_NODE_OPTIONS = (
   /- name: NODE_OPTIONS\s+value: (.+)/.exec(
@@ -91,7 +99,7 @@ const CHART_NODE_OPTIONS = (
  * run in a process of its own with the chart's NODE_OPTIONS, so its peak RSS is the scorer's (the
  * throughput run above holds 80 MB of inputs that have nothing to do with it).
  */
-async function batchInChild(url: string): Promise<{ ms: number; rssMb: number; baseRssMb: number }> {
+async function batchInChild(url: string): Promise<BatchFigures> {
   const outfile = 'dist/bench/score-batch.mjs';
   await build({
     entryPoints: ['bench/score-batch.ts'],
@@ -116,7 +124,7 @@ async function batchInChild(url: string): Promise<{ ms: number; rssMb: number; b
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   const line = out.split('\n').find((l) => l.startsWith('{'));
   if (code !== 0 || !line) throw new Error(`batch process failed (exit ${code}): ${out}`);
-  return JSON.parse(line) as { ms: number; rssMb: number; baseRssMb: number };
+  return JSON.parse(line) as BatchFigures;
 }
 
 {
@@ -124,12 +132,12 @@ async function batchInChild(url: string): Promise<{ ms: number; rssMb: number; b
   const naive = measureNaive(Math.max(200, Math.floor(STEPS / 20)));
   const redis = await startRedis();
   try {
-    const { ms, rssMb, baseRssMb } = await batchInChild(redis.url);
+    const { ms, runsMs, rssMb, baseRssMb, idleRssMb } = await batchInChild(redis.url);
     console.log(
       `score detector=${(detector / 1e6).toFixed(2)}M/s naive=${(naive / 1e6).toFixed(2)}M/s (window of 60, simple-statistics)`,
     );
     console.log(
-      `score batch of 50000 series: ${Math.round(ms)} ms (median of 3, chunks of 4096 pipelined), peak rss ${Math.round(rssMb)} MB, ${Math.round(baseRssMb)} MB between batches`,
+      `score batch of 50000 series: ${Math.round(ms)} ms (median of ${runsMs.map(Math.round).join('/')}; chunks of 4096 pipelined), peak rss ${Math.round(rssMb)} MB (${Math.round(idleRssMb)} MB node and code before any batch, ${Math.round(baseRssMb)} MB between batches)`,
     );
     console.log(
       `score: samples_per_s=${Math.round(detector)} ratio_vs_naive=${(detector / naive).toFixed(1)} batch50k_redis_ms=${Math.round(ms)} rss_mb=${Math.round(rssMb)}`,
