@@ -4,7 +4,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mean, standardDeviation } from 'simple-statistics';
 import { DEFAULT_PARAMS, newState, observe } from '../functions/score/detector.js';
-import { build } from 'esbuild';
 import { signal } from './signal.js';
 import { freePort } from '../cli/processes.js';
 
@@ -101,20 +100,11 @@ const CHART_NODE_OPTIONS = (
  */
 async function batchInChild(url: string): Promise<BatchFigures> {
   const outfile = 'dist/bench/score-batch.mjs';
-  await build({
-    entryPoints: ['bench/score-batch.ts'],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    minifyWhitespace: true,
-    minifySyntax: true,
-    banner: {
-      js: "import { createRequire as __kurativeRequire } from 'node:module'; const require = __kurativeRequire(import.meta.url);",
-    },
-    logLevel: 'warning',
+  // Bundled exactly as the function image is (scripts/bundle.mjs).
+  const bundled = spawnSync(process.execPath, ['scripts/bundle.mjs', 'bench/score-batch.ts', outfile], {
+    stdio: 'inherit',
   });
+  if (bundled.status !== 0) throw new Error('bundling bench/score-batch.ts failed');
   const child = spawn(process.execPath, [...CHART_NODE_OPTIONS, outfile], {
     env: { ...process.env, BENCH_SCORE_REDIS_URL: url },
     stdio: ['ignore', 'pipe', 'inherit'],
