@@ -35,15 +35,20 @@ function batch(minute: number): Map<string, Sample[]> {
 
 const store = new RedisStore({ url, prefix: `bench:${Date.now()}:` });
 const NO_RULES: readonly DetectorRule[] = [];
+/** CPU time of this process per batch (Redis's own time is not in it). */
+const cpuMs: number[] = [];
 async function run(minute: number): Promise<number> {
   const samples = batch(minute);
   const started = performance.now();
+  const cpu = process.cpuUsage();
   await updateEach<SeriesRecord>(
     store,
     [...samples.keys()],
     (key, current) => scoreSeries(key, samples.get(key) ?? [], current, NO_RULES).record,
     { codec: SERIES_RECORD_CODEC },
   );
+  const used = process.cpuUsage(cpu);
+  cpuMs.push((used.user + used.system) / 1000);
   return performance.now() - started;
 }
 
@@ -61,4 +66,13 @@ peak = Math.max(peak, process.memoryUsage().rss);
 await store.remove([...batch(0).keys()]);
 await store.close();
 times.sort((a, b) => a - b);
-console.log(JSON.stringify({ ms: times[1], runsMs: times, rssMb: peak / 2 ** 20, baseRssMb, idleRssMb }));
+console.log(
+  JSON.stringify({
+    ms: times[1],
+    runsMs: times,
+    rssMb: peak / 2 ** 20,
+    baseRssMb,
+    idleRssMb,
+    cpuMs: cpuMs.slice(2),
+  }),
+);

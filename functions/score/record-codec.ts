@@ -248,19 +248,21 @@ function encode(record: SeriesRecord): Uint8Array {
   const w = scratch.reset();
   w.u8(FORMAT);
   w.f64(record.t);
-  const baselines = Object.entries(record.d);
-  w.u16(baselines.length);
-  for (const [name, state] of baselines) {
+  let count = 0;
+  for (const _ in record.d) count++;
+  w.u16(count);
+  for (const name in record.d) {
     w.str(name);
-    writeState(w, state);
+    writeState(w, record.d[name] as SeriesState);
   }
   w.u8(record.f ? 1 : 0);
   if (record.f) writeForecast(w, record.f);
-  const episodes = Object.entries(record.e);
-  w.u16(episodes.length);
-  for (const [name, episode] of episodes) {
+  count = 0;
+  for (const _ in record.e) count++;
+  w.u16(count);
+  for (const name in record.e) {
     w.str(name);
-    writeEpisode(w, episode);
+    writeEpisode(w, record.e[name] as EpisodeState);
   }
   return w.done();
 }

@@ -69,10 +69,14 @@ const NO_CUSTOM_RULES: readonly DetectorRule[] = [];
 // The rules for a sample depend only on its signal, kind, namespace and (when a rule selects on
 // them) labels: they are worked out once per such combination and rule set (rule sets are built
 // once per invocation), not once per sample.
-const rulesCache = new WeakMap<
-  readonly DetectorRule[],
-  { labels: boolean; bySample: Map<string, DetectorRule[]> }
->();
+interface RulesCache {
+  /** Some rule selects on labels: the labels are part of the key. */
+  readonly labels: boolean;
+  /** signal → kind → namespace (→ labels) → rules; nested maps, so a lookup allocates nothing. */
+  readonly bySignal: Map<string, Map<string, Map<string, DetectorRule[]>>>;
+  size: number;
+}
+const rulesCache = new WeakMap<readonly DetectorRule[], RulesCache>();
 
 /** The rules that apply to a sample: every matching Detector resource, plus the built-ins it does not replace. */
 export function rulesFor(sample: Sample, custom: readonly DetectorRule[]): readonly DetectorRule[] {
@@ -82,17 +86,27 @@ export function rulesFor(sample: Sample, custom: readonly DetectorRule[]): reado
     const labels = [...custom, ...BUILTIN_RULES].some(
       (r) => Object.keys(r.spec.target.selector?.matchLabels ?? {}).length > 0,
     );
-    cache = { labels, bySample: new Map() };
+    cache = { labels, bySignal: new Map(), size: 0 };
     rulesCache.set(owner, cache);
   }
   const e = sample.entity;
-  const key = `${sample.signal}|${e.kind}|${e.namespace ?? ''}${cache.labels ? `|${JSON.stringify(sample.labels ?? {})}` : ''}`;
-  let rules = cache.bySample.get(key);
+  let byKind = cache.bySignal.get(sample.signal);
+  if (!byKind) cache.bySignal.set(sample.signal, (byKind = new Map<string, Map<string, DetectorRule[]>>()));
+  let byNamespace = byKind.get(e.kind);
+  if (!byNamespace) byKind.set(e.kind, (byNamespace = new Map<string, DetectorRule[]>()));
+  const key = cache.labels
+    ? `${e.namespace ?? ''}|${JSON.stringify(sample.labels ?? {})}`
+    : (e.namespace ?? '');
+  let rules = byNamespace.get(key);
   if (!rules) {
     rules = matchRules(sample, custom);
-    // Bounded: a flood of distinct label sets must not grow it without end.
-    if (cache.bySample.size >= 10_000) cache.bySample.clear();
-    cache.bySample.set(key, rules);
+    // Bounded: a flood of distinct namespaces or label sets must not grow it without end.
+    if (cache.size >= 10_000) {
+      cache.bySignal.clear();
+      cache.size = 0;
+    }
+    cache.size++;
+    byNamespace.set(key, rules);
   }
   return rules;
 }

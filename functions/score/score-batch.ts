@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AnomalyData, Sample, Severity } from '../../shared/contracts/index.js';
 import { parseDuration } from '../../shared/duration/index.js';
-import { newState, observe, type SeriesState } from './detector.js';
+import { newState, observe, type MutableObservation, type SeriesState } from './detector.js';
 import { newEpisode, stepEpisode, type EpisodeState } from './episode.js';
 import { forecast, newForecast, updateForecast, type ForecastState } from './forecast.js';
 import {
@@ -78,6 +78,9 @@ export function scoreSeries(
   return { record, anomalies, rejected };
 }
 
+/** Reused by every deviation rule (read before the next observe). */
+const scratchObservation: MutableObservation = { score: 0, likelihood: 0, z: 0, expected: 0, spread: 0 };
+
 function applyDeviation(
   record: SeriesRecord,
   key: string,
@@ -88,7 +91,7 @@ function applyDeviation(
   const season = rule.spec.seasonality;
   const state = (record.d[season] ??= newState());
   const params = paramsFor(rule.spec);
-  const obs = observe(state, sample.value, t, params);
+  const obs = observe(state, sample.value, t, params, scratchObservation);
   const direction = rule.spec.signal.direction;
   const wrongWay =
     (direction === 'up' && sample.value < obs.expected) ||
