@@ -29,6 +29,8 @@ export const PERMISSIONS: Record<FunctionName, readonly Rule[]> = {
     rule([''], ['pods', 'nodes'], READ),
     rule(['metrics.k8s.io'], ['pods', 'nodes'], READ),
     rule([KURATIVE], ['detectors'], READ),
+    // list: whether any Incident is still open (act's follow-up tick).
+    rule([KURATIVE], ['incidents'], ['list']),
   ],
   score: [rule([KURATIVE], ['detectors'], READ), rule([KURATIVE], ['detectors/status'], ['patch'])],
   rca: [

@@ -39,7 +39,7 @@ export const ROUTES: readonly Route[] = [
     function: 'policy',
     filter: { type: EVENT_TYPES.apiServerUpdate, kind: 'Incident' },
   },
-  { name: 'act-verify-on-ping', function: 'act', filter: { type: EVENT_TYPES.ping } },
+  { name: 'act-verify-on-tick', function: 'act', filter: { type: EVENT_TYPES.tick } },
   {
     name: 'act-approved-decision',
     function: 'act',

@@ -51,15 +51,15 @@ const EVENT_REASON: Record<ActionType, string> = {
   notify: 'KurativeNotice',
 };
 
-type Accepted = typeof EVENT_TYPES.decision | typeof EVENT_TYPES.ping;
+type Accepted = typeof EVENT_TYPES.decision | typeof EVENT_TYPES.tick;
 
 /** act: perform approved decisions exactly once, and verify each action after its window. */
 export const definition = defineFunction<ActDeps, Accepted>({
   name: 'act',
-  accepts: [EVENT_TYPES.decision, EVENT_TYPES.ping],
+  accepts: [EVENT_TYPES.decision, EVENT_TYPES.tick],
   handle: async (event, { deps, log }) => {
-    if (event.type === EVENT_TYPES.ping) {
-      const now = Date.parse(event.time ?? '') || Date.now();
+    if (event.type === EVENT_TYPES.tick) {
+      const now = Date.parse(event.data.at) || Date.parse(event.time ?? '') || Date.now();
       return verifyDue(now, deps, log);
     }
     const d = event.data;

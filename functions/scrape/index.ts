@@ -11,6 +11,7 @@ import {
 } from '../../shared/kube/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import { listDetectors } from '../../shared/kube/detectors.js';
+import { listIncidents } from '../../shared/kube/incidents.js';
 import { queryInstant, type Fetch } from '../../shared/prometheus/index.js';
 import { defineFunction, type OutboundEvent } from '../../shared/runtime/index.js';
 import { chunkSamples } from './chunk.js';
@@ -41,9 +42,30 @@ export const definition = defineFunction<ScrapeDeps, typeof EVENT_TYPES.ping>({
     });
     if (oversized > 0) log.warn({ oversized }, 'samples larger than an event were dropped');
     log.info({ samples: samples.length, batches: batches.length }, 'scraped');
-    return batches.map((data): OutboundEvent => ({ type: EVENT_TYPES.metrics, data }));
+    const events = batches.map((data): OutboundEvent => ({ type: EVENT_TYPES.metrics, data }));
+    const followUp = await followUpTick(deps.kube, now, log);
+    return followUp ? [...events, followUp] : events;
   },
 });
+
+/** Phases in which an Incident may still need act (verification, closing when quiet). */
+const OPEN_PHASES: ReadonlySet<string> = new Set(['Detected', 'Diagnosed', 'AwaitingApproval', 'Mitigating']);
+
+/**
+ * The tick act follows, only while some Incident is open: when all is well act gets no event and
+ * stays scaled to zero (pay per incident). When the Incidents cannot be listed, tick anyway —
+ * a verification must not stall because of it.
+ */
+async function followUpTick(kube: KubeClients, at: string, log: Logger): Promise<OutboundEvent | undefined> {
+  try {
+    const open = (await listIncidents(kube)).filter((i) => OPEN_PHASES.has(i.status?.phase ?? 'Detected'));
+    if (open.length === 0) return undefined;
+    return { type: EVENT_TYPES.tick, data: { at, openIncidents: open.length } };
+  } catch (error) {
+    log.warn({ status: statusOf(error) }, 'could not list Incidents; ticking act anyway');
+    return { type: EVENT_TYPES.tick, data: { at } };
+  }
+}
 
 async function readCluster(kube: KubeClients, config: Config, log: Logger) {
   const namespaces = config.watchNamespaces;

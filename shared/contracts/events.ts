@@ -9,6 +9,7 @@ export const EVENT_TYPES = {
   decision: 'dev.kurative.decision.v1',
   remediation: 'dev.kurative.remediation.v1',
   ping: 'dev.knative.sources.ping',
+  tick: 'dev.kurative.tick.v1',
   apiServerAdd: 'dev.knative.apiserver.resource.add',
   apiServerUpdate: 'dev.knative.apiserver.resource.update',
   apiServerDelete: 'dev.knative.apiserver.resource.delete',
@@ -152,6 +153,19 @@ export const RemediationData = z
   .strict();
 export type RemediationData = z.infer<typeof RemediationData>;
 
+/**
+ * dev.kurative.tick.v1: scrape's follow-up of a cron tick while some Incident is still open, so act
+ * verifies actions and closes quiet incidents on schedule — and stays scaled to zero otherwise.
+ */
+export const TickData = z
+  .object({
+    at: Timestamp,
+    /** Incidents not yet Resolved or Escalated; absent when scrape could not list them (it ticks anyway). */
+    openIncidents: z.number().int().nonnegative().optional(),
+  })
+  .strict();
+export type TickData = z.infer<typeof TickData>;
+
 /** dev.knative.sources.ping: PingSource's data is whatever the source was configured with. */
 export const PingData = z.unknown();
 export type PingData = z.infer<typeof PingData>;
@@ -181,6 +195,7 @@ export const DATA_SCHEMAS = {
   [EVENT_TYPES.decision]: DecisionData,
   [EVENT_TYPES.remediation]: RemediationData,
   [EVENT_TYPES.ping]: PingData,
+  [EVENT_TYPES.tick]: TickData,
   [EVENT_TYPES.apiServerAdd]: KubeObjectData,
   [EVENT_TYPES.apiServerUpdate]: KubeObjectData,
   [EVENT_TYPES.apiServerDelete]: KubeObjectData,

@@ -27,6 +27,7 @@ export {
   DecisionData,
   RemediationData,
   PingData,
+  TickData,
   KubeObjectData,
   isEventType,
 } from './events.js';

@@ -86,6 +86,12 @@ describe.runIf(kubectlAvailable)('least-privilege RBAC from the chart, enforced 
   it.each<[FunctionName, string, (k: KubeClients) => Promise<unknown>]>([
     ['scrape', 'lists pods', (k) => k.core.listPodForAllNamespaces()],
     [
+      'scrape',
+      'lists Incidents (whether act needs a tick)',
+      (k) =>
+        k.custom.listClusterCustomObject({ group: 'kurative.dev', version: 'v1alpha1', plural: 'incidents' }),
+    ],
+    [
       'score',
       'lists Detectors',
       (k) =>
@@ -110,6 +116,17 @@ describe.runIf(kubectlAvailable)('least-privilege RBAC from the chart, enforced 
   it.each<[FunctionName, string, (k: KubeClients, pod: string) => Promise<unknown>]>([
     ['scrape', 'evict a pod', (k, p) => evict(k, p)],
     ['scrape', 'read Secrets', (k) => k.core.listSecretForAllNamespaces()],
+    [
+      'scrape',
+      'create an Incident',
+      (k) =>
+        k.custom.createClusterCustomObject({
+          group: 'kurative.dev',
+          version: 'v1alpha1',
+          plural: 'incidents',
+          body: { apiVersion: 'kurative.dev/v1alpha1', kind: 'Incident', metadata: { name: 'x' }, spec: {} },
+        }),
+    ],
     ['score', 'scale a Deployment', (k) => scale(k)],
     [
       'score',

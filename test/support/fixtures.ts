@@ -81,6 +81,7 @@ export const VALID_DATA: { [K in EventType]: EventData<K> } = {
     changes: ['pod shop/cart-7d9f-abcde evicted'],
   },
   [EVENT_TYPES.ping]: { tick: true },
+  [EVENT_TYPES.tick]: { at, openIncidents: 1 },
   [EVENT_TYPES.apiServerAdd]: {
     apiVersion: 'v1',
     kind: 'Event',

@@ -302,8 +302,8 @@ describe('act against the sandbox', () => {
       act.handle(
         {
           ...decisionEvent(reported.data.action),
-          type: EVENT_TYPES.ping,
-          data: {},
+          type: EVENT_TYPES.tick,
+          data: { at: new Date(at).toISOString(), openIncidents: 1 },
           time: new Date(at).toISOString(),
         },
         { deps, log: silentLog, config: testConfig() },
@@ -362,8 +362,8 @@ describe('act against the sandbox', () => {
     await act.handle(
       {
         ...decisionEvent({ type: 'notify', target: cart, params: {}, reason: '' }),
-        type: EVENT_TYPES.ping,
-        data: {},
+        type: EVENT_TYPES.tick,
+        data: { at: new Date(now).toISOString(), openIncidents: 3 },
         time: new Date(now).toISOString(),
       },
       { deps, log: silentLog, config: testConfig() },

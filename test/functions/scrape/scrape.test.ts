@@ -1,0 +1,97 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { definition as scrape } from '../../../functions/scrape/index.js';
+import { installKurative } from '../../../cli/pipeline.js';
+import { Sandbox } from '../../../sandbox/sandbox.js';
+import { EVENT_TYPES, type MetricsData, type TickData } from '../../../shared/contracts/index.js';
+import { createKubeClients, loadKubeConfig, type KubeClients } from '../../../shared/kube/index.js';
+import { createIncident, INCIDENTS } from '../../support/incidents.js';
+import { scenario } from '../../support/pipeline.js';
+import { silentLog, testConfig } from '../../support/runtime.js';
+import * as k8s from '@kubernetes/client-node';
+
+let sandbox: Sandbox;
+let kube: KubeClients;
+
+beforeEach(async () => {
+  sandbox = await Sandbox.start({
+    scenario: scenario('memory-leak'),
+    dir: mkdtempSync(join(tmpdir(), 'k-scrape-')),
+  });
+  installKurative(sandbox);
+  for (let i = 0; i < 12; i++) sandbox.step();
+  kube = createKubeClients(loadKubeConfig({ kubeconfig: sandbox.kubeconfigPath }));
+});
+afterEach(async () => sandbox.close());
+
+type Emitted = { type: string; data: unknown }[];
+const at = () => new Date(sandbox.simulator.clock.epochMs).toISOString();
+const tick = (clients: KubeClients = kube) =>
+  scrape.handle(
+    {
+      id: 'p1',
+      source: '/ping',
+      type: EVENT_TYPES.ping,
+      subject: undefined,
+      time: at(),
+      incidentId: undefined,
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      data: {},
+      extensions: {},
+    },
+    { deps: { kube: clients }, log: silentLog, config: testConfig() },
+  ) as Promise<Emitted>;
+const ticks = (events: Emitted) =>
+  events.filter((e) => e.type === EVENT_TYPES.tick).map((e) => e.data as TickData);
+
+describe('scrape', () => {
+  it('emits bounded metrics batches of every pod and node', async () => {
+    const events = await tick();
+    const batches = events.filter((e) => e.type === EVENT_TYPES.metrics).map((e) => e.data as MetricsData);
+    expect(batches.length).toBeGreaterThan(0);
+    const entities = new Set(batches.flatMap((b) => b.samples.map((s) => s.entity.kind)));
+    expect([...entities].sort()).toEqual(['Node', 'Pod']);
+    for (const e of events) expect(JSON.stringify(e.data).length).toBeLessThanOrEqual(256 * 1024);
+  });
+
+  it('ticks act only while an Incident is open, so act stays scaled to zero when all is well', async () => {
+    expect(ticks(await tick())).toEqual([]);
+    const now = sandbox.simulator.clock.epochMs;
+    const status = {
+      startedAt: new Date(now - 60_000).toISOString(),
+      lastSeenAt: new Date(now).toISOString(),
+      anomalies: 1,
+    };
+    await createIncident(kube, 'inc-done', { ...status, phase: 'Resolved' });
+    await createIncident(kube, 'inc-gave-up', { ...status, phase: 'Escalated' });
+    expect(ticks(await tick())).toEqual([]);
+    await createIncident(kube, 'inc-open', { ...status, phase: 'Mitigating' });
+    await createIncident(kube, 'inc-new', { ...status, phase: 'Detected' });
+    expect(ticks(await tick())).toEqual([{ at: at(), openIncidents: 2 }]);
+    for (const name of ['inc-open', 'inc-new'])
+      await kube.custom.patchClusterCustomObjectStatus(
+        { ...INCIDENTS, name, body: { status: { phase: 'Resolved' } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
+    expect(ticks(await tick())).toEqual([]);
+  });
+
+  it('ticks anyway when the Incidents cannot be listed (a verification must not stall)', async () => {
+    const failing = {
+      ...kube,
+      custom: Object.assign(Object.create(kube.custom) as k8s.CustomObjectsApi, {
+        listClusterCustomObject: (req: { plural: string }) =>
+          req.plural === 'incidents'
+            ? Promise.reject(Object.assign(new Error('boom'), { code: 500 }))
+            : kube.custom.listClusterCustomObject(
+                req as Parameters<k8s.CustomObjectsApi['listClusterCustomObject']>[0],
+              ),
+      }),
+    } as KubeClients;
+    const events = await tick(failing);
+    expect(ticks(events)).toEqual([{ at: at() }]);
+    expect(events.some((e) => e.type === EVENT_TYPES.metrics)).toBe(true);
+  });
+});
