@@ -113,32 +113,20 @@ describe.runIf(kubectlAvailable)('least-privilege RBAC from the chart, enforced 
     expect(await codeOf(() => call(asFunction(sandbox, fn)))).toBe(200);
   });
 
+  const createIncident = (k: KubeClients) =>
+    k.custom.createClusterCustomObject({
+      group: 'kurative.dev',
+      version: 'v1alpha1',
+      plural: 'incidents',
+      body: { apiVersion: 'kurative.dev/v1alpha1', kind: 'Incident', metadata: { name: 'x' }, spec: {} },
+    });
+
   it.each<[FunctionName, string, (k: KubeClients, pod: string) => Promise<unknown>]>([
     ['scrape', 'evict a pod', (k, p) => evict(k, p)],
     ['scrape', 'read Secrets', (k) => k.core.listSecretForAllNamespaces()],
-    [
-      'scrape',
-      'create an Incident',
-      (k) =>
-        k.custom.createClusterCustomObject({
-          group: 'kurative.dev',
-          version: 'v1alpha1',
-          plural: 'incidents',
-          body: { apiVersion: 'kurative.dev/v1alpha1', kind: 'Incident', metadata: { name: 'x' }, spec: {} },
-        }),
-    ],
+    ['scrape', 'create an Incident', (k) => createIncident(k)],
     ['score', 'scale a Deployment', (k) => scale(k)],
-    [
-      'score',
-      'create an Incident',
-      (k) =>
-        k.custom.createClusterCustomObject({
-          group: 'kurative.dev',
-          version: 'v1alpha1',
-          plural: 'incidents',
-          body: { apiVersion: 'kurative.dev/v1alpha1', kind: 'Incident', metadata: { name: 'x' }, spec: {} },
-        }),
-    ],
+    ['score', 'create an Incident', (k) => createIncident(k)],
     ['rca', 'evict a pod', (k, p) => evict(k, p)],
     ['rca', 'read Secrets', (k) => k.core.listSecretForAllNamespaces()],
     [
