@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AnomalyData } from '../../shared/contracts/index.js';
 import { ownersOf } from './diagnose.js';
-import { keyOf, type Topology } from './topology.js';
+import { keyOf, workloadOf, type Topology } from './topology.js';
 
 /** One open incident as rca keeps it in the store between invocations. */
 export interface OpenIncident {
@@ -23,6 +23,25 @@ export const JOIN_WINDOW_MS = 15 * 60_000;
 /** An incident with nothing new for this long is no longer open for joining. */
 export const CLOSE_AFTER_MS = 60 * 60_000;
 const MAX_ANOMALIES = 200;
+
+/**
+ * What else an anomaly may join an incident through, beyond its footprint: for a node, the pods it
+ * hosts and their workloads. A node's usage rising with one of its pods' is part of that pod's
+ * incident even when the node's anomaly arrives before the pod's (same scrape, any order). Only
+ * for matching: the incident's own keys grow by the footprint, so it does not start to absorb
+ * every workload that happens to share the node.
+ */
+function reach(topology: Topology, a: AnomalyData, keys: Set<string>): Set<string> {
+  if (a.entity.kind !== 'Node') return keys;
+  const out = new Set(keys);
+  for (const e of topology.out.get(keyOf(a.entity)) ?? []) {
+    if (e.relation !== 'hosts') continue;
+    out.add(e.to);
+    const workload = workloadOf(topology, e.to);
+    if (workload) out.add(workload);
+  }
+  return out;
+}
 
 /** The objects an anomaly touches for grouping: the object, its owners, its node, its services. */
 export function footprint(topology: Topology, a: AnomalyData): Set<string> {
@@ -56,8 +75,10 @@ export function assignAnomaly(
       return { incident: inc, created: false, duplicate: true };
   }
   const keys = footprint(topology, a);
+  const reached = reach(topology, a, keys);
   const open = book.incidents.filter(
-    (i) => at - i.last <= JOIN_WINDOW_MS && i.keys.some((k) => keys.has(k) || connected(topology, k, keys)),
+    (i) =>
+      at - i.last <= JOIN_WINDOW_MS && i.keys.some((k) => reached.has(k) || connected(topology, k, keys)),
   );
   const target = open.sort((x, y) => y.last - x.last)[0];
   if (target) {

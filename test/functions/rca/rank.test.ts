@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { AnomalyData } from '../../../shared/contracts/index.js';
 import { rolloutChanges, type Change } from '../../../functions/rca/changes.js';
 import { causalPath, rankCauses } from '../../../functions/rca/rank.js';
+import { assignAnomaly, type IncidentBook } from '../../../functions/rca/grouping.js';
 import {
   buildTopology,
   keyOf,
@@ -259,5 +260,47 @@ describe('observed calls', () => {
     expect(observed.edges.filter((e) => e.relation === 'calls').map((e) => `${e.from}>${e.to}`)).toEqual([
       'Service/shop/payment>Deployment/shop/checkout',
     ]);
+  });
+});
+
+describe('grouping a node with the pods it hosts', () => {
+  const cpu = (kind: string, name: string, minute: number) =>
+    anomaly(kind, name, {
+      signal: kind === 'Node' ? 'node_cpu_usage_cores' : 'cpu_usage_cores',
+      kind: 'deviation',
+      onset: iso(minute),
+      observedAt: iso(minute),
+    });
+  const withOther = () =>
+    buildTopology(
+      shop({
+        deployments: [...shop().deployments, deployment('other')],
+        replicaSets: [...shop().replicaSets, replicaSet('other', 1, -600, 'o:1')],
+        pods: [...shop().pods, pod('other-a', 'other-r1', 'n3')],
+        nodes: [...shop().nodes, { metadata: { name: 'n3', uid: 'n3' } }],
+      }),
+    );
+
+  it('joins a node anomaly to the incident of a workload that has a pod on it, in either order', () => {
+    const t = withOther();
+    const book: IncidentBook = { incidents: [] };
+    const first = assignAnomaly(book, t, cpu('Pod', 'co-b', 5), T0 + 5 * 60_000);
+    expect(first.created).toBe(true);
+    // n1 hosts co-a, another checkout pod whose own anomaly has not arrived yet.
+    const node = assignAnomaly(book, t, cpu('Node', 'n1', 6), T0 + 6 * 60_000);
+    expect(node).toMatchObject({ created: false, incident: { id: first.incident.id } });
+    // The incident grew by the node, not by every workload the node hosts.
+    expect(first.incident.keys).toContain('Node//n1');
+    expect(first.incident.keys).not.toContain('Deployment/shop/frontend');
+    expect(assignAnomaly(book, t, cpu('Pod', 'co-a', 6), T0 + 6 * 60_000).created).toBe(false);
+    expect(book.incidents).toHaveLength(1);
+  });
+
+  it('opens a separate incident for a node that hosts none of the incident’s workloads', () => {
+    const t = withOther();
+    const book: IncidentBook = { incidents: [] };
+    assignAnomaly(book, t, cpu('Pod', 'co-b', 5), T0 + 5 * 60_000);
+    expect(assignAnomaly(book, t, cpu('Node', 'n3', 6), T0 + 6 * 60_000).created).toBe(true);
+    expect(book.incidents).toHaveLength(2);
   });
 });
