@@ -267,6 +267,11 @@ function encode(record: SeriesRecord): Uint8Array {
   return w.done();
 }
 
+/** An own property whatever the name (`__proto__` included), as JSON.parse would make it. */
+function own<T>(target: Record<string, T>, name: string, value: T): void {
+  Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
+}
+
 function decode(bytes: Uint8Array): SeriesRecord {
   const r = new Reader(bytes);
   const format = r.u8();
@@ -274,12 +279,12 @@ function decode(bytes: Uint8Array): SeriesRecord {
   const record: SeriesRecord = { d: {}, e: {}, t: r.f64() };
   for (let i = r.u16(); i > 0; i--) {
     const name = r.str();
-    record.d[name] = readState(r);
+    own(record.d, name, readState(r));
   }
   if (r.u8() === 1) record.f = readForecast(r);
   for (let i = r.u16(); i > 0; i--) {
     const name = r.str();
-    record.e[name] = readEpisode(r);
+    own(record.e, name, readEpisode(r));
   }
   r.end();
   return record;

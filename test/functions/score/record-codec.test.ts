@@ -108,6 +108,16 @@ describe('series record codec', () => {
     expect(encode(stored as SeriesRecord).length).toBeLessThan(0.8 * JSON.stringify(stored).length);
   });
 
+  it('keeps any name as an own property (`__proto__` included), as JSON.parse does', () => {
+    const r = JSON.parse(
+      '{"t":0,"d":{},"e":{"__proto__":{"aboveSince":0,"onset":0,"lastEmit":0}}}',
+    ) as SeriesRecord;
+    const back = roundTrip(r);
+    expect(Object.keys(back.e)).toEqual(['__proto__']);
+    expect(back).toEqual(r);
+    expect(Object.getPrototypeOf(back.e)).toBe(Object.prototype);
+  });
+
   it('refuses bytes it does not understand instead of inventing a state', () => {
     const bytes = encode({ t: 1, d: {}, e: { r: { aboveSince: -1, onset: -1, lastEmit: 0 } } }).slice();
     expect(() => decode(bytes.subarray(0, bytes.length - 3))).toThrow(/truncated/);
