@@ -1,4 +1,4 @@
-export { updateEach, updateMany, StoreError } from './store.js';
+export { DEFAULT_CHUNK, updateEach, updateMany, StoreError } from './store.js';
 export type { BaselineStore, CasWrite, UpdateOptions, Versioned } from './store.js';
 export { JSON_CODEC, jsonCodec } from './codec.js';
 export type { Codec } from './codec.js';

@@ -52,7 +52,11 @@ export interface UpdateOptions<T> {
   readonly chunkSize?: number;
 }
 
-const DEFAULT_CHUNK = 4096;
+/**
+ * Keys per chunk by default: measured on the 50 000-series bench, 1 024 takes as long as 4 096
+ * (the chunks overlap) and peaks ~10 MB lower.
+ */
+export const DEFAULT_CHUNK = 1024;
 
 /** A promise whose failure is held until it is awaited (no unhandled rejection while it waits). */
 function held<T>(promise: Promise<T>): Promise<() => T> {
