@@ -74,6 +74,12 @@ export interface ModeReport {
   readonly incidents: number;
   readonly invocationsPerIncident: number | null;
   readonly cpuMsPerIncident: number | null;
+  /**
+   * What a healthy cluster costs: invocations and CPU ms per simulated hour over the benign
+   * scenarios (null without benign runs, or CPU when it was not measured).
+   */
+  readonly idleInvocationsPerHour: number | null;
+  readonly idleCpuMsPerHour: number | null;
 }
 
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
@@ -234,6 +240,19 @@ export function summarise(runs: readonly ScenarioRun[], policy: RemediationPolic
     incidents,
     invocationsPerIncident: incidents ? round(invocations / incidents) : null,
     cpuMsPerIncident: incidents && cpu !== null ? round(cpu / incidents) : null,
+    ...idleCost(runs.filter((r) => r.scenario.benign)),
+  };
+}
+
+function idleCost(
+  benign: readonly ScenarioRun[],
+): Pick<ModeReport, 'idleInvocationsPerHour' | 'idleCpuMsPerHour'> {
+  const hours = benign.reduce((a, r) => a + r.outcome.simulatedSeconds, 0) / 3600;
+  if (hours <= 0) return { idleInvocationsPerHour: null, idleCpuMsPerHour: null };
+  const cpuKnown = benign.every((r) => r.cpuMs !== undefined);
+  return {
+    idleInvocationsPerHour: round(benign.reduce((a, r) => a + r.invocations, 0) / hours),
+    idleCpuMsPerHour: cpuKnown ? round(benign.reduce((a, r) => a + (r.cpuMs ?? 0), 0) / hours) : null,
   };
 }
 

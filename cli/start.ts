@@ -75,6 +75,10 @@ function printComparison(report: ReturnType<typeof buildReport>): void {
     ['mutating requests', (m) => String(m.mutatingRequestsInObserve)],
     ['invocations', (m) => `${m.invocations} (${m.invocationsPerIncident ?? '-'}/incident)`],
     ['CPU ms', (m) => `${m.cpuMs ?? '-'} (${m.cpuMsPerIncident ?? '-'}/incident)`],
+    [
+      'idle cost per hour',
+      (m) => `${m.idleInvocationsPerHour ?? '-'} inv, ${m.idleCpuMsPerHour ?? '-'} CPU ms`,
+    ],
   ];
   console.log(`\n== with and without kurative (${report.scenarios.join(', ')})`);
   console.log(`${''.padEnd(20)} ${REPORT_MODES.map((m) => m.padEnd(22)).join(' ')}`);

@@ -158,7 +158,11 @@ describe('buildReport', () => {
           invocations: 50,
         }),
         run(benign, 'none', {}),
-        run(benign, 'enforce', { remediations: [done(action('scaleWorkload', { replicas: 4, from: 3 }))] }),
+        run(benign, 'enforce', {
+          remediations: [done(action('scaleWorkload', { replicas: 4, from: 3 }))],
+          invocations: 90,
+          cpuMs: 1200,
+        }),
         run(fault, 'observe', {}),
       ],
       { none: spec, observe: spec, enforce: spec },
@@ -171,7 +175,12 @@ describe('buildReport', () => {
     expect(report.modes.enforce.actions).toBe(2);
     expect(report.modes.enforce.falseActions).toBe(1);
     expect(report.modes.enforce.mutatingRequestsInObserve).toBe(1);
-    expect(report.modes.enforce.invocationsPerIncident).toBe(50);
+    expect(report.modes.enforce.invocationsPerIncident).toBe(140);
+    // Idle cost comes from the benign runs only (one simulated hour here).
+    expect(report.modes.enforce.idleInvocationsPerHour).toBe(90);
+    expect(report.modes.enforce.idleCpuMsPerHour).toBe(1200);
+    expect(report.modes.none.idleCpuMsPerHour).toBeNull();
+    expect(report.modes.observe.idleInvocationsPerHour).toBeNull();
     expect(report.summary.mttrReduction).toBe(93.9);
     expect(reportLine(report)).toBe(
       'report: mttr_reduction=93.9 incident_reduction=66.7 utilisation_gain=0.0 false_actions=1',
