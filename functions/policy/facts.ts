@@ -1,7 +1,7 @@
 import * as k8s from '@kubernetes/client-node';
 import type { ActionSpec } from '../../shared/contracts/index.js';
 import { apiFailure, statusOf, type KubeClients } from '../../shared/kube/index.js';
-import { listIncidents } from '../../shared/kube/incidents.js';
+import { isOpenIncident, listIncidents } from '../../shared/kube/incidents.js';
 import { matchLabelsSelector, readWorkload, type Workload } from '../../shared/kube/workloads.js';
 import { parseQuantity } from '../../shared/quantity/index.js';
 import { OPT_OUT_LABEL, OPT_OUT_VALUE } from '../../shared/contracts/index.js';
@@ -135,9 +135,8 @@ export async function gatherFacts(
       Promise.all(actions.map((a) => Promise.all([targetFacts(kube, a), readNamespace(a.target.namespace)]))),
     ]);
     const open = incidents.filter((i) => {
-      const st = i.status ?? {};
-      if (st.phase === 'Resolved' || st.phase === 'Escalated') return false;
-      const last = Date.parse(st.lastSeenAt ?? '');
+      if (!isOpenIncident(i)) return false;
+      const last = Date.parse(i.status?.lastSeenAt ?? '');
       return Number.isFinite(last) && now - last <= OPEN_WINDOW_MS;
     });
     const cluster = {

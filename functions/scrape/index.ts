@@ -11,7 +11,7 @@ import {
 } from '../../shared/kube/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import { listDetectors } from '../../shared/kube/detectors.js';
-import { listIncidents } from '../../shared/kube/incidents.js';
+import { isOpenIncident, listIncidents } from '../../shared/kube/incidents.js';
 import { queryInstant, type Fetch } from '../../shared/prometheus/index.js';
 import { defineFunction, type OutboundEvent } from '../../shared/runtime/index.js';
 import { chunkSamples } from './chunk.js';
@@ -48,9 +48,6 @@ export const definition = defineFunction<ScrapeDeps, typeof EVENT_TYPES.ping>({
   },
 });
 
-/** Phases in which an Incident may still need act (verification, closing when quiet). */
-const OPEN_PHASES: ReadonlySet<string> = new Set(['Detected', 'Diagnosed', 'AwaitingApproval', 'Mitigating']);
-
 /**
  * The tick act follows, only while some Incident is open: when all is well act gets no event and
  * stays scaled to zero (pay per incident). When the Incidents cannot be listed, tick anyway —
@@ -58,7 +55,7 @@ const OPEN_PHASES: ReadonlySet<string> = new Set(['Detected', 'Diagnosed', 'Awai
  */
 async function followUpTick(kube: KubeClients, at: string, log: Logger): Promise<OutboundEvent | undefined> {
   try {
-    const open = (await listIncidents(kube)).filter((i) => OPEN_PHASES.has(i.status?.phase ?? 'Detected'));
+    const open = (await listIncidents(kube)).filter(isOpenIncident);
     if (open.length === 0) return undefined;
     return { type: EVENT_TYPES.tick, data: { at, openIncidents: open.length } };
   } catch (error) {

@@ -27,6 +27,12 @@ export async function getIncident(kube: KubeClients, name: string): Promise<Inci
   }
 }
 
+/** Whether an Incident is still open (not Resolved or Escalated); one without a phase yet is. */
+export function isOpenIncident(incident: IncidentObject): boolean {
+  const phase = incident.status?.phase;
+  return phase !== 'Resolved' && phase !== 'Escalated';
+}
+
 export async function listIncidents(kube: KubeClients): Promise<IncidentObject[]> {
   try {
     const list = (await kube.custom.listClusterCustomObject({ ...INCIDENTS })) as { items: IncidentObject[] };
