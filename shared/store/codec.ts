@@ -18,6 +18,18 @@ export const JSON_CODEC: Codec<unknown> = {
   decode: (bytes) => JSON.parse(decoder.decode(bytes)) as unknown,
 };
 
+/**
+ * What a store loads for a value: the decoded value, or undefined (absent) when it cannot be read —
+ * the store keeps the version, so the next write replaces it and the state is relearnt.
+ */
+export function readable<T>(decode: () => T): T {
+  try {
+    return decode();
+  } catch {
+    return undefined as T;
+  }
+}
+
 /** The default codec, typed for a caller's value. */
 export function jsonCodec<T>(): Codec<T> {
   return JSON_CODEC as Codec<T>;

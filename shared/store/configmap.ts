@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type * as k8s from '@kubernetes/client-node';
 import { statusOf } from '../kube/index.js';
-import { JSON_CODEC, jsonCodec, type Codec } from './codec.js';
+import { JSON_CODEC, jsonCodec, readable, type Codec } from './codec.js';
 import { StoreError, type BaselineStore, type CasWrite, type Versioned } from './store.js';
 
 export interface ConfigMapStoreOptions {
@@ -108,13 +108,7 @@ export class ConfigMapStore implements BaselineStore {
         for (const k of shardKeys) {
           const e = ConfigMapStore.entry(cm, k);
           if (!e) continue;
-          let value: T;
-          try {
-            value = stateOf(e, codec);
-          } catch {
-            value = undefined as T;
-          }
-          out.set(k, { version: e.v, value });
+          out.set(k, { version: e.v, value: readable(() => stateOf(e, codec)) });
         }
       }),
     );

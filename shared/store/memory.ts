@@ -1,4 +1,4 @@
-import { jsonCodec, type Codec } from './codec.js';
+import { jsonCodec, readable, type Codec } from './codec.js';
 import type { BaselineStore, CasWrite, Versioned } from './store.js';
 
 /** In-process store for tests and the sandbox; values are encoded in and decoded out like a real store. */
@@ -11,13 +11,7 @@ export class MemoryStore implements BaselineStore {
     for (const key of keys) {
       const entry = this.data.get(key);
       if (!entry) continue;
-      let value: T;
-      try {
-        value = codec.decode(entry.bytes);
-      } catch {
-        value = undefined as T;
-      }
-      out.set(key, { version: entry.version, value });
+      out.set(key, { version: entry.version, value: readable(() => codec.decode(entry.bytes)) });
     }
     return Promise.resolve(out);
   }

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { jsonCodec, type Codec } from './codec.js';
+import { jsonCodec, readable, type Codec } from './codec.js';
 import { StoreError, type BaselineStore, type CasWrite, type Versioned } from './store.js';
 
 // Values are stored as an 8-hex-digit version followed by the codec's bytes, so one MGET reads
@@ -170,14 +170,8 @@ export class RedisStore implements BaselineStore {
       const payload = raw[i];
       if (!payload) continue;
       const version = versionOf(payload);
-      let value: T;
-      try {
-        if (version === 0) throw new Error('no version header');
-        value = codec.decode(payload.subarray(HEADER));
-      } catch {
-        // A corrupt entry is treated as absent with its version kept, so the next write replaces it.
-        value = undefined as T;
-      }
+      // Without a version header the entry is junk: absent, and the next write replaces it.
+      const value = version === 0 ? (undefined as T) : readable(() => codec.decode(payload.subarray(HEADER)));
       out.set(keys[i] as string, { version, value });
     }
     return out;
