@@ -3,6 +3,7 @@
 // ±Infinity survive, unlike JSON); names are UTF-8 with a 16-bit length. About 180 bytes for a
 // usage series with one rule, against ~280 as JSON. An unknown format byte throws (the store then
 // treats the series as new and relearns it).
+import { ByteWriter } from '../../shared/store/byte-writer.js';
 import type { Codec } from '../../shared/store/index.js';
 import type { SeriesState } from './detector.js';
 import type { EpisodeState } from './episode.js';
@@ -11,53 +12,11 @@ import type { SeriesRecord } from './score-batch.js';
 
 const FORMAT = 1;
 
-class Writer {
-  private buf = Buffer.allocUnsafe(0);
-  private view = new DataView(this.buf.buffer);
-  private at = 0;
-  constructor(size: number) {
-    this.grow(size);
-  }
-  private grow(size: number): void {
-    const bigger = Buffer.allocUnsafeSlow(size);
-    this.buf.copy(bigger, 0, 0, this.at);
-    this.buf = bigger;
-    this.view = new DataView(bigger.buffer, bigger.byteOffset, bigger.byteLength);
-  }
-  private room(bytes: number): void {
-    if (this.at + bytes > this.buf.length) this.grow(Math.max(this.buf.length * 2, this.at + bytes));
-  }
-  u8(v: number): void {
-    this.room(1);
-    this.view.setUint8(this.at, v);
-    this.at += 1;
-  }
-  u16(v: number): void {
-    this.room(2);
-    this.view.setUint16(this.at, v, true);
-    this.at += 2;
-  }
-  f64(v: number): void {
-    this.room(8);
-    this.view.setFloat64(this.at, v, true);
-    this.at += 8;
-  }
-  str(v: string): void {
-    const bytes = names.encode(v);
-    this.u16(bytes.length);
-    this.room(bytes.length);
-    this.buf.set(bytes, this.at);
-    this.at += bytes.length;
-  }
-  /** The bytes written since the last reset (a view: valid until the next reset). */
-  done(): Uint8Array {
-    // A plain Uint8Array view (a Buffer's slice() would not copy).
-    return new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.at);
-  }
-  reset(): this {
-    this.at = 0;
-    return this;
-  }
+/** A name: 16-bit length, then its UTF-8 bytes. */
+function writeName(w: ByteWriter, name: string): void {
+  const bytes = names.encode(name);
+  w.u16(bytes.length);
+  w.bytes(bytes);
 }
 
 class Reader {
@@ -158,7 +117,7 @@ const names = new Names();
 // Field by field, so property access stays monomorphic (this is on every series' path). The
 // readers build the same object shapes as newState/newForecast/newEpisode; a field added to one of
 // those and not here fails the type check (readers) or the round-trip test (writers).
-function writeState(w: Writer, s: SeriesState): void {
+function writeState(w: ByteWriter, s: SeriesState): void {
   w.f64(s.n);
   w.f64(s.t);
   w.f64(s.level);
@@ -205,7 +164,7 @@ function readState(r: Reader): SeriesState {
   return state;
 }
 
-function writeForecast(w: Writer, f: ForecastState): void {
+function writeForecast(w: ByteWriter, f: ForecastState): void {
   w.f64(f.w);
   w.f64(f.sx);
   w.f64(f.sy);
@@ -231,7 +190,7 @@ function readForecast(r: Reader): ForecastState {
   };
 }
 
-function writeEpisode(w: Writer, e: EpisodeState): void {
+function writeEpisode(w: ByteWriter, e: EpisodeState): void {
   w.f64(e.aboveSince);
   w.f64(e.onset);
   w.f64(e.lastEmit);
@@ -242,7 +201,7 @@ function readEpisode(r: Reader): EpisodeState {
 }
 
 /** One writer per process, reused: encode's result is a view, valid until the next encode. */
-const scratch = new Writer(4096);
+const scratch = new ByteWriter(4096);
 
 function encode(record: SeriesRecord): Uint8Array {
   const w = scratch.reset();
@@ -252,7 +211,7 @@ function encode(record: SeriesRecord): Uint8Array {
   for (const _ in record.d) count++;
   w.u16(count);
   for (const name in record.d) {
-    w.str(name);
+    writeName(w, name);
     writeState(w, record.d[name] as SeriesState);
   }
   w.u8(record.f ? 1 : 0);
@@ -261,10 +220,10 @@ function encode(record: SeriesRecord): Uint8Array {
   for (const _ in record.e) count++;
   w.u16(count);
   for (const name in record.e) {
-    w.str(name);
+    writeName(w, name);
     writeEpisode(w, record.e[name] as EpisodeState);
   }
-  return w.done();
+  return w.written();
 }
 
 /** An own property whatever the name (`__proto__` included), as JSON.parse would make it. */

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { ByteWriter } from './byte-writer.js';
 import { jsonCodec, readable, type Codec } from './codec.js';
 import { StoreError, type BaselineStore, type CasWrite, type Versioned } from './store.js';
 
@@ -47,38 +48,17 @@ return conflicts
 
 const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
 
-/** A growing byte buffer for the packed script argument. */
-class Packer {
-  private buf = Buffer.allocUnsafe(64 * 1024);
-  private at = 0;
-  private room(bytes: number): void {
-    if (this.at + bytes <= this.buf.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + bytes));
-    this.buf.copy(bigger, 0, 0, this.at);
-    this.buf = bigger;
-  }
-  /** One write: expected version's header, length, then the new header and the body. */
-  entry(expected: number, body: Uint8Array): void {
-    this.room(HEADER + 4 + HEADER + body.length);
-    this.header(expected);
-    this.buf.writeUInt32LE(HEADER + body.length, this.at);
-    this.at += 4;
-    this.header((expected % VERSION_WRAP) + 1);
-    this.buf.set(body, this.at);
-    this.at += body.length;
-  }
-  /** A version as 8 lowercase hex digits. */
-  private header(version: number): void {
-    let rest = version;
-    for (let i = HEADER - 1; i >= 0; i--) {
-      this.buf[this.at + i] = HEX_DIGITS[rest % 16] as number;
-      rest = Math.floor(rest / 16);
-    }
-    this.at += HEADER;
-  }
-  bytes(): Buffer {
-    return this.buf.subarray(0, this.at);
-  }
+/** A version as 8 lowercase hex digits (the stored header). */
+function writeHeader(w: ByteWriter, version: number): void {
+  for (let shift = 28; shift >= 0; shift -= 4) w.u8(HEX_DIGITS[(version >>> shift) & 15] as number);
+}
+
+/** One write in the packed argument: expected version's header, length, then the new header and the body. */
+function packWrite(w: ByteWriter, expected: number, body: Uint8Array): void {
+  writeHeader(w, expected);
+  w.u32(HEADER + body.length);
+  writeHeader(w, (expected % VERSION_WRAP) + 1);
+  w.bytes(body);
 }
 
 /** Version header of a stored value: 8 lowercase hex digits; 0 when unreadable (as the script reads it). */
@@ -185,11 +165,12 @@ export class RedisStore implements BaselineStore {
     const chunks: (readonly CasWrite<T>[])[] = [];
     for (let i = 0; i < writes.length; i += CHUNK) chunks.push(writes.slice(i, i + CHUNK));
     for (const chunk of chunks) {
-      const packer = new Packer();
-      for (const w of chunk) packer.entry(w.expected, codec.encode(w.value));
+      const packed = new ByteWriter(64 * 1024);
+      for (const w of chunk) packWrite(packed, w.expected, codec.encode(w.value));
+      const bytes = packed.written();
       const args: (string | number | Buffer)[] = [chunk.length];
       for (const w of chunk) args.push(this.prefix + w.key);
-      args.push(this.ttlMs, packer.bytes());
+      args.push(this.ttlMs, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
       (pipeline as unknown as CasPipeline).kurativeCas(
         ...(args as [number, ...(string | number | Buffer)[]]),
       );

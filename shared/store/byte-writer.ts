@@ -1,0 +1,56 @@
+/**
+ * A growing little-endian byte buffer, reused from one message to the next (`reset`): the series
+ * record codec and the Redis store's packed compare-and-set argument both build their bytes here.
+ */
+export class ByteWriter {
+  private buf: Uint8Array;
+  private view: DataView;
+  private at = 0;
+
+  constructor(size = 256) {
+    this.buf = new Uint8Array(Math.max(16, size));
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  private room(bytes: number): void {
+    if (this.at + bytes <= this.buf.length) return;
+    const bigger = new Uint8Array(Math.max(this.buf.length * 2, this.at + bytes));
+    bigger.set(this.buf.subarray(0, this.at));
+    this.buf = bigger;
+    this.view = new DataView(bigger.buffer);
+  }
+
+  u8(v: number): void {
+    this.room(1);
+    this.buf[this.at++] = v;
+  }
+  u16(v: number): void {
+    this.room(2);
+    this.view.setUint16(this.at, v, true);
+    this.at += 2;
+  }
+  u32(v: number): void {
+    this.room(4);
+    this.view.setUint32(this.at, v, true);
+    this.at += 4;
+  }
+  f64(v: number): void {
+    this.room(8);
+    this.view.setFloat64(this.at, v, true);
+    this.at += 8;
+  }
+  bytes(v: Uint8Array): void {
+    this.room(v.length);
+    this.buf.set(v, this.at);
+    this.at += v.length;
+  }
+
+  /** What was written since the last reset: a view, valid until the writer is reset or grows. */
+  written(): Uint8Array {
+    return this.buf.subarray(0, this.at);
+  }
+  reset(): this {
+    this.at = 0;
+    return this;
+  }
+}
