@@ -128,7 +128,7 @@ async function batchInChild(url: string): Promise<BatchFigures> {
       `score detector=${(detector / 1e6).toFixed(2)}M/s naive=${(naive / 1e6).toFixed(2)}M/s (window of 60, simple-statistics)`,
     );
     console.log(
-      `score batch of 50000 series: ${Math.round(ms)} ms (median of ${runsMs.map(Math.round).join('/')}; chunks of ${DEFAULT_CHUNK} pipelined), peak rss ${Math.round(rssMb)} MB (${Math.round(idleRssMb)} MB node and code before any batch, ${Math.round(baseRssMb)} MB between batches)`,
+      `score batch of 50000 series: ${Math.round(ms)} ms (median of ${runsMs.map(Math.round).join('/')} after two warm-up batches; chunks of ${DEFAULT_CHUNK} pipelined), peak rss ${Math.round(rssMb)} MB (${Math.round(idleRssMb)} MB node and code before any batch, ${Math.round(baseRssMb)} MB between batches)`,
     );
     console.log(
       `score: samples_per_s=${Math.round(detector)} ratio_vs_naive=${(detector / naive).toFixed(1)} batch50k_redis_ms=${Math.round(ms)} rss_mb=${Math.round(rssMb)}`,

@@ -118,6 +118,27 @@ describe('series record codec', () => {
     expect(Object.getPrototypeOf(back.e)).toBe(Object.prototype);
   });
 
+  it('reads records that lie anywhere in a larger buffer, one after another (as a store reply holds them)', () => {
+    fc.assert(
+      fc.property(fc.array(record, { minLength: 1, maxLength: 5 }), fc.nat(16), (records, gap) => {
+        // One reply buffer: each record after a `gap`-byte header, as Redis values carry a version.
+        const parts = records.map((r) => encode(r).slice());
+        const reply = new Uint8Array(parts.reduce((n, p) => n + gap + p.length, 0)).fill(0xee);
+        const views: Uint8Array[] = [];
+        let at = 0;
+        for (const p of parts) {
+          reply.set(p, at + gap);
+          views.push(reply.subarray(at + gap, at + gap + p.length));
+          at += gap + p.length;
+        }
+        // A bad record between good ones leaves the next decode unaffected.
+        expect(() => decode(reply.subarray(0, gap + 1))).toThrow();
+        expect(views.map(decode)).toEqual(records.map((r) => roundTrip(r)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('refuses bytes it does not understand instead of inventing a state', () => {
     const bytes = encode({ t: 1, d: {}, e: { r: { aboveSince: -1, onset: -1, lastEmit: 0 } } }).slice();
     expect(() => decode(bytes.subarray(0, bytes.length - 3))).toThrow(/truncated/);
