@@ -8,6 +8,11 @@
 // detector does (Ahmad et al., "Unsupervised real-time anomaly detection for streaming data",
 // Neurocomputing 2017): how unusual the recent average z is against the long-run distribution of
 // z for this series — which makes scores comparable across series, so one threshold fits all.
+// Two kinds of novelty score 1 outright: a value beyond the range seen so far (Numenta's "spatial
+// anomaly"), and a pattern never seen before — a (band of the range, step direction) pair following
+// another, where a step is up or down when it is much larger than the typical one. Patterns are
+// kept as a few hundred bits per series, under several band widths at once, and a pattern is new
+// only when it is new under every width (one width alone flags band-edge artefacts).
 
 /** Tuning of one detector; `sensitivity` comes from the Detector resource. */
 export interface DetectorParams {
@@ -41,6 +46,14 @@ export interface DetectorParams {
   readonly refractoryDecay: number;
   /** Raw score: z is squashed to [0, 1) as 1 − e^(−z / zScale) before the likelihood. */
   readonly zScale: number;
+  /**
+   * Pattern novelty: the numbers of bands the range is cut into (one pattern table each, at most
+   * 8 bands; empty disables), how many typical steps make a step count as up or down, and the
+   * samples before a new pattern counts (the usual patterns must be learnt first).
+   */
+  readonly patternBands: readonly number[];
+  readonly patternStep: number;
+  readonly patternWarmup: number;
 }
 
 export const DEFAULT_PARAMS: DetectorParams = {
@@ -61,7 +74,17 @@ export const DEFAULT_PARAMS: DetectorParams = {
   // Numenta's NAB detector uses 5 % ("SPATIAL_TOLERANCE" in numenta_detector.py).
   rangeTolerance: 0.05,
   noveltyWarmup: 0,
+  patternBands: [3, 4, 5],
+  patternStep: 0.75,
+  patternWarmup: 400,
 };
+
+/** Bits of the pattern tables for the given band counts: (band, move) after (band, move), 3 moves. */
+export function patternBits(bands: readonly number[]): number {
+  let bits = 0;
+  for (const b of bands) bits += 9 * b * b;
+  return bits;
+}
 
 export const DAY_MS = 86_400_000;
 
@@ -84,6 +107,18 @@ export interface SeriesState {
   min: number;
   max: number;
   season: number[] | undefined;
+  /** Samples the pattern tables have learnt from (they may start later than the baseline). */
+  patterns: number;
+  /** Previous value, typical step (mean absolute change) and previous move (−1, 0, 1). */
+  prev: number;
+  step: number;
+  move: number;
+  /** Previous band per pattern table, packed 3 bits each. */
+  bands: number;
+  /** Patterns seen, as 32-bit words (bit i of word i >> 5); empty until the first pattern. */
+  seen: number[];
+  /** Memory of a recent new pattern in [0, 1], as `alerted` is for the other scores. */
+  patternAlerted: number;
 }
 
 export function newState(): SeriesState {
@@ -102,6 +137,13 @@ export function newState(): SeriesState {
     min: 0,
     max: 0,
     season: undefined,
+    patterns: 0,
+    prev: 0,
+    step: 0,
+    move: 0,
+    bands: 0,
+    seen: [],
+    patternAlerted: 0,
   };
 }
 
@@ -248,6 +290,43 @@ function refractory(state: SeriesState, likelihood: number, params: DetectorPara
 }
 
 /**
+ * Pattern novelty: this sample's (band, move) after the previous one's, looked up and recorded in
+ * one table per band count. New only when new in every table and past the warm-up.
+ */
+function patternNovel(state: SeriesState, value: number, params: DetectorParams): boolean {
+  const counts = params.patternBands;
+  if (counts.length === 0) return false;
+  const change = value - state.prev;
+  state.prev = value;
+  state.patterns++;
+  state.step += (state.patterns < 20 ? 0.2 : 0.01) * (Math.abs(change) - state.step);
+  const limit = params.patternStep * state.step;
+  const move = change > limit ? 1 : change < -limit ? -1 : 0;
+  const range = state.max - state.min;
+  if (state.seen.length === 0) state.seen = new Array<number>((patternBits(counts) + 31) >> 5).fill(0);
+  const seen = state.seen;
+  let novel = state.patterns > params.patternWarmup;
+  let packed = 0;
+  let offset = 0;
+  for (let k = 0; k < counts.length; k++) {
+    const bands = counts[k] as number;
+    const band =
+      range > 0 ? Math.max(0, Math.min(bands - 1, Math.floor((bands * (value - state.min)) / range))) : 0;
+    const before = (state.bands >>> (3 * k)) & 7;
+    const bit = offset + ((before * 3 + state.move + 1) * bands + band) * 3 + move + 1;
+    const word = seen[bit >> 5] as number;
+    const mask = 1 << (bit & 31);
+    if ((word & mask) !== 0) novel = false;
+    else seen[bit >> 5] = (word | mask) >>> 0; // kept unsigned: the codec stores 32-bit words
+    packed |= band << (3 * k);
+    offset += 9 * bands * bands;
+  }
+  state.bands = packed;
+  state.move = move;
+  return novel;
+}
+
+/**
  * Score one sample and update the state in place. Returns the observation; the first `warmup`
  * samples only learn (score 0).
  */
@@ -267,6 +346,7 @@ export function observe(
     state.min = value;
     state.max = value;
     state.spread = Math.abs(value) * 0.01;
+    state.prev = value;
     result.score = 0;
     result.likelihood = 0;
     result.z = 0;
@@ -288,16 +368,22 @@ export function observe(
   learn(state, value, residual, spread, bin, shifted, params);
   // Range novelty (Numenta's "spatial anomaly"): a value well outside everything seen so far.
   const tolerance = (state.max - state.min) * params.rangeTolerance;
-  const novel =
+  const outside =
     params.rangeTolerance > 0 &&
     state.n > params.noveltyWarmup &&
     state.max > state.min &&
     (value > state.max + tolerance || value < state.min - tolerance);
+  // Before min/max take this value in: its band is placed in the range seen so far.
+  const newPattern = patternNovel(state, value, params);
   state.min = Math.min(state.min, value);
   state.max = Math.max(state.max, value);
-  const likelihood = likelihoodOf(state, z, params, novel);
-  result.score = refractory(state, likelihood, params);
-  result.likelihood = likelihood;
+  const likelihood = likelihoodOf(state, z, params, outside);
+  // A new pattern has its own memory of recent alerts: it neither damps nor is damped by the others.
+  const patternScore = newPattern ? 1 - state.patternAlerted : 0;
+  state.patternAlerted = newPattern ? 1 : state.patternAlerted * params.refractoryDecay;
+  const score = refractory(state, likelihood, params);
+  result.score = score > patternScore ? score : patternScore;
+  result.likelihood = newPattern ? 1 : likelihood;
   result.z = z;
   result.expected = expected;
   result.spread = spread;

@@ -10,7 +10,9 @@ import type { EpisodeState } from './episode.js';
 import type { ForecastState } from './forecast.js';
 import type { SeriesRecord } from './score-batch.js';
 
-const FORMAT = 1;
+/** 2 added pattern novelty to the series state; format 1 records still load (no patterns seen yet). */
+const FORMAT = 2;
+const FORMAT_WITHOUT_PATTERNS = 1;
 
 /** A name: 16-bit length, then its UTF-8 bytes. */
 function writeName(w: ByteWriter, name: string): void {
@@ -50,6 +52,12 @@ class Reader {
   f64(): number {
     this.need(8);
     return this.f64Unchecked();
+  }
+  /** After `need` covered it. */
+  u32Unchecked(): number {
+    const v = this.view.getUint32(this.at, true);
+    this.at += 4;
+    return v;
   }
   /** After `need` covered it. */
   f64Unchecked(): number {
@@ -146,9 +154,17 @@ function writeState(w: ByteWriter, s: SeriesState): void {
   const season = s.season ?? [];
   w.u16(season.length);
   for (const v of season) w.f64(v);
+  w.f64(s.patterns);
+  w.f64(s.prev);
+  w.f64(s.step);
+  w.f64(s.move);
+  w.f64(s.bands);
+  w.f64(s.patternAlerted);
+  w.u16(s.seen.length);
+  for (const word of s.seen) w.u32(word);
 }
 
-function readState(r: Reader): SeriesState {
+function readState(r: Reader, format: number): SeriesState {
   r.need(13 * 8);
   const state: SeriesState = {
     n: r.f64Unchecked(),
@@ -165,6 +181,13 @@ function readState(r: Reader): SeriesState {
     min: r.f64Unchecked(),
     max: r.f64Unchecked(),
     season: undefined,
+    patterns: 0,
+    prev: 0,
+    step: 0,
+    move: 0,
+    bands: 0,
+    seen: [],
+    patternAlerted: 0,
   };
   const bins = r.u16();
   if (bins > 0) {
@@ -172,6 +195,25 @@ function readState(r: Reader): SeriesState {
     const season = new Array<number>(bins);
     for (let i = 0; i < bins; i++) season[i] = r.f64Unchecked();
     state.season = season;
+  }
+  if (format === FORMAT_WITHOUT_PATTERNS) {
+    // The pattern tables start learning now (their own warm-up), from the baseline's level.
+    state.prev = state.level;
+    return state;
+  }
+  r.need(6 * 8);
+  state.patterns = r.f64Unchecked();
+  state.prev = r.f64Unchecked();
+  state.step = r.f64Unchecked();
+  state.move = r.f64Unchecked();
+  state.bands = r.f64Unchecked();
+  state.patternAlerted = r.f64Unchecked();
+  const words = r.u16();
+  if (words > 0) {
+    r.need(words * 4);
+    const seen = new Array<number>(words);
+    for (let i = 0; i < words; i++) seen[i] = r.u32Unchecked();
+    state.seen = seen;
   }
   return state;
 }
@@ -251,11 +293,12 @@ const reader = new Reader();
 function decode(bytes: Uint8Array): SeriesRecord {
   const r = reader.reset(bytes);
   const format = r.u8();
-  if (format !== FORMAT) throw new RangeError(`unknown series record format ${format}`);
+  if (format !== FORMAT && format !== FORMAT_WITHOUT_PATTERNS)
+    throw new RangeError(`unknown series record format ${format}`);
   const record: SeriesRecord = { d: {}, e: {}, t: r.f64() };
   for (let i = r.u16(); i > 0; i--) {
     const name = r.str();
-    own(record.d, name, readState(r));
+    own(record.d, name, readState(r, format));
   }
   if (r.u8() === 1) record.f = readForecast(r);
   for (let i = r.u16(); i > 0; i--) {

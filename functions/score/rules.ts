@@ -138,13 +138,15 @@ export function paramsFor(spec: DetectorSpec): DetectorParams {
 function computeParams(spec: DetectorSpec): DetectorParams {
   // Alerting needs a sustained change to stay visible for at least its minimum duration before it
   // is accepted as the new normal: relearn a shifted level only after a longer run than NAB does.
-  // Range novelty only once a day of samples (at one a minute) has shown the series' normal range.
+  // Range and pattern novelty only once a day of samples (at one a minute) has shown the series'
+  // normal range and its usual patterns.
   // A new series (a new pod) only learns for its first 20 samples: its spread and score
   // distribution need samples before an alert means anything.
   const base = {
     ...DEFAULT_PARAMS,
     shiftRun: Math.max(DEFAULT_PARAMS.shiftRun, 15),
     noveltyWarmup: 1440,
+    patternWarmup: 1440,
     warmup: 20,
   };
   if (spec.seasonality === 'none') return base;

@@ -155,6 +155,43 @@ describe('range novelty', () => {
     expect(observe(early, 130, 50 * MIN, params).likelihood).toBeLessThan(1);
   });
 
+  describe('pattern novelty', () => {
+    // A square wave between 0 and 10 (ten samples each), then, from the top, a step down to 5: a
+    // value well inside the range, but a move (top → middle, down) the series has never made.
+    const wave: number[] = Array.from({ length: 640 }, (_, i) => (Math.floor(i / 10) % 2 === 0 ? 0 : 10));
+    const odd = [...wave];
+    odd[615] = 5;
+    const noPatterns = { ...DEFAULT_PARAMS, patternBands: [] };
+
+    it('scores a move never seen before as certain, once the usual moves are learnt', () => {
+      expect(wave[614]).toBe(10);
+      const obs = run(odd);
+      expect(obs[615]?.score).toBe(1);
+      expect(obs[615]?.likelihood).toBe(1);
+      // Without pattern novelty the same sample is not certain: this is the pattern tables' doing.
+      expect(run(odd, noPatterns)[615]?.score).toBeLessThan(1);
+      // The wave itself, after its warm-up, has nothing new.
+      const usual = run(wave).slice(DEFAULT_PARAMS.patternWarmup + 2);
+      expect(Math.max(...usual.map((o) => o.score))).toBeLessThan(0.9);
+    });
+
+    it('flags a new move once: the same move again soon after is damped, later it is known', () => {
+      const twice = [...odd];
+      twice[635] = 5; // the same top → middle drop, 20 samples later
+      const obs = run(twice);
+      expect(obs[615]?.score).toBe(1);
+      expect(obs[635]?.likelihood).toBeLessThan(1);
+      expect(obs[635]?.score).toBeLessThan(0.9);
+    });
+
+    it('counts nothing as new during its warm-up', () => {
+      const early = [...wave];
+      early[215] = 5;
+      expect(run(early)[215]?.score).toBeLessThan(1);
+      expect(run(early, { ...DEFAULT_PARAMS, patternWarmup: 100 })[215]?.score).toBe(1);
+    });
+  });
+
   it('survives a JSON round trip of its state (as the stores keep it)', () => {
     const state = newState();
     for (let i = 0; i < 50; i++) observe(state, 100 + (i % 10), i * MIN);

@@ -4,6 +4,8 @@ import type { Sample } from '../../../shared/contracts/index.js';
 import { SERIES_RECORD_CODEC } from '../../../functions/score/record-codec.js';
 import { scoreSeries, seriesKey, type SeriesRecord } from '../../../functions/score/score-batch.js';
 import { DetectorSpec } from '../../../shared/contracts/index.js';
+import { ByteWriter } from '../../../shared/store/byte-writer.js';
+import { DEFAULT_PARAMS, newState, observe } from '../../../functions/score/detector.js';
 
 const encode = (r: SeriesRecord) => SERIES_RECORD_CODEC.encode(r);
 const decode = (b: Uint8Array) => SERIES_RECORD_CODEC.decode(b);
@@ -25,6 +27,13 @@ const state = fc.record({
   min: num,
   max: num,
   season: fc.option(fc.array(num, { minLength: 1, maxLength: 300 }), { nil: undefined }),
+  patterns: num,
+  prev: num,
+  step: num,
+  move: num,
+  bands: num,
+  seen: fc.array(fc.nat({ max: 2 ** 32 - 1 }), { maxLength: 40 }),
+  patternAlerted: num,
 });
 const forecast = fc.record({
   w: num,
@@ -137,6 +146,38 @@ describe('series record codec', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('loads a format 1 record (before pattern novelty) and learns patterns before flagging one', () => {
+    // A baseline written by the previous release: format 1, one state without pattern fields.
+    const learnt = newState();
+    for (let m = 0; m < 2000; m++) observe(learnt, 10 + (m % 3), m * 60_000);
+    const w = new ByteWriter();
+    w.u8(1);
+    w.f64(2000 * 60_000);
+    w.u16(1);
+    const name = Buffer.from('none');
+    w.u16(name.length);
+    w.bytes(name);
+    for (const k of ['n', 't', 'level', 'trend', 'spread', 'zShort', 'zSlow', 'zMean', 'zVar'] as const)
+      w.f64(learnt[k]);
+    for (const k of ['run', 'alerted', 'min', 'max'] as const) w.f64(learnt[k]);
+    w.u16(0); // no season
+    w.u8(0); // no forecast
+    w.u16(0); // no episodes
+    const old = decode(w.written().slice());
+    const state = old.d['none'];
+    expect(state?.n).toBe(learnt.n);
+    expect(state?.level).toBe(learnt.level);
+    expect(state?.patterns).toBe(0);
+    expect(state?.seen).toEqual([]);
+    // Its pattern tables start empty: nothing may count as new until they have learnt.
+    const scores: number[] = [];
+    for (let m = 2000; m < 2000 + DEFAULT_PARAMS.patternWarmup; m++)
+      scores.push(observe(state!, 10 + (m % 3), m * 60_000).score);
+    expect(Math.max(...scores)).toBeLessThan(0.5);
+    // And it is written back in the current format.
+    expect(encode(old)[0]).toBe(2);
   });
 
   it('refuses bytes it does not understand instead of inventing a state', () => {
