@@ -79,6 +79,9 @@ export const DEFAULT_PARAMS: DetectorParams = {
   patternWarmup: 400,
 };
 
+/** Bits per word of `SeriesState.seen`. */
+export const PATTERN_WORD_BITS = 30;
+
 /** Bits of the pattern tables for the given band counts: (band, move) after (band, move), 3 moves. */
 export function patternBits(bands: readonly number[]): number {
   let bits = 0;
@@ -115,7 +118,10 @@ export interface SeriesState {
   move: number;
   /** Previous band per pattern table, packed 3 bits each. */
   bands: number;
-  /** Patterns seen, as 32-bit words (bit i of word i >> 5); empty until the first pattern. */
+  /**
+   * Patterns seen, 30 bits per word (small integers to the engine): bit i is bit i % 30 of word
+   * ⌊i / 30⌋. Words past the last one in use may be missing (read as 0).
+   */
   seen: number[];
   /** Memory of a recent new pattern in [0, 1], as `alerted` is for the other scores. */
   patternAlerted: number;
@@ -303,8 +309,9 @@ function patternNovel(state: SeriesState, value: number, params: DetectorParams)
   const limit = params.patternStep * state.step;
   const move = change > limit ? 1 : change < -limit ? -1 : 0;
   const range = state.max - state.min;
-  if (state.seen.length === 0) state.seen = new Array<number>((patternBits(counts) + 31) >> 5).fill(0);
   const seen = state.seen;
+  const words = Math.ceil(patternBits(counts) / PATTERN_WORD_BITS);
+  while (seen.length < words) seen.push(0);
   let novel = state.patterns > params.patternWarmup;
   let packed = 0;
   let offset = 0;
@@ -314,10 +321,11 @@ function patternNovel(state: SeriesState, value: number, params: DetectorParams)
       range > 0 ? Math.max(0, Math.min(bands - 1, Math.floor((bands * (value - state.min)) / range))) : 0;
     const before = (state.bands >>> (3 * k)) & 7;
     const bit = offset + ((before * 3 + state.move + 1) * bands + band) * 3 + move + 1;
-    const word = seen[bit >> 5] as number;
-    const mask = 1 << (bit & 31);
+    const index = (bit / PATTERN_WORD_BITS) | 0;
+    const word = seen[index] as number;
+    const mask = 1 << (bit - index * PATTERN_WORD_BITS);
     if ((word & mask) !== 0) novel = false;
-    else seen[bit >> 5] = (word | mask) >>> 0; // kept unsigned: the codec stores 32-bit words
+    else seen[index] = word | mask;
     packed |= band << (3 * k);
     offset += 9 * bands * bands;
   }

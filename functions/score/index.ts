@@ -60,7 +60,7 @@ async function scoreMetrics(data: MetricsData, deps: ScoreDeps, log: Logger): Pr
   );
   if (groups.length === 0) return [];
   const bySeries = new Map(groups);
-  const found = new Map<string, AnomalyData[]>();
+  const found = new Map<string, readonly AnomalyData[]>();
   let rejected = 0;
   await withStore(() =>
     updateEach<SeriesRecord>(

@@ -54,6 +54,10 @@ class Reader {
     return this.f64Unchecked();
   }
   /** After `need` covered it. */
+  u8Unchecked(): number {
+    return this.view.getUint8(this.at++);
+  }
+  /** After `need` covered it. */
   u32Unchecked(): number {
     const v = this.view.getUint32(this.at, true);
     this.at += 4;
@@ -157,11 +161,15 @@ function writeState(w: ByteWriter, s: SeriesState): void {
   w.f64(s.patterns);
   w.f64(s.prev);
   w.f64(s.step);
-  w.f64(s.move);
-  w.f64(s.bands);
   w.f64(s.patternAlerted);
-  w.u16(s.seen.length);
-  for (const word of s.seen) w.u32(word);
+  w.u8(s.move + 1);
+  w.u32(s.bands);
+  // Trailing empty words are left out (the detector reads missing words as 0).
+  const seen = s.seen;
+  let words = seen.length;
+  while (words > 0 && seen[words - 1] === 0) words--;
+  w.u16(words);
+  for (let i = 0; i < words; i++) w.u32(seen[i] as number);
 }
 
 function readState(r: Reader, format: number): SeriesState {
@@ -201,20 +209,17 @@ function readState(r: Reader, format: number): SeriesState {
     state.prev = state.level;
     return state;
   }
-  r.need(6 * 8);
+  r.need(4 * 8 + 1 + 4);
   state.patterns = r.f64Unchecked();
   state.prev = r.f64Unchecked();
   state.step = r.f64Unchecked();
-  state.move = r.f64Unchecked();
-  state.bands = r.f64Unchecked();
   state.patternAlerted = r.f64Unchecked();
+  state.move = r.u8Unchecked() - 1;
+  state.bands = r.u32Unchecked();
   const words = r.u16();
-  if (words > 0) {
-    r.need(words * 4);
-    const seen = new Array<number>(words);
-    for (let i = 0; i < words; i++) seen[i] = r.u32Unchecked();
-    state.seen = seen;
-  }
+  r.need(words * 4);
+  const seen = state.seen;
+  for (let i = 0; i < words; i++) seen.push(r.u32Unchecked());
   return state;
 }
 

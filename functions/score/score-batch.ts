@@ -52,18 +52,22 @@ export function scoreSeries(
   samples: readonly Sample[],
   previous: SeriesRecord | undefined,
   custom: readonly DetectorRule[],
-): { record: SeriesRecord; anomalies: AnomalyData[]; rejected: Rejection[] } {
+): { record: SeriesRecord; anomalies: readonly AnomalyData[]; rejected: readonly Rejection[] } {
   const record: SeriesRecord = previous ?? { d: {}, e: {}, t: 0 };
-  const anomalies: AnomalyData[] = [];
-  const rejected: Rejection[] = [];
+  // Most series have neither: the shared empty list saves two arrays per series per batch.
+  let anomalies: AnomalyData[] | undefined;
+  let rejected: Rejection[] | undefined;
   for (const sample of samples) {
     const t = Date.parse(sample.at);
     if (!Number.isFinite(t)) {
-      rejected.push({ key, reason: `unparseable time ${sample.at}` });
+      (rejected ??= []).push({ key, reason: `unparseable time ${sample.at}` });
       continue;
     }
     if (t <= record.t) {
-      rejected.push({ key, reason: `out of order or duplicate (at ${sample.at}, last ${iso(record.t)})` });
+      (rejected ??= []).push({
+        key,
+        reason: `out of order or duplicate (at ${sample.at}, last ${iso(record.t)})`,
+      });
       continue;
     }
     record.t = t;
@@ -72,11 +76,13 @@ export function scoreSeries(
         rule.spec.algorithm === 'forecast-limit'
           ? applyForecast(record, key, sample, t, rule)
           : applyDeviation(record, key, sample, t, rule);
-      if (a) anomalies.push(a);
+      if (a) (anomalies ??= []).push(a);
     }
   }
-  return { record, anomalies, rejected };
+  return { record, anomalies: anomalies ?? NONE, rejected: rejected ?? NONE };
 }
+
+const NONE: readonly never[] = Object.freeze([]);
 
 /** Reused by every deviation rule (read before the next observe). */
 const scratchObservation: MutableObservation = { score: 0, likelihood: 0, z: 0, expected: 0, spread: 0 };

@@ -151,7 +151,9 @@ export class RedisStore implements BaselineStore {
       if (!payload) continue;
       const version = versionOf(payload);
       // Without a version header the entry is junk: absent, and the next write replaces it.
-      const value = version === 0 ? (undefined as T) : readable(() => codec.decode(payload.subarray(HEADER)));
+      // A plain Uint8Array view: Buffer#subarray goes through the species constructor (slower).
+      const body = new Uint8Array(payload.buffer, payload.byteOffset + HEADER, payload.length - HEADER);
+      const value = version === 0 ? (undefined as T) : readable(() => codec.decode(body));
       out.set(keys[i] as string, { version, value });
     }
     return out;

@@ -30,9 +30,12 @@ const state = fc.record({
   patterns: num,
   prev: num,
   step: num,
-  move: num,
-  bands: num,
-  seen: fc.array(fc.nat({ max: 2 ** 32 - 1 }), { maxLength: 40 }),
+  move: fc.constantFrom(-1, 0, 1),
+  bands: fc.nat({ max: 2 ** 32 - 1 }),
+  // 30-bit words; the codec leaves out trailing empty words (read back as missing = 0).
+  seen: fc
+    .array(fc.nat({ max: 2 ** 30 - 1 }), { maxLength: 40 })
+    .map((words) => words.slice(0, words.findLastIndex((w) => w !== 0) + 1)),
   patternAlerted: num,
 });
 const forecast = fc.record({
