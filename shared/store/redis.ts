@@ -150,10 +150,16 @@ export class RedisStore implements BaselineStore {
       const payload = raw[i];
       if (!payload) continue;
       const version = versionOf(payload);
-      // Without a version header the entry is junk: absent, and the next write replaces it.
-      // A plain Uint8Array view: Buffer#subarray goes through the species constructor (slower).
-      const body = new Uint8Array(payload.buffer, payload.byteOffset + HEADER, payload.length - HEADER);
-      const value = version === 0 ? (undefined as T) : readable(() => codec.decode(body));
+      // Without a version header the entry is junk: absent, and the next write replaces it. The body
+      // is a plain Uint8Array view: Buffer#subarray goes through the species constructor (slower).
+      const value =
+        version === 0
+          ? (undefined as T)
+          : readable(() =>
+              codec.decode(
+                new Uint8Array(payload.buffer, payload.byteOffset + HEADER, payload.length - HEADER),
+              ),
+            );
       out.set(keys[i] as string, { version, value });
     }
     return out;
