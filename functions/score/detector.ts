@@ -82,13 +82,6 @@ export const DEFAULT_PARAMS: DetectorParams = {
 /** Bits per word of `SeriesState.seen`. */
 export const PATTERN_WORD_BITS = 30;
 
-/** Bits of the pattern tables for the given band counts: (band, move) after (band, move), 3 moves. */
-export function patternBits(bands: readonly number[]): number {
-  let bits = 0;
-  for (const b of bands) bits += 9 * b * b;
-  return bits;
-}
-
 export const DAY_MS = 86_400_000;
 
 /** Per-series state (JSON-serialisable, a few hundred bytes without seasonality). */
@@ -299,35 +292,61 @@ function refractory(state: SeriesState, likelihood: number, params: DetectorPara
  * Pattern novelty: this sample's (band, move) after the previous one's, looked up and recorded in
  * one table per band count. New only when new in every table and past the warm-up.
  */
+let layoutParams: DetectorParams | undefined;
+let layoutOffsets = new Int32Array(0);
+let layoutWords = 0;
+/**
+ * Where each band count's table starts — 9·b² bits for b bands: (band, move) after (band, move),
+ * three moves — and the words they take; computed once per parameter set.
+ */
+function patternLayout(params: DetectorParams): Int32Array {
+  if (params !== layoutParams) {
+    const counts = params.patternBands;
+    const offsets = new Int32Array(counts.length);
+    let offset = 0;
+    counts.forEach((bands, k) => {
+      offsets[k] = offset;
+      offset += 9 * bands * bands;
+    });
+    layoutParams = params;
+    layoutOffsets = offsets;
+    layoutWords = Math.ceil(offset / PATTERN_WORD_BITS);
+  }
+  return layoutOffsets;
+}
+
 function patternNovel(state: SeriesState, value: number, params: DetectorParams): boolean {
   const counts = params.patternBands;
   if (counts.length === 0) return false;
+  const offsets = patternLayout(params);
   const change = value - state.prev;
   state.prev = value;
   state.patterns++;
   state.step += (state.patterns < 20 ? 0.2 : 0.01) * (Math.abs(change) - state.step);
   const limit = params.patternStep * state.step;
   const move = change > limit ? 1 : change < -limit ? -1 : 0;
+  // Where the value sits in the range seen so far, in [0, 1] (outside values at the nearer end).
   const range = state.max - state.min;
+  const raw = range > 0 ? (value - state.min) / range : 0;
+  const at = raw > 0 ? (raw < 1 ? raw : 1) : 0;
   const seen = state.seen;
-  const words = Math.ceil(patternBits(counts) / PATTERN_WORD_BITS);
-  while (seen.length < words) seen.push(0);
+  while (seen.length < layoutWords) seen.push(0);
   let novel = state.patterns > params.patternWarmup;
   let packed = 0;
-  let offset = 0;
+  const previous = state.bands;
+  const previousMove = state.move + 1;
   for (let k = 0; k < counts.length; k++) {
     const bands = counts[k] as number;
-    const band =
-      range > 0 ? Math.max(0, Math.min(bands - 1, Math.floor((bands * (value - state.min)) / range))) : 0;
-    const before = (state.bands >>> (3 * k)) & 7;
-    const bit = offset + ((before * 3 + state.move + 1) * bands + band) * 3 + move + 1;
+    const scaled = (bands * at) | 0;
+    const band = scaled < bands ? scaled : bands - 1;
+    const before = (previous >>> (3 * k)) & 7;
+    const bit = (offsets[k] as number) + ((before * 3 + previousMove) * bands + band) * 3 + move + 1;
     const index = (bit / PATTERN_WORD_BITS) | 0;
     const word = seen[index] as number;
     const mask = 1 << (bit - index * PATTERN_WORD_BITS);
     if ((word & mask) !== 0) novel = false;
     else seen[index] = word | mask;
     packed |= band << (3 * k);
-    offset += 9 * bands * bands;
   }
   state.bands = packed;
   state.move = move;
