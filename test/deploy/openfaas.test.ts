@@ -35,6 +35,15 @@ describe('OpenFaaS stack.yml', () => {
     }
   });
 
+  it('gives node the same heap settings as the Helm chart', () => {
+    const chart = /- name: NODE_OPTIONS\s+value: (.+)/.exec(
+      readFileSync(join(repoRoot, 'deploy/helm/kurative/templates/_helpers.tpl'), 'utf8'),
+    )?.[1];
+    expect(chart).toContain('--initial-old-space-size=');
+    for (const fn of FUNCTION_NAMES)
+      expect(stack.functions[`kurative-${fn}`]?.environment['NODE_OPTIONS']).toBe(chart);
+  });
+
   it('schedules with cron-connector exactly the functions the PingSource triggers', () => {
     const pinged = new Set(
       ROUTES.filter((r) => r.filter['type'] === EVENT_TYPES.ping).map((r) => r.function),
