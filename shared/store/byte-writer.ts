@@ -2,6 +2,8 @@
  * A growing little-endian byte buffer, reused from one message to the next (`reset`): the series
  * record codec and the Redis store's packed compare-and-set argument both build their bytes here.
  */
+const encoder = new TextEncoder();
+
 export class ByteWriter {
   private buf: Uint8Array;
   private view: DataView;
@@ -43,6 +45,20 @@ export class ByteWriter {
     this.room(v.length);
     this.buf.set(v, this.at);
     this.at += v.length;
+  }
+  /**
+   * A 16-bit length, then `head` and the UTF-8 bytes of `text` (encoded in place, no string or
+   * buffer made per call). Throws when the whole is longer than 65 535 bytes.
+   */
+  str16(head: Uint8Array, text: string): void {
+    this.room(2 + head.length + 3 * text.length);
+    const start = this.at;
+    this.buf.set(head, start + 2);
+    const { written } = encoder.encodeInto(text, this.buf.subarray(start + 2 + head.length));
+    const length = head.length + written;
+    if (length > 0xffff) throw new RangeError(`string too long for a 16-bit length (${length} bytes)`);
+    this.view.setUint16(start, length, true);
+    this.at = start + 2 + length;
   }
 
   /** What was written since the last reset: a view, valid until the writer is reset or grows. */

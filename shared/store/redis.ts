@@ -8,27 +8,30 @@ import { StoreError, type BaselineStore, type CasWrite, type Versioned } from '.
 const HEADER = 8;
 /** Versions run 1 … 2³² − 1 and wrap to 1 (0 means absent). */
 const VERSION_WRAP = 2 ** 32 - 1;
-/** Keys per compare-and-set script call. */
+/** Keys per compare-and-set script call (one script blocks Redis while it runs: ~10 ms each). */
 const CHUNK = 2000;
 
-// Compare-and-set of many keys in one round trip. KEYS = keys; ARGV[1] = ttlMs, ARGV[2] = one packed
-// string holding, per key in order, the expected version's header (8 bytes), the new value's
-// length (little-endian uint32) and the new value (header included) — one argument instead of two
-// per key, which is most of the cost of a large batch on both ends. Returns the indexes (1-based)
-// of keys whose version moved. One SET ... GET per key writes and returns the previous value in one
+// Compare-and-set of many keys in one round trip. ARGV[1] = ttlMs, ARGV[2] = the number of keys,
+// ARGV[3] = one packed string holding, per key in order, the key (little-endian uint16 length, then
+// its bytes), the expected version's header (8 bytes), the new value's length (little-endian
+// uint32) and the new value (header included): one argument for the whole chunk instead of two or
+// three per key, which was most of the client's cost of a large batch (building the command). The
+// keys are not passed as KEYS: a batch spans hash slots, so this store is for a standalone (or
+// Sentinel-managed) Redis, not Redis Cluster — as the MGET of a batch already was. Returns the
+// indexes (1-based) of keys whose version moved. One SET ... GET per key writes and returns the previous value in one
 // call; a mismatch (rare: another writer got there first) puts the previous value back. A value
 // without a valid header counts as version 0 (as load reads it), so junk is overwritten instead of
 // blocking the key forever.
 const CAS_SCRIPT = `
 local ttl = ARGV[1]
-local packed = ARGV[2]
+local count = tonumber(ARGV[2])
+local packed = ARGV[3]
 local pos = 1
 local conflicts = {}
 local sub, find, unpack, call = string.sub, string.find, struct.unpack, redis.call
-for i = 1, #KEYS do
-  local key = KEYS[i]
-  local expected, size
-  expected, size, pos = unpack('<c8I4', packed, pos)
+for i = 1, count do
+  local key, expected, size
+  key, expected, size, pos = unpack('<Hc0c8I4', packed, pos)
   local value = sub(packed, pos, pos + size - 1)
   pos = pos + size
   local old = call('SET', key, value, 'PX', ttl, 'GET')
@@ -53,8 +56,9 @@ function writeHeader(w: ByteWriter, version: number): void {
   for (let shift = 28; shift >= 0; shift -= 4) w.u8(HEX_DIGITS[(version >>> shift) & 15] as number);
 }
 
-/** One write in the packed argument: expected version's header, length, then the new header and the body. */
-function packWrite(w: ByteWriter, expected: number, body: Uint8Array): void {
+/** One write in the packed argument: key, expected version's header, length, then the new header and the body. */
+function packWrite(w: ByteWriter, prefix: Uint8Array, key: string, expected: number, body: Uint8Array): void {
+  w.str16(prefix, key);
   writeHeader(w, expected);
   w.u32(HEADER + body.length);
   writeHeader(w, (expected % VERSION_WRAP) + 1);
@@ -76,7 +80,7 @@ function versionOf(raw: Uint8Array): number {
 
 /** The pipeline with the compare-and-set script defined on the connection. */
 interface CasPipeline {
-  kurativeCas(numKeys: number, ...args: (string | number | Buffer)[]): unknown;
+  kurativeCas(numKeys: 0, ttlMs: number, count: number, packed: Buffer): unknown;
 }
 
 export interface RedisStoreOptions {
@@ -99,10 +103,15 @@ export class RedisStore implements BaselineStore {
   private readonly redis: Redis;
   private readonly prefix: string;
   private readonly ttlMs: number;
+  /** The prefix's UTF-8 bytes, written before every key in a packed write. */
+  private readonly prefixBytes: Uint8Array;
+  /** Size of the last packed argument: the next one starts that large instead of growing to it. */
+  private packedSize = 64 * 1024;
 
   constructor(options: RedisStoreOptions) {
     this.prefix = options.prefix ?? 'kurative:';
     this.ttlMs = options.ttlMs ?? 7 * 86_400_000;
+    this.prefixBytes = Buffer.from(this.prefix, 'utf8');
     this.redis = new Redis(options.url, {
       lazyConnect: true,
       enableOfflineQueue: false,
@@ -167,20 +176,21 @@ export class RedisStore implements BaselineStore {
 
   async commit<T>(writes: readonly CasWrite<T>[], codec: Codec<T> = jsonCodec<T>()): Promise<string[]> {
     if (writes.length === 0) return [];
-    // Large batches go as several scripts in one pipeline: still one round trip, and no call
-    // with more arguments than a stack frame holds.
+    // Large batches go as several scripts in one pipeline: still one round trip, and Redis serves
+    // other clients between them.
     const pipeline = this.redis.pipeline();
     const chunks: (readonly CasWrite<T>[])[] = [];
     for (let i = 0; i < writes.length; i += CHUNK) chunks.push(writes.slice(i, i + CHUNK));
     for (const chunk of chunks) {
-      const packed = new ByteWriter(64 * 1024);
-      for (const w of chunk) packWrite(packed, w.expected, codec.encode(w.value));
+      const packed = new ByteWriter(this.packedSize);
+      for (const w of chunk) packWrite(packed, this.prefixBytes, w.key, w.expected, codec.encode(w.value));
       const bytes = packed.written();
-      const args: (string | number | Buffer)[] = [chunk.length];
-      for (const w of chunk) args.push(this.prefix + w.key);
-      args.push(this.ttlMs, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+      this.packedSize = Math.max(64 * 1024, bytes.length);
       (pipeline as unknown as CasPipeline).kurativeCas(
-        ...(args as [number, ...(string | number | Buffer)[]]),
+        0,
+        this.ttlMs,
+        chunk.length,
+        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length),
       );
     }
     let results: [Error | null, unknown][] | null;

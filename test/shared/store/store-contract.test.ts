@@ -194,6 +194,29 @@ describe.runIf(redisAvailable)('RedisStore against a real redis-server', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('writes each key under its exact name, whatever its characters and length', async () => {
+    const store = new RedisStore({ url: redis?.url ?? '', prefix: 'ünï:' });
+    const raw = new Redis(redis?.url ?? '');
+    try {
+      // Keys travel packed in one script argument (length-prefixed UTF-8), not as KEYS.
+      const keys = ['series|Pod|ns|café-☕|app|cpu', 'k', 'x'.repeat(2000), '日本語|键'];
+      expect(await store.commit(keys.map((key, i) => ({ key, expected: 0, value: i })))).toEqual([]);
+      for (const [i, key] of keys.entries()) expect(await raw.get(`ünï:${key}`)).toBe(`00000001${i}`);
+      const loaded = await store.load<number>(keys);
+      expect(keys.map((k) => loaded.get(k)?.value)).toEqual([0, 1, 2, 3]);
+      // A stale write to one of them is refused by name, the others go through.
+      expect(
+        await store.commit(keys.map((key, i) => ({ key, expected: i === 3 ? 0 : 1, value: i + 10 }))),
+      ).toEqual([keys[3]]);
+      await expect(store.commit([{ key: 'y'.repeat(70_000), expected: 0, value: 1 }])).rejects.toThrow(
+        /too long/,
+      );
+    } finally {
+      raw.disconnect();
+      await store.close();
+    }
+  });
+
   it('overwrites a value without a valid version header instead of blocking the key', async () => {
     const store = new RedisStore({ url: redis?.url ?? '', prefix: 'junk:' });
     const raw = new Redis(redis?.url ?? '');
