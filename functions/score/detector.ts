@@ -80,7 +80,7 @@ export const DEFAULT_PARAMS: DetectorParams = {
 };
 
 /** Bits per word of `SeriesState.seen`. */
-export const PATTERN_WORD_BITS = 30;
+export const PATTERN_WORD_BITS = 32;
 
 export const DAY_MS = 86_400_000;
 
@@ -112,8 +112,8 @@ export interface SeriesState {
   /** Previous band per pattern table, packed 3 bits each. */
   bands: number;
   /**
-   * Patterns seen, 30 bits per word (small integers to the engine): bit i is bit i % 30 of word
-   * ⌊i / 30⌋. Words past the last one in use may be missing (read as 0).
+   * Patterns seen, as signed 32-bit words (small integers to a 64-bit engine): bit i is bit i & 31
+   * of word i >> 5. Words past the last one in use may be missing (read as 0).
    */
   seen: number[];
   /** Memory of a recent new pattern in [0, 1], as `alerted` is for the other scores. */
@@ -341,11 +341,11 @@ function patternNovel(state: SeriesState, value: number, params: DetectorParams)
     const band = scaled < bands ? scaled : bands - 1;
     const before = (previous >>> (3 * k)) & 7;
     const bit = (offsets[k] as number) + ((before * 3 + previousMove) * bands + band) * 3 + move + 1;
-    const index = (bit / PATTERN_WORD_BITS) | 0;
+    const index = bit >> 5;
     const word = seen[index] as number;
-    const mask = 1 << (bit - index * PATTERN_WORD_BITS);
+    const mask = 1 << (bit & 31);
     if ((word & mask) !== 0) novel = false;
-    else seen[index] = word | mask;
+    else seen[index] = word | mask; // signed: bit 31 makes it negative, still a small integer
     packed |= band << (3 * k);
   }
   state.bands = packed;

@@ -64,6 +64,12 @@ class Reader {
     return v;
   }
   /** After `need` covered it. */
+  i32Unchecked(): number {
+    const v = this.view.getInt32(this.at, true);
+    this.at += 4;
+    return v;
+  }
+  /** After `need` covered it. */
   f64Unchecked(): number {
     const v = this.view.getFloat64(this.at, true);
     this.at += 8;
@@ -169,7 +175,7 @@ function writeState(w: ByteWriter, s: SeriesState): void {
   let words = seen.length;
   while (words > 0 && seen[words - 1] === 0) words--;
   w.u16(words);
-  for (let i = 0; i < words; i++) w.u32(seen[i] as number);
+  for (let i = 0; i < words; i++) w.u32((seen[i] as number) >>> 0);
 }
 
 function readState(r: Reader, format: number): SeriesState {
@@ -219,7 +225,7 @@ function readState(r: Reader, format: number): SeriesState {
   const words = r.u16();
   r.need(words * 4);
   const seen = state.seen;
-  for (let i = 0; i < words; i++) seen.push(r.u32Unchecked());
+  for (let i = 0; i < words; i++) seen.push(r.i32Unchecked());
   return state;
 }
 

@@ -32,9 +32,9 @@ const state = fc.record({
   step: num,
   move: fc.constantFrom(-1, 0, 1),
   bands: fc.nat({ max: 2 ** 32 - 1 }),
-  // 30-bit words; the codec leaves out trailing empty words (read back as missing = 0).
+  // Signed 32-bit words; the codec leaves out trailing empty words (read back as missing = 0).
   seen: fc
-    .array(fc.nat({ max: 2 ** 30 - 1 }), { maxLength: 40 })
+    .array(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), { maxLength: 40 })
     .map((words) => words.slice(0, words.findLastIndex((w) => w !== 0) + 1)),
   patternAlerted: num,
 });
