@@ -119,13 +119,19 @@ async function batchInChild(url: string): Promise<BatchFigures> {
 }
 
 {
-  const detector = measureDetector();
-  const naive = measureNaive(Math.max(200, Math.floor(STEPS / 20)));
+  // Median of three runs each, alternating, so a noisy moment or the first run's unoptimised code
+  // does not decide the ratio.
+  const runs: { detector: number; naive: number }[] = [];
+  for (let i = 0; i < 3; i++)
+    runs.push({ detector: measureDetector(), naive: measureNaive(Math.max(200, Math.floor(STEPS / 20))) });
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1] ?? 0;
+  const detector = median(runs.map((r) => r.detector));
+  const naive = median(runs.map((r) => r.naive));
   const redis = await startRedis();
   try {
     const { ms, runsMs, rssMb, baseRssMb, idleRssMb } = await batchInChild(redis.url);
     console.log(
-      `score detector=${(detector / 1e6).toFixed(2)}M/s naive=${(naive / 1e6).toFixed(2)}M/s (window of 60, simple-statistics)`,
+      `score detector=${(detector / 1e6).toFixed(2)}M/s naive=${(naive / 1e6).toFixed(2)}M/s (window of 60, simple-statistics; runs ${runs.map((r) => `${(r.detector / 1e6).toFixed(1)}/${(r.naive / 1e6).toFixed(1)}`).join(', ')})`,
     );
     console.log(
       `score batch of 50000 series: ${Math.round(ms)} ms (median of ${runsMs.map(Math.round).join('/')} after two warm-up batches; chunks of ${DEFAULT_CHUNK} pipelined), peak rss ${Math.round(rssMb)} MB (${Math.round(idleRssMb)} MB node and code before any batch, ${Math.round(baseRssMb)} MB between batches)`,
