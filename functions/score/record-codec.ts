@@ -5,7 +5,7 @@
 // treats the series as new and relearns it).
 import { ByteWriter } from '../../shared/store/byte-writer.js';
 import type { Codec } from '../../shared/store/index.js';
-import type { SeriesState } from './detector.js';
+import { newState, type SeriesState } from './detector.js';
 import type { EpisodeState } from './episode.js';
 import type { ForecastState } from './forecast.js';
 import type { SeriesRecord } from './score-batch.js';
@@ -146,7 +146,8 @@ const names = new Names();
 
 // Field by field, so property access stays monomorphic (this is on every series' path). The
 // readers build the same object shapes as newState/newForecast/newEpisode; a field added to one of
-// those and not here fails the type check (readers) or the round-trip test (writers).
+// those and not here fails the type check (forecast, episode readers) or the round-trip test, whose
+// generated records must have every field (state, all writers).
 function writeState(w: ByteWriter, s: SeriesState): void {
   w.f64(s.n);
   w.f64(s.t);
@@ -180,29 +181,21 @@ function writeState(w: ByteWriter, s: SeriesState): void {
 
 function readState(r: Reader, format: number): SeriesState {
   r.need(13 * 8);
-  const state: SeriesState = {
-    n: r.f64Unchecked(),
-    t: r.f64Unchecked(),
-    level: r.f64Unchecked(),
-    trend: r.f64Unchecked(),
-    spread: r.f64Unchecked(),
-    zShort: r.f64Unchecked(),
-    zSlow: r.f64Unchecked(),
-    zMean: r.f64Unchecked(),
-    zVar: r.f64Unchecked(),
-    run: r.f64Unchecked(),
-    alerted: r.f64Unchecked(),
-    min: r.f64Unchecked(),
-    max: r.f64Unchecked(),
-    season: undefined,
-    patterns: 0,
-    prev: 0,
-    step: 0,
-    move: 0,
-    bands: 0,
-    seen: [],
-    patternAlerted: 0,
-  };
+  // The shape newState gives (one hidden class for every state), then the stored fields.
+  const state = newState();
+  state.n = r.f64Unchecked();
+  state.t = r.f64Unchecked();
+  state.level = r.f64Unchecked();
+  state.trend = r.f64Unchecked();
+  state.spread = r.f64Unchecked();
+  state.zShort = r.f64Unchecked();
+  state.zSlow = r.f64Unchecked();
+  state.zMean = r.f64Unchecked();
+  state.zVar = r.f64Unchecked();
+  state.run = r.f64Unchecked();
+  state.alerted = r.f64Unchecked();
+  state.min = r.f64Unchecked();
+  state.max = r.f64Unchecked();
   const bins = r.u16();
   if (bins > 0) {
     r.need(bins * 8);
