@@ -288,10 +288,6 @@ function refractory(state: SeriesState, likelihood: number, params: DetectorPara
   return score;
 }
 
-/**
- * Pattern novelty: this sample's (band, move) after the previous one's, looked up and recorded in
- * one table per band count. New only when new in every table and past the warm-up.
- */
 let layoutParams: DetectorParams | undefined;
 let layoutOffsets = new Int32Array(0);
 let layoutWords = 0;
@@ -315,6 +311,10 @@ function patternLayout(params: DetectorParams): Int32Array {
   return layoutOffsets;
 }
 
+/**
+ * Pattern novelty: this sample's (band, move) after the previous one's, looked up and recorded in
+ * one table per band count. New only when new in every table and past the warm-up.
+ */
 function patternNovel(state: SeriesState, value: number, params: DetectorParams): boolean {
   const counts = params.patternBands;
   if (counts.length === 0) return false;
