@@ -1,9 +1,9 @@
+const encoder = new TextEncoder();
+
 /**
  * A growing little-endian byte buffer, reused from one message to the next (`reset`): the series
  * record codec and the Redis store's packed compare-and-set argument both build their bytes here.
  */
-const encoder = new TextEncoder();
-
 export class ByteWriter {
   private buf: Uint8Array;
   private view: DataView;

@@ -16,12 +16,12 @@ const CHUNK = 2000;
 // its bytes), the expected version's header (8 bytes), the new value's length (little-endian
 // uint32) and the new value (header included): one argument for the whole chunk instead of two or
 // three per key, which was most of the client's cost of a large batch (building the command). The
-// keys are not passed as KEYS: a batch spans hash slots, so this store is for a standalone (or
-// Service-fronted primary) Redis, not Redis Cluster — as the MGET of a batch already was. Returns the
-// indexes (1-based) of keys whose version moved. One SET ... GET per key writes and returns the previous value in one
-// call; a mismatch (rare: another writer got there first) puts the previous value back. A value
-// without a valid header counts as version 0 (as load reads it), so junk is overwritten instead of
-// blocking the key forever.
+// keys are not passed as KEYS: a batch spans hash slots, so this store is for one Redis primary
+// (standalone, or behind a Service), not Redis Cluster — as the MGET of a batch already was.
+// Returns the indexes (1-based) of keys whose version moved. One SET ... GET per key writes and
+// returns the previous value in one call; a mismatch (rare: another writer got there first) puts
+// the previous value back. A value without a valid header counts as version 0 (as load reads it),
+// so junk is overwritten instead of blocking the key forever.
 const CAS_SCRIPT = `
 local ttl = ARGV[1]
 local count = tonumber(ARGV[2])
