@@ -4,11 +4,9 @@
 // and its store traffic — nothing of the bench's own inputs or of tsx.
 // Prints one JSON line: { ms, rssMb, baseRssMb }.
 import type { Sample } from '../shared/contracts/index.js';
-import { SERIES_RECORD_CODEC } from '../functions/score/record-codec.js';
-import { scoreSeries, seriesKey, type SeriesRecord } from '../functions/score/score-batch.js';
+import { scoreStored, seriesKey } from '../functions/score/score-batch.js';
 import type { DetectorRule } from '../functions/score/rules.js';
 import { RedisStore } from '../shared/store/redis.js';
-import { updateEach } from '../shared/store/store.js';
 import { signal } from './signal.js';
 
 // Node and the score path's code, before any batch.
@@ -41,12 +39,7 @@ async function run(minute: number): Promise<number> {
   const samples = batch(minute);
   const started = performance.now();
   const cpu = process.cpuUsage();
-  await updateEach<SeriesRecord>(
-    store,
-    [...samples.keys()],
-    (key, current) => scoreSeries(key, samples.get(key) ?? [], current, NO_RULES).record,
-    { codec: SERIES_RECORD_CODEC },
-  );
+  await scoreStored(store, samples, NO_RULES);
   const used = process.cpuUsage(cpu);
   cpuMs.push((used.user + used.system) / 1000);
   return performance.now() - started;

@@ -13,15 +13,8 @@ import { createKubeClients, loadKubeConfig, statusOf, type KubeClients } from '.
 import type { Logger } from '../../shared/log/index.js';
 import { defineFunction, type InboundOf, type OutboundEvent } from '../../shared/runtime/index.js';
 import { listDetectors } from '../../shared/kube/detectors.js';
-import {
-  storeFromConfig,
-  updateEach,
-  updateMany,
-  withStore,
-  type BaselineStore,
-} from '../../shared/store/index.js';
-import { SERIES_RECORD_CODEC } from './record-codec.js';
-import { groupSamples, scoreSeries, type SeriesRecord } from './score-batch.js';
+import { storeFromConfig, updateMany, withStore, type BaselineStore } from '../../shared/store/index.js';
+import { groupSamples, scoreStored } from './score-batch.js';
 import { rulesFor, type DetectorRule } from './rules.js';
 import { symptomAnomaly, symptomsOf, type Symptom } from './symptoms.js';
 
@@ -63,18 +56,11 @@ async function scoreMetrics(data: MetricsData, deps: ScoreDeps, log: Logger): Pr
   const found = new Map<string, readonly AnomalyData[]>();
   let rejected = 0;
   await withStore(() =>
-    updateEach<SeriesRecord>(
-      deps.store,
-      [...bySeries.keys()],
-      (key, current) => {
-        const result = scoreSeries(key, bySeries.get(key) ?? [], current, detectors);
-        if (result.anomalies.length > 0) found.set(key, result.anomalies);
-        else found.delete(key);
-        rejected += result.rejected.length;
-        return result.record;
-      },
-      { codec: SERIES_RECORD_CODEC },
-    ),
+    scoreStored(deps.store, bySeries, detectors, (key, result) => {
+      if (result.anomalies.length > 0) found.set(key, result.anomalies);
+      else found.delete(key);
+      rejected += result.rejected.length;
+    }),
   );
   if (rejected > 0) log.warn({ rejected }, 'samples rejected (out of order or duplicate), not learned');
   return [...found.values()].flat();

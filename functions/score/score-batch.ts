@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { AnomalyData, Sample, Severity } from '../../shared/contracts/index.js';
 import { parseDuration } from '../../shared/duration/index.js';
+// store.js, not the store index: the score path needs no ConfigMap client to be bundled.
+import { updateEach, type BaselineStore } from '../../shared/store/store.js';
 import { newState, observe, type MutableObservation, type SeriesState } from './detector.js';
 import { newEpisode, stepEpisode, type EpisodeState } from './episode.js';
+import { SERIES_RECORD_CODEC } from './record-codec.js';
 import { forecast, newForecast, updateForecast, type ForecastState } from './forecast.js';
 import {
   episodeRuleFor,
@@ -83,6 +86,31 @@ export function scoreSeries(
 }
 
 const NONE: readonly never[] = Object.freeze([]);
+
+export type ScoreResult = ReturnType<typeof scoreSeries>;
+
+/**
+ * Score grouped series against their stored records: load, score and compare-and-set each, in
+ * pipelined chunks, redoing only the series another instance updated meanwhile. `scored` sees
+ * each series' result; it is called again for a series that lost a race, and its last call counts.
+ */
+export async function scoreStored(
+  store: BaselineStore,
+  bySeries: ReadonlyMap<string, readonly Sample[]>,
+  custom: readonly DetectorRule[],
+  scored?: (key: string, result: ScoreResult) => void,
+): Promise<void> {
+  await updateEach<SeriesRecord>(
+    store,
+    [...bySeries.keys()],
+    (key, current) => {
+      const result = scoreSeries(key, bySeries.get(key) ?? [], current, custom);
+      scored?.(key, result);
+      return result.record;
+    },
+    { codec: SERIES_RECORD_CODEC },
+  );
+}
 
 /** Reused by every deviation rule (read before the next observe). */
 const scratchObservation: MutableObservation = { score: 0, likelihood: 0, z: 0, expected: 0, spread: 0 };
