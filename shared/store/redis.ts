@@ -56,7 +56,7 @@ function writeHeader(w: ByteWriter, version: number): void {
   for (let shift = 28; shift >= 0; shift -= 4) w.u8(HEX_DIGITS[(version >>> shift) & 15] as number);
 }
 
-/** One write in the packed argument: key, expected version's header, length, then the new header and the body. */
+/** One packed write: key, expected version's header, length, then the new header and the body. */
 function packWrite(w: ByteWriter, prefix: Uint8Array, key: string, expected: number, body: Uint8Array): void {
   w.str16(prefix, key);
   writeHeader(w, expected);
