@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { DAY_MS, DEFAULT_PARAMS, newState, observe } from '../../../functions/score/detector.js';
+import {
+  DAY_MS,
+  DEFAULT_PARAMS,
+  expNeg,
+  newState,
+  normalCdf,
+  observe,
+} from '../../../functions/score/detector.js';
 import { newEpisode, stepEpisode } from '../../../functions/score/episode.js';
 import { forecast, newForecast, updateForecast } from '../../../functions/score/forecast.js';
 
@@ -93,6 +100,43 @@ describe('deviation detector', () => {
         },
       ),
     );
+  });
+});
+
+describe('table approximations on the per-sample path', () => {
+  it('e^(−u) stays within 1e-5 relative of Math.exp up to 16, and its ends are exact', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 15.999, noNaN: true }), (u) => {
+        expect(Math.abs(expNeg(u) - Math.exp(-u)) / Math.exp(-u)).toBeLessThan(1e-5);
+      }),
+    );
+    expect(expNeg(0)).toBe(1);
+    expect(expNeg(-3)).toBe(1);
+    expect(expNeg(16)).toBe(0);
+    expect(expNeg(Infinity)).toBe(0);
+    expect(expNeg(Number.NaN)).toBeNaN();
+  });
+
+  it('Φ matches known quantiles, is symmetric and never decreases', () => {
+    for (const [x, p] of [
+      [0, 0.5],
+      [1, 0.8413447],
+      [1.96, 0.9750021],
+      [3, 0.9986501],
+      [-2, 0.0227501],
+    ] as const)
+      expect(normalCdf(x)).toBeCloseTo(p, 6);
+    fc.assert(
+      fc.property(
+        fc.double({ min: -10, max: 10, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (x, d) => {
+          expect(Math.abs(normalCdf(x) + normalCdf(-x) - 1)).toBeLessThan(1e-6);
+          expect(normalCdf(x + d)).toBeGreaterThanOrEqual(normalCdf(x));
+        },
+      ),
+    );
+    expect(normalCdf(Number.NaN)).toBeNaN();
   });
 });
 
