@@ -9,7 +9,8 @@
 // Neurocomputing 2017): how unusual the recent average z is against the long-run distribution of
 // z for this series — which makes scores comparable across series, so one threshold fits all.
 // Two kinds of novelty score 1 outright: a value beyond the range seen so far (Numenta's "spatial
-// anomaly"), and a pattern never seen before — a (band of the range, step direction) pair following
+// anomaly"; for a series never negative, also a fall far below its lowest on a log scale), and a
+// pattern never seen before — a (band of the range, step direction) pair following
 // another, where a step is up or down when it is much larger than the typical one. Patterns are
 // kept as a few hundred bits per series, under several band widths at once, and a pattern is new
 // only when it is new under every width (one width alone flags band-edge artefacts).
@@ -372,6 +373,18 @@ function patternNovel(state: SeriesState, value: number, params: DetectorParams)
 }
 
 /**
+ * Range novelty on a log scale, downwards only, for a series that has never been negative: a count
+ * or rate falling far below its lowest ever (traffic from its night-time low of 1 400 to 8) is
+ * well inside the linear tolerance of a range that reaches 40 000, but is an outage. Upwards the
+ * linear test is already the stricter one.
+ */
+function fallsTowardZero(state: SeriesState, value: number, params: DetectorParams): boolean {
+  if (!(value < state.min) || !(value >= 0)) return false;
+  const low = Math.log1p(state.min);
+  return Math.log1p(value) < low - (Math.log1p(state.max) - low) * params.rangeTolerance;
+}
+
+/**
  * Score one sample and update the state in place. Returns the observation; the first `warmup`
  * samples only learn (score 0).
  */
@@ -417,7 +430,7 @@ export function observe(
     params.rangeTolerance > 0 &&
     state.n > params.noveltyWarmup &&
     state.max > state.min &&
-    (value > state.max + tolerance || value < state.min - tolerance);
+    (value > state.max + tolerance || value < state.min - tolerance || fallsTowardZero(state, value, params));
   // Before min/max take this value in: its band is placed in the range seen so far.
   const newPattern = patternNovel(state, value, params);
   state.min = Math.min(state.min, value);

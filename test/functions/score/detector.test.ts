@@ -199,6 +199,21 @@ describe('range novelty', () => {
     expect(observe(early, 130, 50 * MIN, params).likelihood).toBeLessThan(1);
   });
 
+  it('scores a count falling far below its lowest ever as certain, though inside the linear tolerance', () => {
+    const params = { ...DEFAULT_PARAMS, noveltyWarmup: 100, patternBands: [] };
+    // Daily traffic between 1 400 and 40 000: 8 is within 5 % of the range below the minimum.
+    const traffic = (i: number) => 20_700 + 19_300 * Math.sin((2 * Math.PI * i) / 96);
+    const run = (last: number, offset = 0) => {
+      const state = newState();
+      for (let i = 0; i < 400; i++) observe(state, traffic(i) + offset, i * MIN, params);
+      return observe(state, last + offset, 400 * MIN, params).likelihood;
+    };
+    expect(run(8)).toBe(1);
+    // A new low close to the old one is not novel; nor is the same fall in a series that has been negative.
+    expect(run(1_300)).toBeLessThan(1);
+    expect(run(8, -1_500)).toBeLessThan(1);
+  });
+
   describe('pattern novelty', () => {
     // A square wave between 0 and 10 (ten samples each), then, from the top, a step down to 5: a
     // value well inside the range, but a move (top → middle, down) the series has never made.
