@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseQuantity } from './apiserver/quantity.js';
 import type { Simulator } from './simulator/simulator.js';
+import { field } from './simulator/state.js';
 
 /** One series the simulated applications expose (what a Prometheus scrape of them would hold). */
 interface Series {
@@ -11,10 +13,13 @@ interface Series {
 
 type Matcher = { label: string; op: '=' | '!=' | '=~' | '!~'; value: string };
 
-/** Parse the PromQL subset served: `metric_name{label="v", label=~"re", …}`. */
+/** Parse a PromQL selector: `metric_name{label="v", label=~"re", …}`. */
 export function parseSelector(query: string): { name: string; matchers: Matcher[] } {
   const m = /^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{([^}]*)\})?\s*$/.exec(query);
-  if (!m) throw new Error(`unsupported query (only metric{label matchers} selectors are served): ${query}`);
+  if (!m)
+    throw new Error(
+      `unsupported query (served: metric{label matchers}, optionally in sum by (labels) (…)): ${query}`,
+    );
   const matchers: Matcher[] = [];
   for (const part of (m[2] ?? '')
     .split(',')
@@ -29,6 +34,41 @@ export function parseSelector(query: string): { name: string; matchers: Matcher[
     });
   }
   return { name: m[1] ?? '', matchers };
+}
+
+/**
+ * Parse a served query: a selector, or a selector summed by labels (`sum by (a, b) (selector)`,
+ * what a per-object query over per-device or per-resource series needs).
+ */
+export function parseQuery(query: string): { name: string; matchers: Matcher[]; by: string[] | undefined } {
+  const sum = /^\s*sum\s+by\s*\(([^)]*)\)\s*\((.*)\)\s*$/s.exec(query);
+  if (!sum) return { ...parseSelector(query), by: undefined };
+  const by = (sum[1] ?? '')
+    .split(',')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const bad = by.find((l) => !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(l));
+  if (bad !== undefined) throw new Error(`bad label in by (…): ${bad}`);
+  return { ...parseSelector(sum[2] ?? ''), by };
+}
+
+/** Evaluate a parsed query over the series (a sum drops the metric name, as Prometheus does). */
+export function evaluate(
+  series: readonly Series[],
+  query: ReturnType<typeof parseQuery>,
+): { labels: Record<string, string>; value: number }[] {
+  const selected = series.filter((s) => s.name === query.name && matches(s, query.matchers));
+  const by = query.by;
+  if (!by) return selected.map((s) => ({ labels: { __name__: s.name, ...s.labels }, value: s.value }));
+  const groups = new Map<string, { labels: Record<string, string>; value: number }>();
+  for (const s of selected) {
+    const labels = Object.fromEntries(by.flatMap((l) => (s.labels[l] ? [[l, s.labels[l]]] : [])));
+    const key = JSON.stringify(labels);
+    const group = groups.get(key);
+    if (group) group.value += s.value;
+    else groups.set(key, { labels, value: s.value });
+  }
+  return [...groups.values()];
 }
 
 function matches(series: Series, matchers: readonly Matcher[]): boolean {
@@ -74,8 +114,44 @@ export function appSeries(sim: Simulator): Series[] {
 }
 
 /**
+ * Ephemeral storage of the scheduled pods' containers, per device as cAdvisor reports it (one root
+ * device here), and their ephemeral-storage limits as kube-state-metrics reports them.
+ */
+export function storageSeries(sim: Simulator): Series[] {
+  const out: Series[] = [];
+  for (const rt of sim.ctx.pods.values()) {
+    if (!rt.node || rt.evicted || !sim.ctx.nodes.get(rt.node)?.up) continue;
+    const pod = sim.ctx.cluster.store.peek('/pods', rt.namespace, rt.name);
+    const specs =
+      (pod &&
+        field<{ name: string; resources?: { limits?: Record<string, string> } }[]>(pod, 'spec.containers')) ??
+      [];
+    for (const c of rt.containers) {
+      const labels = { namespace: rt.namespace, pod: rt.name, container: c.name };
+      if (c.phase === 'running')
+        out.push({
+          name: 'container_fs_usage_bytes',
+          labels: { ...labels, device: '/dev/vda1' },
+          value: c.ephemeral,
+        });
+      const limit = parseQuantity(
+        specs.find((x) => x.name === c.name)?.resources?.limits?.['ephemeral-storage'],
+      );
+      if (limit !== undefined)
+        out.push({
+          name: 'kube_pod_container_resource_limits',
+          labels: { ...labels, node: rt.node, resource: 'ephemeral_storage', unit: 'byte' },
+          value: limit,
+        });
+    }
+  }
+  return out;
+}
+
+/**
  * A Prometheus HTTP API (`GET /api/v1/query`, instant vectors) over the simulated applications'
- * request rate, error ratio and latency, on plain HTTP on loopback as an in-cluster Prometheus is.
+ * request rate, error ratio and latency and the containers' ephemeral storage and its limits, on
+ * plain HTTP on loopback as an in-cluster Prometheus is.
  */
 export class SandboxPrometheus {
   private server: Server | undefined;
@@ -92,11 +168,12 @@ export class SandboxPrometheus {
         return;
       }
       try {
-        const { name, matchers } = parseSelector(url.searchParams.get('query') ?? '');
+        const query = parseQuery(url.searchParams.get('query') ?? '');
         const at = this.sim.clock.epochMs / 1000;
-        const result = appSeries(this.sim)
-          .filter((s) => s.name === name && matches(s, matchers))
-          .map((s) => ({ metric: { __name__: s.name, ...s.labels }, value: [at, String(s.value)] }));
+        const result = evaluate([...appSeries(this.sim), ...storageSeries(this.sim)], query).map((s) => ({
+          metric: s.labels,
+          value: [at, String(s.value)],
+        }));
         res
           .writeHead(200, { 'content-type': 'application/json' })
           .end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result } }));

@@ -245,8 +245,11 @@ ${BROKER_SINK}
 }
 
 function detectors(): string {
-  const text = readFileSync(join(repoRoot, 'deploy', 'detectors', 'app-signals.yaml'), 'utf8');
-  return `${HEADER}{{- if .Values.detectors.appSignals }}\n${text.trimEnd()}\n{{- end }}\n`;
+  const file = (name: string) => readFileSync(join(repoRoot, 'deploy', 'detectors', name), 'utf8').trimEnd();
+  return (
+    `${HEADER}{{- if .Values.detectors.appSignals }}\n${file('app-signals.yaml')}\n{{- end }}\n` +
+    `{{- if .Values.detectors.storage }}\n---\n${file('storage.yaml')}\n{{- end }}\n`
+  );
 }
 
 /** Every derived chart file, by path relative to the chart directory. */

@@ -15,7 +15,7 @@ import { isOpenIncident, listIncidents } from '../../shared/kube/incidents.js';
 import { queryInstant, type Fetch } from '../../shared/prometheus/index.js';
 import { defineFunction, type OutboundEvent } from '../../shared/runtime/index.js';
 import { chunkSamples } from './chunk.js';
-import { buildSamples, type PromSeries } from './samples.js';
+import { buildSamples, entityFromLabels, type PromSeries } from './samples.js';
 
 export interface ScrapeDeps {
   readonly kube: KubeClients;
@@ -122,15 +122,45 @@ async function readPrometheus(deps: ScrapeDeps, baseUrl: string, log: Logger): P
   for (const item of items) {
     const spec = DetectorSpec.safeParse(item.spec);
     if (!spec.success || !spec.data.signal.promql || !spec.data.signal.name) continue;
-    const signal = spec.data.signal.name;
-    const results = await queryInstant(
-      baseUrl,
-      spec.data.signal.promql,
-      deps.fetch ? { fetch: deps.fetch } : {},
-    );
-    for (const r of results) out.push({ signal, labels: r.labels, value: r.value, at: r.at });
-    log.debug({ detector: item.metadata?.name, series: results.length }, 'prometheus');
+    const { name: signal, promql, limitPromql } = spec.data.signal;
+    const options = deps.fetch ? { fetch: deps.fetch } : {};
+    const results = await queryInstant(baseUrl, promql, options);
+    const limits = limitPromql
+      ? limitsByEntity(await queryInstant(baseUrl, limitPromql, options))
+      : undefined;
+    let unmatched = 0;
+    for (const r of results) {
+      const limit = limits?.get(entityKeyOf(r.labels) ?? '');
+      if (limits && limit === undefined) unmatched++;
+      out.push({ signal, labels: r.labels, value: r.value, at: r.at, ...(limit ? { limit } : {}) });
+    }
+    log.debug({ detector: item.metadata?.name, series: results.length, unmatched }, 'prometheus');
   }
+  return out;
+}
+
+/** The object a series names, as a key (undefined when it names none). */
+function entityKeyOf(labels: Readonly<Record<string, string>>): string | undefined {
+  const e = entityFromLabels(labels);
+  return e && [e.kind, e.namespace ?? '', e.name, e.container ?? ''].join('/');
+}
+
+/**
+ * A limit query's series by the object each names. Two series naming one object (a limit query
+ * that keeps a label the usage query sums away) make its limit ambiguous: it gets none.
+ */
+export function limitsByEntity(
+  series: readonly { labels: Readonly<Record<string, string>>; value: number }[],
+) {
+  const out = new Map<string, number>();
+  const ambiguous = new Set<string>();
+  for (const s of series) {
+    const key = entityKeyOf(s.labels);
+    if (key === undefined || !(s.value > 0) || !Number.isFinite(s.value)) continue;
+    if (out.has(key) && out.get(key) !== s.value) ambiguous.add(key);
+    out.set(key, s.value);
+  }
+  for (const key of ambiguous) out.delete(key);
   return out;
 }
 

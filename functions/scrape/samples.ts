@@ -37,6 +37,8 @@ export interface PromSeries {
   readonly labels: Readonly<Record<string, string>>;
   readonly value: number;
   readonly at: string;
+  /** From the Detector's limit query, matched by the object the series names. */
+  readonly limit?: number;
 }
 
 const iso = (t: string | Date | undefined, fallback: string) =>
@@ -62,7 +64,7 @@ export function buildSamples(input: {
     ...(input.prometheus ?? []).flatMap((s): Sample[] => {
       const entity = entityFromLabels(s.labels);
       return entity && Number.isFinite(s.value)
-        ? [{ entity, signal: s.signal, value: s.value, at: s.at }]
+        ? [{ entity, signal: s.signal, value: s.value, at: s.at, ...(s.limit ? { limit: s.limit } : {}) }]
         : [];
     }),
   ];

@@ -45,6 +45,11 @@ export const DetectorSpec = z
           .optional(),
         /** Which direction is bad: up (default), down, or both. */
         direction: z.enum(['up', 'down', 'both']).default('up'),
+        /**
+         * With promql: a second query giving each series' limit (disk capacity, storage limit), for
+         * forecast-limit. Its series are matched to the first query's by the object they name.
+         */
+        limitPromql: z.string().min(1).max(2000).optional(),
       })
       .strict()
       .refine((s) => (s.metric === undefined) !== (s.promql === undefined), {
@@ -52,6 +57,9 @@ export const DetectorSpec = z
       })
       .refine((s) => s.promql === undefined || s.name !== undefined, {
         message: 'name is required with promql',
+      })
+      .refine((s) => s.limitPromql === undefined || s.promql !== undefined, {
+        message: 'limitPromql needs promql',
       }),
     algorithm: z.enum(DETECTOR_ALGORITHMS).default('robust-deviation'),
     /** 0 (only the most extreme) … 1 (most sensitive). */

@@ -55,6 +55,7 @@ const VARIANTS: Record<string, string[]> = {
     'watchNamespaces={shop,web}',
     'prometheus.url=http://prometheus.monitoring:9090',
     'detectors.appSignals=true',
+    'detectors.storage=true',
     'functions.score.maxScale=50',
     'schedule=*/2 * * * *',
     'sources.apiServer.enabled=false',

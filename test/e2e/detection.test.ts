@@ -29,6 +29,28 @@ describe('end to end in observe mode: every scenario detected, nothing in the cl
     expect(anomalies.some((a) => a.data.kind === 'symptom' && a.data.reason === 'OOMKilled')).toBe(true);
   }, 120_000);
 
+  it('disk fill at a log-like rate: predicts the eviction at least 10 simulated minutes ahead', async () => {
+    // The disk-fill scenario's cart pods, filling their 1Gi ephemeral storage at 512 KiB/s instead of 4 MiB/s.
+    const base = scenario('disk-fill');
+    const slow = {
+      ...base,
+      faults: base.faults.map((f) =>
+        f.type === 'disk-fill' ? { ...f, params: { ...f.params, rate: '512Ki' } } : f,
+      ),
+    };
+    const run = await runScenario(slow);
+    expectNoClusterChange(run);
+    const evicted = run.anomalies.find((a) => a.data.reason === 'Evicted');
+    expect(evicted).toBeDefined();
+    const forecasts = run.anomalies.filter(
+      (a) => a.data.kind === 'forecast' && a.data.detector === 'ephemeral-storage-fill',
+    );
+    expect(forecasts.length).toBeGreaterThan(0);
+    expect(forecasts[0]?.data.entity).toMatchObject({ kind: 'Pod', namespace: 'shop', container: 'app' });
+    expect(forecasts[0]?.data.forecast?.limit).toBe(2 ** 30);
+    expect((evicted?.minute ?? 0) - (forecasts[0]?.minute ?? Infinity)).toBeGreaterThanOrEqual(10);
+  }, 120_000);
+
   for (const s of SCENARIOS.filter((x) => x.benign && x.name !== 'daily-peak')) {
     it(`${s.name}: benign, so no anomaly at all`, async () => {
       const run = await runScenario(s);

@@ -70,6 +70,18 @@ describe('classifyFault', () => {
       undefined,
       'disk-fill',
     ],
+    ['disk filling', deploy, [metric('container_fs_usage_bytes', 'forecast')], undefined, 'disk-fill'],
+    [
+      'volume filling',
+      deploy,
+      [metric('kubelet_volume_stats_used_bytes', 'forecast')],
+      undefined,
+      'disk-fill',
+    ],
+    // Named for storage, but a deviation (not a predicted breach) says nothing of a limit.
+    ['disk busy', deploy, [metric('container_fs_usage_bytes')], undefined, 'unknown'],
+    // "fs" inside a word is not a filesystem.
+    ['offsets', deploy, [metric('consumer_offsets_lag', 'forecast')], undefined, 'unknown'],
     ['cpu with limits', deploy, [metric('cpu_usage_cores')], undefined, 'pod-cpu-hog'],
     ['latency', deploy, [metric('http_latency_ms')], undefined, 'pod-network-latency'],
   ] as const)('%s → %s', (_name, root, own, change, expected) => {

@@ -2,7 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { definition as scrape } from '../../../functions/scrape/index.js';
+import { limitsByEntity, definition as scrape } from '../../../functions/scrape/index.js';
+import { SandboxPrometheus } from '../../../sandbox/prometheus.js';
 import { installKurative } from '../../../cli/pipeline.js';
 import { Sandbox } from '../../../sandbox/sandbox.js';
 import { EVENT_TYPES, type MetricsData, type TickData } from '../../../shared/contracts/index.js';
@@ -28,7 +29,7 @@ afterEach(async () => sandbox.close());
 
 type Emitted = { type: string; data: unknown }[];
 const at = () => new Date(sandbox.simulator.clock.epochMs).toISOString();
-const tick = (clients: KubeClients = kube) =>
+const tick = (clients: KubeClients = kube, config = testConfig()) =>
   scrape.handle(
     {
       id: 'p1',
@@ -41,10 +42,54 @@ const tick = (clients: KubeClients = kube) =>
       data: {},
       extensions: {},
     },
-    { deps: { kube: clients }, log: silentLog, config: testConfig() },
+    { deps: { kube: clients }, log: silentLog, config },
   ) as Promise<Emitted>;
 const ticks = (events: Emitted) =>
   events.filter((e) => e.type === EVENT_TYPES.tick).map((e) => e.data as TickData);
+
+describe('scrape with Prometheus: the limit query of a Detector', () => {
+  it('gives each storage series the limit of the container it names, and none where it has none', async () => {
+    await sandbox.close();
+    sandbox = await Sandbox.start({
+      scenario: scenario('disk-fill'),
+      dir: mkdtempSync(join(tmpdir(), 'k-scrape-')),
+    });
+    installKurative(sandbox);
+    for (let i = 0; i < 12; i++) sandbox.step();
+    const prometheus = new SandboxPrometheus(sandbox.simulator);
+    const url = await prometheus.listen();
+    try {
+      const clients = createKubeClients(loadKubeConfig({ kubeconfig: sandbox.kubeconfigPath }));
+      const events = await tick(clients, testConfig({ KURATIVE_PROMETHEUS_URL: url }));
+      const storage = events
+        .filter((e) => e.type === EVENT_TYPES.metrics)
+        .flatMap((e) => (e.data as MetricsData).samples)
+        .filter((x) => x.signal === 'container_fs_usage_bytes');
+      const cart = storage.filter((x) => x.entity.name.startsWith('cart-'));
+      const others = storage.filter((x) => !x.entity.name.startsWith('cart-'));
+      expect(cart.length).toBe(3);
+      for (const x of cart) {
+        expect(x.entity).toMatchObject({ kind: 'Pod', namespace: 'shop', container: 'app' });
+        expect(x.limit).toBe(2 ** 30);
+      }
+      expect(others.length).toBeGreaterThan(0);
+      for (const x of others) expect(x.limit).toBeUndefined();
+    } finally {
+      await prometheus.close();
+    }
+  });
+
+  it('matches limits by the object named, and gives an ambiguous object none', () => {
+    const limits = limitsByEntity([
+      { labels: { namespace: 's', pod: 'a', container: 'c', node: 'n1' }, value: 100 },
+      { labels: { namespace: 's', pod: 'b', container: 'c' }, value: 100 },
+      { labels: { namespace: 's', pod: 'b', container: 'c' }, value: 200 },
+      { labels: { namespace: 's', pod: 'd', container: 'c' }, value: 0 },
+      { labels: { job: 'no-object' }, value: 5 },
+    ]);
+    expect([...limits]).toEqual([['Pod/s/a/c', 100]]);
+  });
+});
 
 describe('scrape', () => {
   it('emits bounded metrics batches of every pod and node', async () => {
