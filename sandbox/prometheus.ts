@@ -5,7 +5,7 @@ import type { Simulator } from './simulator/simulator.js';
 import { field } from './simulator/state.js';
 
 /** One series the simulated applications expose (what a Prometheus scrape of them would hold). */
-interface Series {
+export interface Series {
   readonly name: string;
   readonly labels: Record<string, string>;
   readonly value: number;

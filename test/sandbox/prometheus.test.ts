@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { evaluate, parseQuery } from '../../sandbox/prometheus.js';
+import { evaluate, parseQuery, type Series } from '../../sandbox/prometheus.js';
 
-const series = [
+const series: Series[] = [
   {
     name: 'container_fs_usage_bytes',
     labels: { namespace: 's', pod: 'a', container: 'c', device: 'd1' },
