@@ -1,10 +1,14 @@
-// Time-to-limit forecasting: an exponentially weighted least-squares line through recent samples
+// Time-to-limit forecasting: exponentially weighted least-squares lines through recent samples
 // (value against time), projected to the series' limit (memory limit, allocatable CPU, disk size).
 // A fitted slope only counts when it is statistically clear (|t| over a bound) and the projection
 // lands inside the horizon, so noise around a flat line never predicts a breach.
+// Two fits run side by side: a slow one (half-life 20 samples), steady on noisy series, and a fast
+// one (half-life 6 samples) that sees a trend which just began (a leak, a disk filling) while the
+// slow one's window still holds the flat past — which bends its line flat, predicting the breach
+// late or after the fact. Either counts when its slope is clear; the earlier breach wins.
 
 export interface ForecastState {
-  /** Weighted sums for the regression, time in seconds relative to t0. */
+  /** Weighted sums for the slow regression, time in seconds relative to t0. */
   w: number;
   sx: number;
   sy: number;
@@ -15,10 +19,33 @@ export interface ForecastState {
   /** Last value and its time (s since t0). */
   last: number;
   lastX: number;
+  /** The same sums for the fast regression. */
+  fw: number;
+  fsx: number;
+  fsy: number;
+  fsxx: number;
+  fsxy: number;
+  fsyy: number;
 }
 
 export function newForecast(): ForecastState {
-  return { w: 0, sx: 0, sy: 0, sxx: 0, sxy: 0, syy: 0, t0: 0, last: Number.NaN, lastX: 0 };
+  return {
+    w: 0,
+    sx: 0,
+    sy: 0,
+    sxx: 0,
+    sxy: 0,
+    syy: 0,
+    t0: 0,
+    last: Number.NaN,
+    lastX: 0,
+    fw: 0,
+    fsx: 0,
+    fsy: 0,
+    fsxx: 0,
+    fsxy: 0,
+    fsyy: 0,
+  };
 }
 
 export interface Forecast {
@@ -32,42 +59,83 @@ export interface Forecast {
   readonly weight: number;
 }
 
+/** Half-lives of the two fits, in samples. */
+export const SLOW_HALF_LIFE = 20;
+export const FAST_HALF_LIFE = 6;
+const SLOW_DECAY = Math.pow(0.5, 1 / SLOW_HALF_LIFE);
+const FAST_DECAY = Math.pow(0.5, 1 / FAST_HALF_LIFE);
+
 /**
- * Add one sample (t in ms). `halfLifeSamples` sets the forgetting. A drop of more than half the
- * value (a restart: the process came back small) resets the fit.
+ * Add one sample (t in ms). A drop of more than half the value (a restart: the process came back
+ * small) resets both fits.
  */
-export function updateForecast(state: ForecastState, value: number, tMs: number, halfLifeSamples = 20): void {
+export function updateForecast(state: ForecastState, value: number, tMs: number): void {
   if (!Number.isNaN(state.last) && value < state.last * 0.5) Object.assign(state, newForecast());
   if (state.w === 0) state.t0 = tMs;
-  const decay = Math.pow(0.5, 1 / halfLifeSamples);
   const x = (tMs - state.t0) / 1000;
-  state.w = state.w * decay + 1;
-  state.sx = state.sx * decay + x;
-  state.sy = state.sy * decay + value;
-  state.sxx = state.sxx * decay + x * x;
-  state.sxy = state.sxy * decay + x * value;
-  state.syy = state.syy * decay + value * value;
+  const d = SLOW_DECAY;
+  state.w = state.w * d + 1;
+  state.sx = state.sx * d + x;
+  state.sy = state.sy * d + value;
+  state.sxx = state.sxx * d + x * x;
+  state.sxy = state.sxy * d + x * value;
+  state.syy = state.syy * d + value * value;
+  const f = FAST_DECAY;
+  state.fw = state.fw * f + 1;
+  state.fsx = state.fsx * f + x;
+  state.fsy = state.fsy * f + value;
+  state.fsxx = state.fsxx * f + x * x;
+  state.fsxy = state.fsxy * f + x * value;
+  state.fsyy = state.fsyy * f + value * value;
   state.last = value;
   state.lastX = x;
 }
 
-/** Project the fitted line to `limit` from the current value. */
-export function forecast(state: ForecastState, limit: number): Forecast {
-  const n = state.w;
+/** One weighted fit projected to `limit` from its fitted value now (robust to one noisy last sample). */
+function project(
+  n: number,
+  sx: number,
+  sy: number,
+  sxx: number,
+  sxy: number,
+  syy: number,
+  lastX: number,
+  limit: number,
+): Forecast {
   const none = { slope: 0, tStat: 0, secondsToLimit: Infinity, weight: n };
   if (n < 5) return none;
-  const mx = state.sx / n;
-  const my = state.sy / n;
-  const vx = state.sxx / n - mx * mx;
+  const mx = sx / n;
+  const my = sy / n;
+  const vx = sxx / n - mx * mx;
   if (vx <= 0) return none;
-  const slope = (state.sxy / n - mx * my) / vx;
+  const slope = (sxy / n - mx * my) / vx;
   const intercept = my - slope * mx;
-  const residualVar = Math.max(0, state.syy / n - my * my - slope * slope * vx);
+  const residualVar = Math.max(0, syy / n - my * my - slope * slope * vx);
   const se = Math.sqrt(residualVar / Math.max(1, n - 2) / vx);
   const tStat = se > 0 ? slope / se : slope > 0 ? Infinity : 0;
   if (slope <= 0) return { slope, tStat, secondsToLimit: Infinity, weight: n };
-  // Project from the fitted value now (robust to one noisy last sample).
-  const fittedNow = intercept + slope * state.lastX;
+  const fittedNow = intercept + slope * lastX;
   const secondsToLimit = Math.max(0, (limit - fittedNow) / slope);
   return { slope, tStat, secondsToLimit, weight: n };
+}
+
+/**
+ * The forecast to act on: of the two fits, those whose slope's t-statistic reaches `minTStat`, the
+ * one that reaches `limit` first; the slow fit when neither does.
+ */
+export function forecast(state: ForecastState, limit: number, minTStat: number): Forecast {
+  const slow = project(state.w, state.sx, state.sy, state.sxx, state.sxy, state.syy, state.lastX, limit);
+  const fast = project(
+    state.fw,
+    state.fsx,
+    state.fsy,
+    state.fsxx,
+    state.fsxy,
+    state.fsyy,
+    state.lastX,
+    limit,
+  );
+  const fastClear = fast.tStat >= minTStat;
+  if (fastClear && (slow.tStat < minTStat || fast.secondsToLimit < slow.secondsToLimit)) return fast;
+  return slow;
 }

@@ -7,11 +7,15 @@ import { ByteWriter } from '../../shared/store/byte-writer.js';
 import type { Codec } from '../../shared/store/index.js';
 import { newState, type SeriesState } from './detector.js';
 import type { EpisodeState } from './episode.js';
-import type { ForecastState } from './forecast.js';
+import { newForecast, type ForecastState } from './forecast.js';
 import type { SeriesRecord } from './score-batch.js';
 
-/** 2 added pattern novelty to the series state; format 1 records still load (no patterns seen yet). */
-const FORMAT = 2;
+/**
+ * 3 added the fast forecast fit, 2 pattern novelty; older records still load (their fast fit and
+ * pattern tables start empty).
+ */
+const FORMAT = 3;
+const FORMAT_WITHOUT_FAST_FIT = 2;
 const FORMAT_WITHOUT_PATTERNS = 1;
 
 /** A name: 16-bit length, then its UTF-8 bytes. */
@@ -232,20 +236,33 @@ function writeForecast(w: ByteWriter, f: ForecastState): void {
   w.f64(f.t0);
   w.f64(f.last);
   w.f64(f.lastX);
+  w.f64(f.fw);
+  w.f64(f.fsx);
+  w.f64(f.fsy);
+  w.f64(f.fsxx);
+  w.f64(f.fsxy);
+  w.f64(f.fsyy);
 }
 
-function readForecast(r: Reader): ForecastState {
-  return {
-    w: r.f64(),
-    sx: r.f64(),
-    sy: r.f64(),
-    sxx: r.f64(),
-    sxy: r.f64(),
-    syy: r.f64(),
-    t0: r.f64(),
-    last: r.f64(),
-    lastX: r.f64(),
-  };
+function readForecast(r: Reader, format: number): ForecastState {
+  const f = newForecast();
+  f.w = r.f64();
+  f.sx = r.f64();
+  f.sy = r.f64();
+  f.sxx = r.f64();
+  f.sxy = r.f64();
+  f.syy = r.f64();
+  f.t0 = r.f64();
+  f.last = r.f64();
+  f.lastX = r.f64();
+  if (format < FORMAT) return f; // the fast fit starts empty (it fills within a few samples)
+  f.fw = r.f64();
+  f.fsx = r.f64();
+  f.fsy = r.f64();
+  f.fsxx = r.f64();
+  f.fsxy = r.f64();
+  f.fsyy = r.f64();
+  return f;
 }
 
 function writeEpisode(w: ByteWriter, e: EpisodeState): void {
@@ -297,14 +314,14 @@ const reader = new Reader();
 function decode(bytes: Uint8Array): SeriesRecord {
   const r = reader.reset(bytes);
   const format = r.u8();
-  if (format !== FORMAT && format !== FORMAT_WITHOUT_PATTERNS)
+  if (format !== FORMAT && format !== FORMAT_WITHOUT_FAST_FIT && format !== FORMAT_WITHOUT_PATTERNS)
     throw new RangeError(`unknown series record format ${format}`);
   const record: SeriesRecord = { d: {}, e: {}, t: r.f64() };
   for (let i = r.u16(); i > 0; i--) {
     const name = r.str();
     own(record.d, name, readState(r, format));
   }
-  if (r.u8() === 1) record.f = readForecast(r);
+  if (r.u8() === 1) record.f = readForecast(r, format);
   for (let i = r.u16(); i > 0; i--) {
     const name = r.str();
     own(record.e, name, readEpisode(r));

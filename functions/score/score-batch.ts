@@ -173,12 +173,11 @@ function applyForecast(
   const limit = sample.limit;
   if (limit === undefined) return undefined;
   const horizonMs = parseDuration(rule.spec.horizon);
-  const fc = forecast(state, limit);
+  const minTStat = forecastTStat(rule.spec);
+  const fc = forecast(state, limit, minTStat);
   // A breach counts when the trend is clear, lands within the horizon, and usage is already substantial.
   const predicted =
-    fc.tStat >= forecastTStat(rule.spec) &&
-    fc.secondsToLimit * 1000 <= horizonMs &&
-    sample.value >= 0.5 * limit;
+    fc.tStat >= minTStat && fc.secondsToLimit * 1000 <= horizonMs && sample.value >= 0.5 * limit;
   const episode = (record.e[rule.name] ??= newEpisode());
   const outcome = stepEpisode(episode, predicted ? 1 : 0, t, {
     threshold: 0.5,

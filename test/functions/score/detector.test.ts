@@ -168,7 +168,7 @@ describe('time-to-limit forecast', () => {
     const state = newForecast();
     const rnd = noise(3);
     for (let i = 0; i < 60; i++) updateForecast(state, 100e6 + i * 1e6 + rnd() * 2e5, i * MIN);
-    const f = forecast(state, 256e6);
+    const f = forecast(state, 256e6, 5);
     // 159 MB reached after 60 min; 97 MB to go at 1 MB/min.
     expect(f.secondsToLimit / 60).toBeGreaterThan(90);
     expect(f.secondsToLimit / 60).toBeLessThan(104);
@@ -178,8 +178,29 @@ describe('time-to-limit forecast', () => {
     const state = newForecast();
     const rnd = noise(4);
     for (let i = 0; i < 60; i++) updateForecast(state, 100e6 + rnd() * 5e6, i * MIN);
-    expect(Math.abs(forecast(state, 256e6).tStat)).toBeLessThan(4);
+    for (let i = 0; i < 60; i++) updateForecast(state, 100e6 + rnd() * 5e6, (60 + i) * MIN);
+    // Neither fit sees a trend in noise: nothing clear, nothing predicted.
+    for (let i = 0; i < 240; i++) {
+      updateForecast(state, 100e6 + rnd() * 5e6, (120 + i) * MIN);
+      expect(forecast(state, 256e6, 5).tStat).toBeLessThan(5);
+    }
   });
+  it('follows a leak that just began far sooner than the slow fit alone', () => {
+    const state = newForecast();
+    const rnd = noise(5);
+    // Two flat hours, then 2 MB/min from 100 MB: the limit of 256 MB is reached at minute 198.
+    const at = (i: number) => 100e6 + Math.max(0, i - 120) * 2e6 + rnd() * 1e6;
+    for (let i = 0; i < 145; i++) updateForecast(state, at(i), i * MIN);
+    const both = forecast(state, 256e6, 5);
+    const slowOnly = forecast({ ...state, fw: 0 }, 256e6, 5);
+    // 25 minutes in, 54 minutes to go: the fast fit is within a third of it; the slow fit's line,
+    // bent flat by two hours of the past, is several times off.
+    expect(both.tStat).toBeGreaterThan(5);
+    expect(both.secondsToLimit / 60).toBeGreaterThan(54);
+    expect(both.secondsToLimit / 60).toBeLessThan(72);
+    expect(slowOnly.secondsToLimit / 60).toBeGreaterThan(150);
+  });
+
   it('resets after a restart drops usage', () => {
     const state = newForecast();
     for (let i = 0; i < 60; i++) updateForecast(state, 100e6 + i * 2e6, i * MIN);

@@ -6,6 +6,7 @@ import { scoreSeries, seriesKey, type SeriesRecord } from '../../../functions/sc
 import { DetectorSpec } from '../../../shared/contracts/index.js';
 import { ByteWriter } from '../../../shared/store/byte-writer.js';
 import { DEFAULT_PARAMS, newState, observe } from '../../../functions/score/detector.js';
+import { forecast, newForecast, updateForecast } from '../../../functions/score/forecast.js';
 
 const encode = (r: SeriesRecord) => SERIES_RECORD_CODEC.encode(r);
 const decode = (b: Uint8Array) => SERIES_RECORD_CODEC.decode(b);
@@ -38,7 +39,7 @@ const state = fc.record({
     .map((words) => words.slice(0, words.findLastIndex((w) => w !== 0) + 1)),
   patternAlerted: num,
 });
-const forecast = fc.record({
+const forecastState = fc.record({
   w: num,
   sx: num,
   sy: num,
@@ -48,6 +49,12 @@ const forecast = fc.record({
   t0: num,
   last: num,
   lastX: num,
+  fw: num,
+  fsx: num,
+  fsy: num,
+  fsxx: num,
+  fsxy: num,
+  fsyy: num,
 });
 const episode = fc.record({ aboveSince: num, onset: num, lastEmit: num });
 const record: fc.Arbitrary<SeriesRecord> = fc
@@ -55,7 +62,7 @@ const record: fc.Arbitrary<SeriesRecord> = fc
     t: num,
     d: fc.dictionary(fc.string({ maxLength: 40 }), state, { maxKeys: 3 }),
     e: fc.dictionary(fc.string({ unit: 'grapheme', maxLength: 60 }), episode, { maxKeys: 5 }),
-    f: fc.option(forecast, { nil: undefined }),
+    f: fc.option(forecastState, { nil: undefined }),
   })
   .map(({ f, ...rest }) => (f ? { ...rest, f } : rest));
 
@@ -180,7 +187,28 @@ describe('series record codec', () => {
       scores.push(observe(state!, 10 + (m % 3), m * 60_000).score);
     expect(Math.max(...scores)).toBeLessThan(0.5);
     // And it is written back in the current format.
-    expect(encode(old)[0]).toBe(2);
+    expect(encode(old)[0]).toBe(3);
+  });
+
+  it('loads a format 2 forecast (before the fast fit): the slow fit is kept, the fast one fills', () => {
+    const learnt = newForecast();
+    for (let m = 0; m < 60; m++) updateForecast(learnt, 100e6 + (m % 2) * 1e5, m * 60_000);
+    const w = new ByteWriter();
+    w.u8(2);
+    w.f64(59 * 60_000);
+    w.u16(0); // no states
+    w.u8(1);
+    for (const k of ['w', 'sx', 'sy', 'sxx', 'sxy', 'syy', 't0', 'last', 'lastX'] as const) w.f64(learnt[k]);
+    w.u16(0); // no episodes
+    const f = decode(w.written().slice()).f!;
+    expect(f).toEqual({ ...learnt, fw: 0, fsx: 0, fsy: 0, fsxx: 0, fsxy: 0, fsyy: 0 });
+    // A leak starting now (2 MB/min): ten minutes in, the fast fit has filled and sees it. 120 MB
+    // is reached, 136 MB to go: 68 minutes.
+    for (let m = 60; m <= 70; m++) updateForecast(f, 100e6 + (m - 60) * 2e6, m * 60_000);
+    const fc = forecast(f, 256e6, 5);
+    expect(fc.tStat).toBeGreaterThan(5);
+    expect(fc.secondsToLimit / 60).toBeGreaterThan(60);
+    expect(fc.secondsToLimit / 60).toBeLessThan(76);
   });
 
   it('refuses bytes it does not understand instead of inventing a state', () => {
