@@ -1,8 +1,8 @@
 // Compact binary form of a SeriesRecord: score reads and writes one per series per batch, so the
 // store's traffic and the (de)serialisation time are the batch's cost. Numbers are float64 (NaN and
 // ±Infinity survive, unlike JSON); names are UTF-8 with a 16-bit length. About 270 bytes for a
-// usage series with one rule (a third of it pattern tables), against ~670 as JSON. An unknown
-// format byte throws (the store then treats the series as new and relearns it).
+// usage series with one rule (a third of it pattern tables; a forecast adds 120), against ~670 as
+// JSON. An unknown format byte throws (the store then treats the series as new and relearns it).
 import { ByteWriter } from '../../shared/store/byte-writer.js';
 import type { Codec } from '../../shared/store/index.js';
 import { newState, type SeriesState } from './detector.js';
