@@ -10,10 +10,10 @@
 // z for this series — which makes scores comparable across series, so one threshold fits all.
 // Two kinds of novelty score 1 outright: a value beyond the range seen so far (Numenta's "spatial
 // anomaly"; for a series never negative, also a fall far below its lowest on a log scale), and a
-// pattern never seen before — a (band of the range, step direction) pair following
-// another, where a step is up or down when it is much larger than the typical one. Patterns are
-// kept as a few hundred bits per series, under several band widths at once, and a pattern is new
-// only when it is new under every width (one width alone flags band-edge artefacts).
+// pattern never seen before — a (band of the range, step direction) pair following another, where
+// a step is up or down when it is much larger than the typical one. Patterns are kept as a few
+// hundred bits per series, under several band widths at once, and a pattern is new only when it is
+// new under every width (one width alone flags band-edge artefacts).
 
 /** Tuning of one detector; `sensitivity` comes from the Detector resource. */
 export interface DetectorParams {
