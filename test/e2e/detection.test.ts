@@ -51,6 +51,17 @@ describe('end to end in observe mode: every scenario detected, nothing in the cl
     expect((evicted?.minute ?? 0) - (forecasts[0]?.minute ?? Infinity)).toBeGreaterThanOrEqual(10);
   }, 120_000);
 
+  it('daily-peak: a whole simulated healthy day, with a ±60 % afternoon peak, emits no anomaly', async () => {
+    const s = scenario('daily-peak');
+    expect(s.duration).toBeGreaterThanOrEqual(24 * 3_600_000);
+    const run = await runScenario(s);
+    expect(run.events.filter((e) => e.type === 'dev.kurative.metrics.v1').length).toBeGreaterThan(1_000);
+    expect(
+      run.anomalies.map((a) => `${a.minute} ${a.data.detector} ${a.data.entity.name} ${a.data.signal}`),
+    ).toEqual([]);
+    expect(clusterChanges(run.pipeline.sandbox.api.apiServer.audit)).toEqual([]);
+  }, 600_000);
+
   for (const s of SCENARIOS.filter((x) => x.benign && x.name !== 'daily-peak')) {
     it(`${s.name}: benign, so no anomaly at all`, async () => {
       const run = await runScenario(s);
