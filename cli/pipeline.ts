@@ -181,6 +181,9 @@ export class Pipeline {
     for (const p of options.policies ?? []) createObject(sandbox, p);
     const prometheus = new SandboxPrometheus(sandbox.simulator);
     const prometheusUrl = await prometheus.listen();
+    // Its history (what query_range reads) is one snapshot per simulator tick.
+    prometheus.record();
+    sandbox.onTick(() => prometheus.record());
     const functions: RunningFunction[] = [];
     try {
       for (const name of options.functions ?? implementedFunctions()) {

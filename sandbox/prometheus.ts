@@ -148,35 +148,107 @@ export function storageSeries(sim: Simulator): Series[] {
   return out;
 }
 
+/** A past scrape of every series, as Prometheus's TSDB would hold it. */
+interface Snapshot {
+  readonly atMs: number;
+  readonly series: readonly Series[];
+}
+
+/** How long history is kept, and how far back a range query's step looks for a sample (as Prometheus). */
+const RETENTION_MS = 25 * 3_600_000;
+const LOOKBACK_MS = 5 * 60_000;
+/** Prometheus refuses range queries of more points per series than this. */
+const MAX_POINTS = 11_000;
+
+/** A range query over snapshots: each step takes the latest snapshot within the lookback. */
+export function evaluateRange(
+  history: readonly Snapshot[],
+  query: ReturnType<typeof parseQuery>,
+  range: { startMs: number; endMs: number; stepMs: number },
+): { labels: Record<string, string>; values: [number, string][] }[] {
+  const out = new Map<string, { labels: Record<string, string>; values: [number, string][] }>();
+  let i = 0;
+  for (let t = range.startMs; t <= range.endMs; t += range.stepMs) {
+    while (i + 1 < history.length && (history[i + 1]?.atMs ?? Infinity) <= t) i++;
+    const snapshot = history[i];
+    if (!snapshot || snapshot.atMs > t || snapshot.atMs < t - LOOKBACK_MS) continue;
+    for (const s of evaluate(snapshot.series, query)) {
+      const key = JSON.stringify(s.labels);
+      let entry = out.get(key);
+      if (!entry) out.set(key, (entry = { labels: s.labels, values: [] }));
+      entry.values.push([t / 1000, String(s.value)]);
+    }
+  }
+  return [...out.values()];
+}
+
+function seconds(params: URLSearchParams, name: string): number {
+  const value = Number(params.get(name) ?? Number.NaN);
+  if (!Number.isFinite(value)) throw new Error(`invalid parameter "${name}"`);
+  return value;
+}
+
 /**
- * A Prometheus HTTP API (`GET /api/v1/query`, instant vectors) over the simulated applications'
- * request rate, error ratio and latency and the containers' ephemeral storage and its limits, on
- * plain HTTP on loopback as an in-cluster Prometheus is.
+ * A Prometheus HTTP API over the simulated applications' request rate, error ratio and latency and
+ * the containers' ephemeral storage and its limits, on plain HTTP on loopback as an in-cluster
+ * Prometheus is: `GET /api/v1/query` (instant vectors, now) and `GET /api/v1/query_range` (matrices
+ * over the snapshots `record()` keeps, one per simulator tick, for a day).
  */
 export class SandboxPrometheus {
   private server: Server | undefined;
+  private readonly history: Snapshot[] = [];
 
   constructor(private readonly sim: Simulator) {}
+
+  private current(): Series[] {
+    return [...appSeries(this.sim), ...storageSeries(this.sim)];
+  }
+
+  /** Keep this tick's series (call once per simulator tick). */
+  record(): void {
+    const atMs = this.sim.clock.epochMs;
+    this.history.push({ atMs, series: this.current() });
+    while ((this.history[0]?.atMs ?? atMs) < atMs - RETENTION_MS) this.history.shift();
+  }
+
+  private answer(url: URL): unknown {
+    const query = parseQuery(url.searchParams.get('query') ?? '');
+    if (url.pathname === '/api/v1/query') {
+      const at = this.sim.clock.epochMs / 1000;
+      const result = evaluate(this.current(), query).map((s) => ({
+        metric: s.labels,
+        value: [at, String(s.value)],
+      }));
+      return { resultType: 'vector', result };
+    }
+    const p = url.searchParams;
+    const [start, end, step] = [seconds(p, 'start'), seconds(p, 'end'), seconds(p, 'step')];
+    if (step <= 0) throw new Error('zero or negative query resolution step widths are not accepted');
+    if (end < start) throw new Error('end timestamp must not be before start time');
+    if ((end - start) / step > MAX_POINTS)
+      throw new Error(`exceeded maximum resolution of ${MAX_POINTS} points per timeseries`);
+    const result = evaluateRange(this.history, query, {
+      startMs: start * 1000,
+      endMs: end * 1000,
+      stepMs: step * 1000,
+    }).map((s) => ({ metric: s.labels, values: s.values }));
+    return { resultType: 'matrix', result };
+  }
 
   async listen(port = 0): Promise<string> {
     this.server = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://prometheus');
-      if (url.pathname !== '/api/v1/query') {
+      if (url.pathname !== '/api/v1/query' && url.pathname !== '/api/v1/query_range') {
         res
           .writeHead(404, { 'content-type': 'application/json' })
           .end(JSON.stringify({ status: 'error', errorType: 'not_found', error: 'unknown path' }));
         return;
       }
       try {
-        const query = parseQuery(url.searchParams.get('query') ?? '');
-        const at = this.sim.clock.epochMs / 1000;
-        const result = evaluate([...appSeries(this.sim), ...storageSeries(this.sim)], query).map((s) => ({
-          metric: s.labels,
-          value: [at, String(s.value)],
-        }));
+        const data = this.answer(url);
         res
           .writeHead(200, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result } }));
+          .end(JSON.stringify({ status: 'success', data }));
       } catch (error) {
         res
           .writeHead(400, { 'content-type': 'application/json' })

@@ -29,6 +29,8 @@ export const PERMISSIONS: Record<FunctionName, readonly Rule[]> = {
     rule([''], ['pods', 'nodes'], READ),
     rule(['metrics.k8s.io'], ['pods', 'nodes'], READ),
     rule([KURATIVE], ['detectors'], READ),
+    // patch: records a PromQL Detector's warm start (status.backfill), so it runs once.
+    rule([KURATIVE], ['detectors/status'], ['patch']),
     // list: whether any Incident is still open (act's follow-up tick).
     rule([KURATIVE], ['incidents'], ['list']),
   ],

@@ -25,6 +25,8 @@ export interface ScoreDeps {
 }
 
 const SYMPTOM_REFRESH_MS = 5 * 60_000;
+/** Samples older than this at scrape time (backfilled history) only teach. */
+const RECENT_MS = 10 * 60_000;
 
 type Accepted =
   typeof EVENT_TYPES.metrics | typeof EVENT_TYPES.apiServerAdd | typeof EVENT_TYPES.apiServerUpdate;
@@ -55,9 +57,14 @@ async function scoreMetrics(data: MetricsData, deps: ScoreDeps, log: Logger): Pr
   const bySeries = new Map(groups);
   const found = new Map<string, readonly AnomalyData[]>();
   let rejected = 0;
+  // A Detector's warm start sends its series' recent history: it teaches the baselines, but what
+  // was abnormal hours ago is not news. Only samples from the last minutes may raise an anomaly.
+  const recent = Date.parse(data.scrapedAt) - RECENT_MS;
+  const isRecent = (a: AnomalyData) => !(Date.parse(a.observedAt) < recent);
   await withStore(() =>
     scoreStored(deps.store, bySeries, detectors, (key, result) => {
-      if (result.anomalies.length > 0) found.set(key, result.anomalies);
+      const current = result.anomalies.length > 0 ? result.anomalies.filter(isRecent) : result.anomalies;
+      if (current.length > 0) found.set(key, current);
       else found.delete(key);
       rejected += result.rejected.length;
     }),

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type * as k8s from '@kubernetes/client-node';
+import * as k8s from '@kubernetes/client-node';
 import type { Config } from '../../shared/config/index.js';
-import { DetectorSpec, EVENT_TYPES } from '../../shared/contracts/index.js';
+import { DetectorSpec, EVENT_TYPES, KURATIVE_GROUP, KURATIVE_VERSION } from '../../shared/contracts/index.js';
 import {
   apiFailure,
   createKubeClients,
@@ -10,9 +10,9 @@ import {
   type KubeClients,
 } from '../../shared/kube/index.js';
 import type { Logger } from '../../shared/log/index.js';
-import { listDetectors } from '../../shared/kube/detectors.js';
+import { listDetectors, type DetectorObject } from '../../shared/kube/detectors.js';
 import { isOpenIncident, listIncidents } from '../../shared/kube/incidents.js';
-import { queryInstant, type Fetch } from '../../shared/prometheus/index.js';
+import { queryInstant, queryRange, type Fetch, type RangeSeries } from '../../shared/prometheus/index.js';
 import { defineFunction, type OutboundEvent } from '../../shared/runtime/index.js';
 import { chunkSamples } from './chunk.js';
 import { buildSamples, entityFromLabels, type PromSeries } from './samples.js';
@@ -32,16 +32,22 @@ export const definition = defineFunction<ScrapeDeps, typeof EVENT_TYPES.ping>({
     const tick = event.time ? Date.parse(event.time) : NaN;
     const now = (Number.isFinite(tick) ? new Date(tick) : (deps.now ?? (() => new Date()))()).toISOString();
     const { pods, podMetrics, nodes, nodeMetrics } = await readCluster(deps.kube, config, log);
-    const prometheus = config.prometheusUrl ? await readPrometheus(deps, config.prometheusUrl, log) : [];
+    const { series: prometheus, history } = config.prometheusUrl
+      ? await readPrometheus(deps, config, config.prometheusUrl, new Date(now), log)
+      : { series: [], history: [] };
     const samples = buildSamples({ pods, podMetrics, nodes, nodeMetrics, prometheus, now });
-    const source = prometheus.length > 0 ? 'mixed' : 'metrics.k8s.io';
-    const { batches, oversized } = chunkSamples(samples, config.maxEventBytes, {
+    const histories = history.map((h) =>
+      buildSamples({ pods: [], podMetrics: [], nodes: [], nodeMetrics: [], prometheus: h, now }),
+    );
+    const source = prometheus.length > 0 || history.length > 0 ? 'mixed' : 'metrics.k8s.io';
+    const { batches, oversized, trimmed } = chunkSamples([...samples, ...histories], config.maxEventBytes, {
       scrapeId: randomUUID(),
       scrapedAt: now,
       source,
     });
     if (oversized > 0) log.warn({ oversized }, 'samples larger than an event were dropped');
-    log.info({ samples: samples.length, batches: batches.length }, 'scraped');
+    if (trimmed > 0) log.info({ trimmed }, 'backfilled history trimmed to fit one event per series');
+    log.info({ samples: samples.length, backfilled: histories.length, batches: batches.length }, 'scraped');
     const events = batches.map((data): OutboundEvent => ({ type: EVENT_TYPES.metrics, data }));
     const followUp = await followUpTick(deps.kube, now, log);
     return followUp ? [...events, followUp] : events;
@@ -115,10 +121,28 @@ async function readNodeMetrics(metrics: k8s.Metrics, log: Logger): Promise<k8s.N
   }
 }
 
-/** Run the PromQL of every valid Detector; an invalid Detector is skipped (score reports it). */
-async function readPrometheus(deps: ScrapeDeps, baseUrl: string, log: Logger): Promise<PromSeries[]> {
+/** History is read at the live scrape's own resolution: one sample a minute. */
+const BACKFILL_STEP_SECONDS = 60;
+/** A backfilled sample's JSON is at most about this large (a pod container series with a limit). */
+const BACKFILL_SAMPLE_BYTES = 260;
+
+/**
+ * Run the PromQL of every valid Detector; an invalid Detector is skipped (score reports it). A
+ * Detector not yet warmed at its current generation gets its series' recent history instead of
+ * their current value (query_range, one series per entry of `history`), so score starts them with
+ * a learnt baseline instead of a day of learning; its status records the warm start first, so a
+ * failed delivery is not repeated every minute.
+ */
+async function readPrometheus(
+  deps: ScrapeDeps,
+  config: Config,
+  baseUrl: string,
+  now: Date,
+  log: Logger,
+): Promise<{ series: PromSeries[]; history: PromSeries[][] }> {
   const items = await listDetectors(deps.kube);
-  const out: PromSeries[] = [];
+  const series: PromSeries[] = [];
+  const history: PromSeries[][] = [];
   for (const item of items) {
     const spec = DetectorSpec.safeParse(item.spec);
     if (!spec.success || !spec.data.signal.promql || !spec.data.signal.name) continue;
@@ -128,15 +152,111 @@ async function readPrometheus(deps: ScrapeDeps, baseUrl: string, log: Logger): P
     const limits = limitPromql
       ? limitsByEntity(await queryInstant(baseUrl, limitPromql, options))
       : undefined;
-    let unmatched = 0;
-    for (const r of results) {
-      const limit = limits?.get(entityKeyOf(r.labels) ?? '');
-      if (limits && limit === undefined) unmatched++;
-      out.push({ signal, labels: r.labels, value: r.value, at: r.at, ...(limit ? { limit } : {}) });
+    const limitOf = (labels: Readonly<Record<string, string>>) => {
+      const limit = limits?.get(entityKeyOf(labels) ?? '');
+      return limit ? { limit } : {};
+    };
+    const past = await readHistory(
+      deps,
+      config,
+      item,
+      { baseUrl, promql, seriesCount: results.length, now },
+      log,
+    );
+    if (past && past.length > 0) {
+      for (const r of past)
+        history.push(
+          r.points.map((p) => ({ signal, labels: r.labels, value: p.value, at: p.at, ...limitOf(r.labels) })),
+        );
+      continue;
     }
-    log.debug({ detector: item.metadata?.name, series: results.length, unmatched }, 'prometheus');
+    for (const r of results)
+      series.push({ signal, labels: r.labels, value: r.value, at: r.at, ...limitOf(r.labels) });
+    log.debug({ detector: item.metadata?.name, series: results.length, limits: limits?.size }, 'prometheus');
   }
-  return out;
+  return { series, history };
+}
+
+/**
+ * A Detector's recent history when it has not been warmed at its generation: a window of
+ * `config.backfill.windowMs`, shrunk so that its series stay within the sample budget and each
+ * series' history fits one event. Undefined when none is due or it cannot be had (the current
+ * values are used: a failed warm start only means learning as usual).
+ */
+async function readHistory(
+  deps: ScrapeDeps,
+  config: Config,
+  item: DetectorObject,
+  query: { baseUrl: string; promql: string; seriesCount: number; now: Date },
+  log: Logger,
+): Promise<RangeSeries[] | undefined> {
+  const generation = item.metadata?.generation ?? 0;
+  const name = item.metadata?.name ?? '';
+  if (config.backfill.windowMs <= 0 || item.status?.backfill?.observedGeneration === generation)
+    return undefined;
+  const perSeries = Math.min(
+    Math.floor(config.backfill.maxSamples / Math.max(1, query.seriesCount)),
+    Math.floor((config.maxEventBytes - 1024) / BACKFILL_SAMPLE_BYTES),
+  );
+  const windowSeconds = Math.min(config.backfill.windowMs / 1000, (perSeries - 1) * BACKFILL_STEP_SECONDS);
+  if (windowSeconds < BACKFILL_STEP_SECONDS) {
+    log.warn(
+      { detector: name, series: query.seriesCount },
+      'too many series to backfill within the sample budget',
+    );
+    return undefined;
+  }
+  const range = {
+    start: new Date(query.now.getTime() - windowSeconds * 1000),
+    end: query.now,
+    stepSeconds: BACKFILL_STEP_SECONDS,
+  };
+  let past: RangeSeries[];
+  try {
+    past = await queryRange(query.baseUrl, query.promql, range, deps.fetch ? { fetch: deps.fetch } : {});
+  } catch (error) {
+    log.warn(
+      { detector: name, error: (error as Error).message },
+      'backfill query failed; current values only',
+    );
+    return undefined;
+  }
+  const samples = past.reduce((n, r) => n + r.points.length, 0);
+  const marked = await markBackfilled(deps.kube, name, {
+    observedGeneration: generation,
+    at: query.now.toISOString(),
+    samples,
+    windowSeconds,
+  });
+  if (!marked) {
+    log.warn({ detector: name }, 'could not record the backfill on the Detector; current values only');
+    return undefined;
+  }
+  log.info({ detector: name, series: past.length, samples, windowSeconds }, 'backfilled');
+  return past;
+}
+
+async function markBackfilled(
+  kube: KubeClients,
+  name: string,
+  backfill: Record<string, unknown>,
+): Promise<boolean> {
+  try {
+    await kube.custom.patchClusterCustomObjectStatus(
+      {
+        group: KURATIVE_GROUP,
+        version: KURATIVE_VERSION,
+        plural: 'detectors',
+        name,
+        body: { status: { backfill } },
+      },
+      // Merge patch: custom resources do not take strategic merge patches.
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The object a series names, as a key (undefined when it names none). */

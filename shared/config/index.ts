@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FunctionName, Mode } from '../contracts/index.js';
+import { DURATION_PATTERN, parseDuration } from '../duration/index.js';
 
 const csv = z
   .string()
@@ -28,6 +29,15 @@ const ConfigSchema = z.object({
   KURATIVE_SINK_RETRIES: intFrom(0, 20, 4),
   KURATIVE_SINK_TIMEOUT_MS: intFrom(100, 120_000, 10_000),
   KURATIVE_MAX_EVENT_BYTES: intFrom(4096, 4 * 1024 * 1024, 256 * 1024),
+  /** How much history a new PromQL Detector's series are warmed with (query_range); 0s disables. */
+  KURATIVE_BACKFILL: z
+    .string()
+    .regex(DURATION_PATTERN, 'a duration like 6h or 24h (0s disables)')
+    .transform(parseDuration)
+    .pipe(z.number().max(7 * 86_400_000, 'at most 7d'))
+    .default(86_400_000),
+  /** At most this many backfilled samples per Detector (the window shrinks to fit its series). */
+  KURATIVE_BACKFILL_MAX_SAMPLES: intFrom(1_000, 5_000_000, 200_000),
   KUBECONFIG: z.string().min(1).optional(),
   KUBERNETES_SERVICE_HOST: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -52,6 +62,8 @@ export interface Config {
     readonly timeoutMs: number;
   };
   readonly maxEventBytes: number;
+  /** Warm start of PromQL Detectors: history window (0 = off) and sample budget per Detector. */
+  readonly backfill: { readonly windowMs: number; readonly maxSamples: number };
   readonly kubeconfig: string | undefined;
   /** Running in a pod (the API server is reachable through the service account). */
   readonly inCluster: boolean;
@@ -91,6 +103,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       timeoutMs: e.KURATIVE_SINK_TIMEOUT_MS,
     },
     maxEventBytes: e.KURATIVE_MAX_EVENT_BYTES,
+    backfill: { windowMs: e.KURATIVE_BACKFILL, maxSamples: e.KURATIVE_BACKFILL_MAX_SAMPLES },
     kubeconfig: e.KUBECONFIG,
     inCluster: e.KUBERNETES_SERVICE_HOST !== undefined,
     logLevel: e.LOG_LEVEL,

@@ -100,7 +100,21 @@ function crd(o: CrdOptions): Record<string, unknown> {
   };
 }
 
-export const DetectorStatus = z.object({ conditions: z.array(Condition).default([]) }).strict();
+export const DetectorStatus = z
+  .object({
+    conditions: z.array(Condition).default([]),
+    /** The warm start of a PromQL Detector's series (written by scrape): once per generation. */
+    backfill: z
+      .object({
+        observedGeneration: z.number().int(),
+        at: z.string(),
+        samples: z.number().int().min(0),
+        windowSeconds: z.number().int().min(0),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
 
 /** Every CRD kurative installs, keyed by file name, generated from the zod contracts. */
 export function kurativeCrds(): Record<string, Record<string, unknown>> {

@@ -5,7 +5,10 @@ import { apiFailure, statusOf, type KubeClients } from './index.js';
 export interface DetectorObject {
   metadata?: { name?: string; generation?: number };
   spec?: unknown;
-  status?: { conditions?: { type: string; status: string; reason: string }[] };
+  status?: {
+    conditions?: { type: string; status: string; reason: string }[];
+    backfill?: { observedGeneration?: number };
+  };
 }
 
 /** Every Detector resource; none when the CRD is not installed (404). */
