@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluate, parseQuery, type Series } from '../../sandbox/prometheus.js';
+import { evaluate, evaluateRange, parseQuery, type Series } from '../../sandbox/prometheus.js';
 
 const series: Series[] = [
   {
@@ -43,6 +43,30 @@ describe('the sandbox Prometheus query subset', () => {
         parseQuery('sum by (namespace, pod, container) (container_fs_usage_bytes{container!=""})'),
       ),
     ).toEqual([{ labels: { namespace: 's', pod: 'a', container: 'c' }, value: 3 }]);
+  });
+
+  it('answers a range from the snapshots: the latest within five minutes of each step, gaps left out', () => {
+    const snap = (minute: number, value: number) => ({
+      atMs: minute * 60_000,
+      series: [{ name: 'http_error_ratio', labels: { namespace: 's', service: 'x' }, value }],
+    });
+    // Snapshots at minutes 0, 1, 2, then none until 20.
+    const history = [snap(0, 0.1), snap(1, 0.2), snap(2, 0.3), snap(20, 0.9)];
+    const result = evaluateRange(history, parseQuery('http_error_ratio'), {
+      startMs: 0,
+      endMs: 20 * 60_000,
+      stepMs: 4 * 60_000,
+    });
+    expect(result).toEqual([
+      {
+        labels: { __name__: 'http_error_ratio', namespace: 's', service: 'x' },
+        values: [
+          [0, '0.1'],
+          [240, '0.3'], // minute 4 sees minute 2's
+          [20 * 60, '0.9'], // minutes 8–16: nothing within five minutes
+        ],
+      },
+    ]);
   });
 
   it('refuses what it does not serve, with the reason', () => {

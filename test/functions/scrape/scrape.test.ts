@@ -79,6 +79,66 @@ describe('scrape with Prometheus: the limit query of a Detector', () => {
     }
   });
 
+  it('warms a new PromQL Detector with its history once, then sends current values', async () => {
+    const prometheus = new SandboxPrometheus(sandbox.simulator);
+    const url = await prometheus.listen();
+    sandbox.onTick(() => prometheus.record());
+    try {
+      for (let i = 0; i < 60; i++) sandbox.step(); // ten simulated minutes of history
+      const errorRatios = (events: Emitted) =>
+        events
+          .filter((e) => e.type === EVENT_TYPES.metrics)
+          .flatMap((e) => (e.data as MetricsData).samples)
+          .filter((x) => x.signal === 'http_error_ratio');
+      const config = testConfig({ KURATIVE_PROMETHEUS_URL: url });
+      const first = errorRatios(await tick(kube, config));
+      const services = new Set(first.map((x) => x.entity.name));
+      expect(services.size).toBeGreaterThan(1);
+      // Each service's history: one sample a minute, in time order, ending now.
+      for (const name of services) {
+        const times = first.filter((x) => x.entity.name === name).map((x) => Date.parse(x.at));
+        expect(times.length).toBeGreaterThanOrEqual(10);
+        expect(times.slice(1).every((t, i) => t - (times[i] ?? 0) === 60_000)).toBe(true);
+        expect(times.at(-1)).toBe(sandbox.simulator.clock.epochMs);
+      }
+      const detector = sandbox.simulator.cluster.store
+        .list('kurative.dev/detectors')
+        .find((d) => d.metadata.name === 'http-error-ratio') as
+        { metadata: { generation?: number }; status?: { backfill?: Record<string, unknown> } } | undefined;
+      expect(detector?.status?.backfill).toMatchObject({
+        observedGeneration: detector?.metadata.generation,
+        samples: first.length,
+      });
+      // Warmed once: the next scrape sends each series' current value only.
+      sandbox.step();
+      const second = errorRatios(await tick(kube, config));
+      expect(second.length).toBe(services.size);
+    } finally {
+      await prometheus.close();
+    }
+  });
+
+  it('sends current values only when the warm start is off', async () => {
+    const prometheus = new SandboxPrometheus(sandbox.simulator);
+    const url = await prometheus.listen();
+    sandbox.onTick(() => prometheus.record());
+    try {
+      for (let i = 0; i < 30; i++) sandbox.step();
+      const events = await tick(kube, testConfig({ KURATIVE_PROMETHEUS_URL: url, KURATIVE_BACKFILL: '0s' }));
+      const samples = events
+        .filter((e) => e.type === EVENT_TYPES.metrics)
+        .flatMap((e) => (e.data as MetricsData).samples)
+        .filter((x) => x.signal === 'http_error_ratio');
+      expect(samples.length).toBe(new Set(samples.map((x) => x.entity.name)).size);
+      const detectors = sandbox.simulator.cluster.store.list('kurative.dev/detectors') as {
+        status?: object;
+      }[];
+      expect(detectors.some((d) => 'backfill' in (d.status ?? {}))).toBe(false);
+    } finally {
+      await prometheus.close();
+    }
+  });
+
   it('matches limits by the object named, and gives an ambiguous object none', () => {
     const limits = limitsByEntity([
       { labels: { namespace: 's', pod: 'a', container: 'c', node: 'n1' }, value: 100 },
