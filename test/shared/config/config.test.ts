@@ -9,6 +9,12 @@ describe('parseConfig', () => {
     expect(config.store.type).toBe('memory');
     expect(config.sink.url).toBeUndefined();
     expect(config.maxEventBytes).toBe(256 * 1024);
+    expect(config.backfill).toEqual({ windowMs: 86_400_000, maxSamples: 200_000 });
+  });
+
+  it('reads the warm start window as a duration, 0s turning it off', () => {
+    expect(parseConfig({ KURATIVE_BACKFILL: '6h30m' }).backfill.windowMs).toBe(6.5 * 3_600_000);
+    expect(parseConfig({ KURATIVE_BACKFILL: '0s' }).backfill.windowMs).toBe(0);
   });
 
   it('parses every supported variable', () => {
@@ -41,6 +47,9 @@ describe('parseConfig', () => {
     [{ KURATIVE_SINK_RETRIES: '-1' }, /KURATIVE_SINK_RETRIES/],
     [{ KURATIVE_WATCH_NAMESPACES: 'Shop' }, /KURATIVE_WATCH_NAMESPACES/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [{ KURATIVE_BACKFILL: 'a day' }, /KURATIVE_BACKFILL/],
+    [{ KURATIVE_BACKFILL: '8d' }, /KURATIVE_BACKFILL/],
+    [{ KURATIVE_BACKFILL_MAX_SAMPLES: '10' }, /KURATIVE_BACKFILL_MAX_SAMPLES/],
   ])('rejects %j naming the variable', (env, name) => {
     expect(() => parseConfig(env)).toThrow(ConfigError);
     expect(() => parseConfig(env)).toThrow(name);

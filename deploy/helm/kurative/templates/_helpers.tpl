@@ -77,6 +77,10 @@ seccompProfile:
 - name: KURATIVE_PROMETHEUS_URL
   value: {{ . | quote }}
 {{- end }}
+- name: KURATIVE_BACKFILL
+  value: {{ $v.prometheus.backfill | default "24h" | quote }}
+- name: KURATIVE_BACKFILL_MAX_SAMPLES
+  value: {{ $v.prometheus.backfillMaxSamples | default 200000 | int | quote }}
 - name: K_SINK
   value: {{ include "kurative.sink" .root | quote }}
 - name: LOG_LEVEL
