@@ -87,7 +87,8 @@ export function installKurative(sandbox: Sandbox): void {
   apply(join(repoRoot, 'deploy', 'detectors'));
 }
 
-function createObject(sandbox: Sandbox, o: KubeObject): void {
+/** Create an object in the sandbox unless it exists (as applying a manifest would). */
+export function createObject(sandbox: Sandbox, o: KubeObject): void {
   const cluster = sandbox.simulator.cluster;
   const type = cluster.registry.findKind(o.apiVersion, o.kind);
   if (!type) throw new Error(`no resource serves ${o.apiVersion} ${o.kind}`);

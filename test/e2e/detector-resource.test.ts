@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../shared/tools/index.js';
 import { kubectl, kubectlAvailable } from '../support/kubectl.js';
 import { runScenario, scenario } from '../support/pipeline.js';
+import { createObject } from '../../cli/pipeline.js';
+import type { KubeObject } from '../../sandbox/apiserver/types.js';
 
 const CRD = resolve(repoRoot, 'deploy/crds/detectors.kurative.dev.yaml');
 const EXAMPLE = resolve(repoRoot, 'examples/memory-leak-detector.yaml');
@@ -53,4 +55,43 @@ describe.runIf(kubectlAvailable)('Detector resources applied with the real kubec
     const good = detectors.find((d) => d.metadata.name === 'memory-leak') as typeof half;
     expect(good?.status?.conditions?.[0]).toMatchObject({ type: 'Ready', status: 'True' });
   }, 180_000);
+});
+
+describe('a PromQL Detector applied shortly before a fault', () => {
+  // The payment service's latency under a name of its own, so its series start when it is applied.
+  const LATE: KubeObject = {
+    apiVersion: 'kurative.dev/v1alpha1',
+    kind: 'Detector',
+    metadata: { name: 'late-latency' },
+    spec: {
+      target: { kinds: ['Service'] },
+      signal: { promql: 'http_latency_ms{service="payment"}', name: 'payment_latency_ms', direction: 'up' },
+      minChange: 50,
+      minDuration: '2m',
+    },
+  };
+  const run = (env: Record<string, string>) => {
+    let applied = false;
+    return runScenario(scenario('network-latency'), {
+      env,
+      onStep: async (p) => {
+        // Applied at minute 15; the fault comes at minute 20.
+        if (applied || p.sandbox.simulator.elapsedMs < 15 * 60_000) return;
+        applied = true;
+        createObject(p.sandbox, LATE);
+        await Promise.resolve();
+      },
+    });
+  };
+  const firstLate = (r: Awaited<ReturnType<typeof run>>) =>
+    r.anomalies.find((a) => a.data.detector === 'late-latency')?.minute ?? Infinity;
+
+  it('detects it at once when warmed with its history, and not at all without', async () => {
+    const warm = await run({});
+    const cold = await run({ KURATIVE_BACKFILL: '0s' });
+    expect(firstLate(warm)).toBeGreaterThanOrEqual(20);
+    expect(firstLate(warm)).toBeLessThan(25);
+    // Cold, its 20 learning samples end after the fault began: the latency is learnt as normal.
+    expect(firstLate(cold)).toBe(Infinity);
+  }, 240_000);
 });

@@ -26,7 +26,13 @@ export interface ScenarioRun {
 /** Run a scenario through every implemented function (in-process functions-framework servers). */
 export async function runScenario(
   s: Scenario,
-  options: { mode?: Mode; untilMs?: number; onStep?: (p: Pipeline) => Promise<void> } = {},
+  options: {
+    mode?: Mode;
+    untilMs?: number;
+    onStep?: (p: Pipeline) => Promise<void>;
+    /** Extra environment of every function (configuration under test). */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<ScenarioRun> {
   const anomalies: { minute: number; data: AnomalyData }[] = [];
   const events: CloudEventV1<unknown>[] = [];
@@ -38,6 +44,7 @@ export async function runScenario(
     // What an SRE starting out applies: the example RemediationPolicy, in the mode under test.
     policies: [examplePolicy(options.mode ?? 'observe')],
     inProcess: true,
+    ...(options.env ? { extraEnv: options.env } : {}),
     onEvent: (e) => {
       events.push(e);
       if (e.type === EVENT_TYPES.anomaly)
