@@ -198,11 +198,20 @@ async function readHistory(
     Math.floor(config.backfill.maxSamples / Math.max(1, query.seriesCount)),
     Math.floor((config.maxEventBytes - 1024) / BACKFILL_SAMPLE_BYTES),
   );
-  const windowSeconds = Math.min(config.backfill.windowMs / 1000, (perSeries - 1) * BACKFILL_STEP_SECONDS);
+  const windowSeconds = Math.floor(
+    Math.min(config.backfill.windowMs / 1000, (perSeries - 1) * BACKFILL_STEP_SECONDS),
+  );
   if (windowSeconds < BACKFILL_STEP_SECONDS) {
+    // Recorded as done (nothing sent), so this is said once, not every minute.
+    await markBackfilled(deps.kube, name, {
+      observedGeneration: generation,
+      at: query.now.toISOString(),
+      samples: 0,
+      windowSeconds: 0,
+    });
     log.warn(
-      { detector: name, series: query.seriesCount },
-      'too many series to backfill within the sample budget',
+      { detector: name, series: query.seriesCount, maxSamples: config.backfill.maxSamples },
+      'too many series to backfill within the sample budget; they learn as usual',
     );
     return undefined;
   }

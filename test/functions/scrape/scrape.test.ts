@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { limitsByEntity, definition as scrape } from '../../../functions/scrape/index.js';
 import { SandboxPrometheus } from '../../../sandbox/prometheus.js';
+import type { Fetch } from '../../../shared/prometheus/index.js';
 import { installKurative } from '../../../cli/pipeline.js';
 import { Sandbox } from '../../../sandbox/sandbox.js';
 import { EVENT_TYPES, type MetricsData, type TickData } from '../../../shared/contracts/index.js';
@@ -29,7 +30,7 @@ afterEach(async () => sandbox.close());
 
 type Emitted = { type: string; data: unknown }[];
 const at = () => new Date(sandbox.simulator.clock.epochMs).toISOString();
-const tick = (clients: KubeClients = kube, config = testConfig()) =>
+const tick = (clients: KubeClients = kube, config = testConfig(), fetch?: Fetch) =>
   scrape.handle(
     {
       id: 'p1',
@@ -42,7 +43,7 @@ const tick = (clients: KubeClients = kube, config = testConfig()) =>
       data: {},
       extensions: {},
     },
-    { deps: { kube: clients }, log: silentLog, config },
+    { deps: { kube: clients, ...(fetch ? { fetch } : {}) }, log: silentLog, config },
   ) as Promise<Emitted>;
 const ticks = (events: Emitted) =>
   events.filter((e) => e.type === EVENT_TYPES.tick).map((e) => e.data as TickData);
@@ -116,6 +117,39 @@ describe('scrape with Prometheus: the limit query of a Detector', () => {
     } finally {
       await prometheus.close();
     }
+  });
+
+  it('skips the warm start of a Detector with too many series for the budget, once, and says so', async () => {
+    const asked: string[] = [];
+    // A Prometheus whose every query returns 1 500 services.
+    const fetch: Fetch = (url) => {
+      asked.push(new URL(url).pathname);
+      const result = Array.from({ length: 1_500 }, (_, i) => ({
+        metric: { namespace: 'shop', service: `s${i}` },
+        value: [sandbox.simulator.clock.epochMs / 1000, '0.01'],
+      }));
+      const body = { status: 'success', data: { resultType: 'vector', result } };
+      return Promise.resolve({
+        status: 200,
+        json: () => Promise.resolve(body),
+        text: () => Promise.resolve(''),
+      });
+    };
+    const config = testConfig({
+      KURATIVE_PROMETHEUS_URL: 'http://prometheus:9090',
+      KURATIVE_BACKFILL_MAX_SAMPLES: '1000',
+    });
+    const events = await tick(kube, config, fetch);
+    expect(asked).not.toContain('/api/v1/query_range');
+    const current = events
+      .filter((e) => e.type === EVENT_TYPES.metrics)
+      .flatMap((e) => (e.data as MetricsData).samples)
+      .filter((x) => x.signal === 'http_error_ratio');
+    expect(current.length).toBe(1_500);
+    const detector = sandbox.simulator.cluster.store
+      .list('kurative.dev/detectors')
+      .find((d) => d.metadata.name === 'http-error-ratio') as { status?: { backfill?: object } } | undefined;
+    expect(detector?.status?.backfill).toMatchObject({ samples: 0, windowSeconds: 0 });
   });
 
   it('sends current values only when the warm start is off', async () => {
