@@ -1,18 +1,15 @@
 import { createHash } from 'node:crypto';
-import * as k8s from '@kubernetes/client-node';
 import type { Config } from '../../shared/config/index.js';
 import {
   DetectorSpec,
   EVENT_TYPES,
-  KURATIVE_GROUP,
-  KURATIVE_VERSION,
   type AnomalyData,
   type MetricsData,
 } from '../../shared/contracts/index.js';
 import { createKubeClients, loadKubeConfig, statusOf, type KubeClients } from '../../shared/kube/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import { defineFunction, type InboundOf, type OutboundEvent } from '../../shared/runtime/index.js';
-import { listDetectors } from '../../shared/kube/detectors.js';
+import { listDetectors, patchDetectorStatus } from '../../shared/kube/detectors.js';
 import { storeFromConfig, updateMany, withStore, type BaselineStore } from '../../shared/store/index.js';
 import { groupSamples, scoreStored } from './score-batch.js';
 import { rulesFor, type DetectorRule } from './rules.js';
@@ -156,17 +153,7 @@ async function writeDetectorStatus(
   log: Logger,
 ): Promise<void> {
   try {
-    await kube.custom.patchClusterCustomObjectStatus(
-      {
-        group: KURATIVE_GROUP,
-        version: KURATIVE_VERSION,
-        plural: 'detectors',
-        name,
-        body: { status: { conditions: [condition] } },
-      },
-      // Merge patch: custom resources do not take strategic merge patches.
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-    );
+    await patchDetectorStatus(kube, name, { conditions: [condition] });
   } catch (error) {
     log.warn({ detector: name, status: statusOf(error) }, 'could not write detector status');
   }

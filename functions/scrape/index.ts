@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import type { Config } from '../../shared/config/index.js';
-import { DetectorSpec, EVENT_TYPES, KURATIVE_GROUP, KURATIVE_VERSION } from '../../shared/contracts/index.js';
+import { DetectorSpec, EVENT_TYPES } from '../../shared/contracts/index.js';
 import {
   apiFailure,
   createKubeClients,
@@ -10,7 +10,7 @@ import {
   type KubeClients,
 } from '../../shared/kube/index.js';
 import type { Logger } from '../../shared/log/index.js';
-import { listDetectors, type DetectorObject } from '../../shared/kube/detectors.js';
+import { listDetectors, patchDetectorStatus, type DetectorObject } from '../../shared/kube/detectors.js';
 import { isOpenIncident, listIncidents } from '../../shared/kube/incidents.js';
 import { queryInstant, queryRange, type Fetch, type RangeSeries } from '../../shared/prometheus/index.js';
 import { defineFunction, type OutboundEvent } from '../../shared/runtime/index.js';
@@ -251,17 +251,7 @@ async function markBackfilled(
   backfill: Record<string, unknown>,
 ): Promise<boolean> {
   try {
-    await kube.custom.patchClusterCustomObjectStatus(
-      {
-        group: KURATIVE_GROUP,
-        version: KURATIVE_VERSION,
-        plural: 'detectors',
-        name,
-        body: { status: { backfill } },
-      },
-      // Merge patch: custom resources do not take strategic merge patches.
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-    );
+    await patchDetectorStatus(kube, name, { backfill });
     return true;
   } catch {
     return false;
