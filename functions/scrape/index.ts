@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type * as k8s from '@kubernetes/client-node';
 import type { Config } from '../../shared/config/index.js';
-import { DetectorSpec, EVENT_TYPES } from '../../shared/contracts/index.js';
+import { DetectorSpec, EVENT_TYPES, type Sample } from '../../shared/contracts/index.js';
 import {
   apiFailure,
   createKubeClients,
@@ -12,10 +12,16 @@ import {
 import type { Logger } from '../../shared/log/index.js';
 import { listDetectors, patchDetectorStatus, type DetectorObject } from '../../shared/kube/detectors.js';
 import { isOpenIncident, listIncidents } from '../../shared/kube/incidents.js';
-import { queryInstant, queryRange, type Fetch, type RangeSeries } from '../../shared/prometheus/index.js';
+import {
+  queryInstant,
+  queryRange,
+  type Fetch,
+  type QueryOptions,
+  type RangeSeries,
+} from '../../shared/prometheus/index.js';
 import { defineFunction, type OutboundEvent } from '../../shared/runtime/index.js';
 import { chunkSamples } from './chunk.js';
-import { buildSamples, entityFromLabels, type PromSeries } from './samples.js';
+import { buildSamples, entityFromLabels, seriesSamples, type PromSeries } from './samples.js';
 
 export interface ScrapeDeps {
   readonly kube: KubeClients;
@@ -36,18 +42,15 @@ export const definition = defineFunction<ScrapeDeps, typeof EVENT_TYPES.ping>({
       ? await readPrometheus(deps, config, config.prometheusUrl, new Date(now), log)
       : { series: [], history: [] };
     const samples = buildSamples({ pods, podMetrics, nodes, nodeMetrics, prometheus, now });
-    const histories = history.map((h) =>
-      buildSamples({ pods: [], podMetrics: [], nodes: [], nodeMetrics: [], prometheus: h, now }),
-    );
     const source = prometheus.length > 0 || history.length > 0 ? 'mixed' : 'metrics.k8s.io';
-    const { batches, oversized, trimmed } = chunkSamples([...samples, ...histories], config.maxEventBytes, {
+    const { batches, oversized, trimmed } = chunkSamples([...samples, ...history], config.maxEventBytes, {
       scrapeId: randomUUID(),
       scrapedAt: now,
       source,
     });
     if (oversized > 0) log.warn({ oversized }, 'samples larger than an event were dropped');
     if (trimmed > 0) log.info({ trimmed }, 'backfilled history trimmed to fit one event per series');
-    log.info({ samples: samples.length, backfilled: histories.length, batches: batches.length }, 'scraped');
+    log.info({ samples: samples.length, backfilled: history.length, batches: batches.length }, 'scraped');
     const events = batches.map((data): OutboundEvent => ({ type: EVENT_TYPES.metrics, data }));
     const followUp = await followUpTick(deps.kube, now, log);
     return followUp ? [...events, followUp] : events;
@@ -139,39 +142,35 @@ async function readPrometheus(
   baseUrl: string,
   now: Date,
   log: Logger,
-): Promise<{ series: PromSeries[]; history: PromSeries[][] }> {
+): Promise<{ series: PromSeries[]; history: Sample[][] }> {
   const items = await listDetectors(deps.kube);
+  const options = deps.fetch ? { fetch: deps.fetch } : {};
   const series: PromSeries[] = [];
-  const history: PromSeries[][] = [];
+  const history: Sample[][] = [];
   for (const item of items) {
     const spec = DetectorSpec.safeParse(item.spec);
     if (!spec.success || !spec.data.signal.promql || !spec.data.signal.name) continue;
     const { name: signal, promql, limitPromql } = spec.data.signal;
-    const options = deps.fetch ? { fetch: deps.fetch } : {};
     const results = await queryInstant(baseUrl, promql, options);
     const limits = limitPromql
       ? limitsByEntity(await queryInstant(baseUrl, limitPromql, options))
       : undefined;
-    const limitOf = (labels: Readonly<Record<string, string>>) => {
-      const limit = limits?.get(entityKeyOf(labels) ?? '');
-      return limit ? { limit } : {};
-    };
+    const limitOf = (labels: Readonly<Record<string, string>>) => limits?.get(entityKeyOf(labels) ?? '');
     const past = await readHistory(
       deps,
       config,
       item,
-      { baseUrl, promql, seriesCount: results.length, now },
+      { baseUrl, promql, options, seriesCount: results.length, now },
       log,
     );
     if (past && past.length > 0) {
-      for (const r of past)
-        history.push(
-          r.points.map((p) => ({ signal, labels: r.labels, value: p.value, at: p.at, ...limitOf(r.labels) })),
-        );
+      for (const r of past) history.push(seriesSamples(signal, r.labels, r.points, limitOf(r.labels)));
       continue;
     }
-    for (const r of results)
-      series.push({ signal, labels: r.labels, value: r.value, at: r.at, ...limitOf(r.labels) });
+    for (const r of results) {
+      const limit = limitOf(r.labels);
+      series.push({ signal, labels: r.labels, value: r.value, at: r.at, ...(limit ? { limit } : {}) });
+    }
     log.debug({ detector: item.metadata?.name, series: results.length, limits: limits?.size }, 'prometheus');
   }
   return { series, history };
@@ -187,7 +186,7 @@ async function readHistory(
   deps: ScrapeDeps,
   config: Config,
   item: DetectorObject,
-  query: { baseUrl: string; promql: string; seriesCount: number; now: Date },
+  query: { baseUrl: string; promql: string; options: QueryOptions; seriesCount: number; now: Date },
   log: Logger,
 ): Promise<RangeSeries[] | undefined> {
   const generation = item.metadata?.generation ?? 0;
@@ -222,7 +221,7 @@ async function readHistory(
   };
   let past: RangeSeries[];
   try {
-    past = await queryRange(query.baseUrl, query.promql, range, deps.fetch ? { fetch: deps.fetch } : {});
+    past = await queryRange(query.baseUrl, query.promql, range, query.options);
   } catch (error) {
     log.warn(
       { detector: name, error: (error as Error).message },

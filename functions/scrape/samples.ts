@@ -61,13 +61,26 @@ export function buildSamples(input: {
     ...containerUsage(input.pods, input.podMetrics, input.now),
     ...input.pods.flatMap((p) => podState(p, input.now)),
     ...nodeUsage(input.nodes, input.nodeMetrics, input.now),
-    ...(input.prometheus ?? []).flatMap((s): Sample[] => {
-      const entity = entityFromLabels(s.labels);
-      return entity && Number.isFinite(s.value)
-        ? [{ entity, signal: s.signal, value: s.value, at: s.at, ...(s.limit ? { limit: s.limit } : {}) }]
-        : [];
-    }),
+    ...(input.prometheus ?? []).flatMap((s) => seriesSamples(s.signal, s.labels, [s], s.limit)),
   ];
+}
+
+/**
+ * One Prometheus series' points as samples of the object its labels name (none when they name no
+ * object; non-finite values are left out), each with the series' limit when it has one.
+ */
+export function seriesSamples(
+  signal: string,
+  labels: Readonly<Record<string, string>>,
+  points: readonly { readonly value: number; readonly at: string }[],
+  limit?: number,
+): Sample[] {
+  const entity = entityFromLabels(labels);
+  if (!entity) return [];
+  const bound = limit ? { limit } : {};
+  return points.flatMap((p) =>
+    Number.isFinite(p.value) ? [{ entity, signal, value: p.value, at: p.at, ...bound }] : [],
+  );
 }
 
 function containerUsage(
