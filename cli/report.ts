@@ -138,7 +138,7 @@ function resourcesBeyond(
 
 /**
  * Check one performed action against the policy it ran under, from what it recorded, without the
- * code that decided it: limits within maxFactor and the caps, replicas within min/max and maxStep,
+ * code that decided it: limits and claim sizes within maxFactor and the caps, replicas within min/max and maxStep,
  * evictions within the disruption share, nothing in a protected namespace.
  */
 export function beyondPolicy(
@@ -155,6 +155,13 @@ export function beyondPolicy(
   const p = action.params;
   if (action.type === 'adjustResources' && spec.actions.adjustResources)
     return resourcesBeyond(p, spec.actions.adjustResources);
+  if (action.type === 'expandVolume' && spec.actions.expandVolume) {
+    const b = spec.actions.expandVolume;
+    const to = Number(p['storage']);
+    const from = Number(p['from']);
+    if (to > (parseQuantity(b.maxSize) ?? 0) * (1 + 1e-9)) return `storage ${to} above maxSize ${b.maxSize}`;
+    if (to > from * b.maxFactor * (1 + 1e-9)) return `storage grew more than ${b.maxFactor}×`;
+  }
   if (action.type === 'scaleWorkload' && spec.actions.scaleWorkload) {
     const b = spec.actions.scaleWorkload;
     const to = Number(p['replicas']);

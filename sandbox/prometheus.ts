@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseQuantity } from './apiserver/quantity.js';
 import type { Simulator } from './simulator/simulator.js';
+import { volumeCapacity } from './simulator/kubelet.js';
 import { field } from './simulator/state.js';
 
 /** One series the simulated applications expose (what a Prometheus scrape of them would hold). */
@@ -18,7 +19,7 @@ export function parseSelector(query: string): { name: string; matchers: Matcher[
   const m = /^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{([^}]*)\})?\s*$/.exec(query);
   if (!m)
     throw new Error(
-      `unsupported query (served: metric{label matchers}, optionally in sum by (labels) (…)): ${query}`,
+      `unsupported query (served: metric{label matchers}, optionally in sum/max by (labels) (…)): ${query}`,
     );
   const matchers: Matcher[] = [];
   for (const part of (m[2] ?? '')
@@ -37,22 +38,27 @@ export function parseSelector(query: string): { name: string; matchers: Matcher[
 }
 
 /**
- * Parse a served query: a selector, or a selector summed by labels (`sum by (a, b) (selector)`,
- * what a per-object query over per-device or per-resource series needs).
+ * Parse a served query: a selector, or a selector aggregated by labels (`sum by (a, b) (selector)`
+ * or `max by …`: what a per-object query over per-device, per-resource or per-node series needs).
  */
-export function parseQuery(query: string): { name: string; matchers: Matcher[]; by: string[] | undefined } {
-  const sum = /^\s*sum\s+by\s*\(([^)]*)\)\s*\((.*)\)\s*$/s.exec(query);
-  if (!sum) return { ...parseSelector(query), by: undefined };
-  const by = (sum[1] ?? '')
+export function parseQuery(query: string): {
+  name: string;
+  matchers: Matcher[];
+  by: string[] | undefined;
+  op: 'sum' | 'max';
+} {
+  const agg = /^\s*(sum|max)\s+by\s*\(([^)]*)\)\s*\((.*)\)\s*$/s.exec(query);
+  if (!agg) return { ...parseSelector(query), by: undefined, op: 'sum' };
+  const by = (agg[2] ?? '')
     .split(',')
     .map((l) => l.trim())
     .filter(Boolean);
   const bad = by.find((l) => !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(l));
   if (bad !== undefined) throw new Error(`bad label in by (…): ${bad}`);
-  return { ...parseSelector(sum[2] ?? ''), by };
+  return { ...parseSelector(agg[3] ?? ''), by, op: agg[1] === 'max' ? 'max' : 'sum' };
 }
 
-/** Evaluate a parsed query over the series (a sum drops the metric name, as Prometheus does). */
+/** Evaluate a parsed query over the series (an aggregation drops the metric name, as Prometheus does). */
 export function evaluate(
   series: readonly Series[],
   query: ReturnType<typeof parseQuery>,
@@ -65,8 +71,8 @@ export function evaluate(
     const labels = Object.fromEntries(by.flatMap((l) => (s.labels[l] ? [[l, s.labels[l]]] : [])));
     const key = JSON.stringify(labels);
     const group = groups.get(key);
-    if (group) group.value += s.value;
-    else groups.set(key, { labels, value: s.value });
+    if (!group) groups.set(key, { labels, value: s.value });
+    else group.value = query.op === 'max' ? Math.max(group.value, s.value) : group.value + s.value;
   }
   return [...groups.values()];
 }
@@ -148,6 +154,35 @@ export function storageSeries(sim: Simulator): Series[] {
   return out;
 }
 
+/**
+ * The kubelet's volume statistics of every claim a running pod mounts (as the kubelet reports them:
+ * per node that mounts it, for mounted volumes only): used, available and capacity bytes.
+ */
+export function volumeSeries(sim: Simulator): Series[] {
+  const out: Series[] = [];
+  const ctx = sim.ctx;
+  const reported = new Set<string>();
+  for (const rt of ctx.pods.values()) {
+    if (!rt.node || rt.evicted || !ctx.nodes.get(rt.node)?.up) continue;
+    if (!rt.containers.some((c) => c.phase === 'running' || c.phase === 'backoff')) continue;
+    const pod = ctx.cluster.store.peek('/pods', rt.namespace, rt.name);
+    const volumes = field<{ persistentVolumeClaim?: { claimName?: string } }[]>(pod, 'spec.volumes') ?? [];
+    for (const claim of volumes.map((v) => v.persistentVolumeClaim?.claimName)) {
+      const v = claim ? ctx.volumes.get(`${rt.namespace}/${claim}`) : undefined;
+      const capacity = v ? volumeCapacity(ctx, v) : undefined;
+      if (!v || capacity === undefined || reported.has(`${rt.node}/${rt.namespace}/${claim}`)) continue;
+      reported.add(`${rt.node}/${rt.namespace}/${claim}`);
+      const labels = { namespace: rt.namespace, persistentvolumeclaim: v.name, node: rt.node };
+      out.push(
+        { name: 'kubelet_volume_stats_used_bytes', labels, value: v.used },
+        { name: 'kubelet_volume_stats_available_bytes', labels, value: Math.max(0, capacity - v.used) },
+        { name: 'kubelet_volume_stats_capacity_bytes', labels, value: capacity },
+      );
+    }
+  }
+  return out;
+}
+
 /** A past scrape of every series, as Prometheus's TSDB would hold it. */
 interface Snapshot {
   readonly atMs: number;
@@ -201,7 +236,7 @@ export class SandboxPrometheus {
   constructor(private readonly sim: Simulator) {}
 
   private current(): Series[] {
-    return [...appSeries(this.sim), ...storageSeries(this.sim)];
+    return [...appSeries(this.sim), ...storageSeries(this.sim), ...volumeSeries(this.sim)];
   }
 
   /** Keep this tick's series (call once per simulator tick). */

@@ -44,7 +44,9 @@ export const PERMISSIONS: Record<FunctionName, readonly Rule[]> = {
     EVENTS,
   ],
   policy: [
-    rule([''], ['pods', 'nodes', 'namespaces', 'configmaps'], READ),
+    rule([''], ['pods', 'nodes', 'namespaces', 'configmaps', 'persistentvolumeclaims'], READ),
+    // Whether a claim's StorageClass allows volume expansion.
+    rule(['storage.k8s.io'], ['storageclasses'], ['get']),
     rule(['apps'], ['deployments', 'replicasets', 'statefulsets', 'daemonsets'], READ),
     // Scaling is left to an autoscaler that owns the replica count.
     rule(['autoscaling'], ['horizontalpodautoscalers'], READ),
@@ -66,6 +68,9 @@ export const PERMISSIONS: Record<FunctionName, readonly Rule[]> = {
     rule(['apps'], ['deployments/scale', 'statefulsets/scale'], ['get', 'patch']),
     rule(['apps'], ['replicasets'], READ),
     rule(['networking.k8s.io'], ['networkpolicies'], ['create']),
+    // patch persistentvolumeclaims: a volume expansion raises the claim's requested size.
+    rule([''], ['persistentvolumeclaims'], ['get', 'patch']),
+    rule(['storage.k8s.io'], ['storageclasses'], ['get']),
     // list: incidents whose symptoms stopped without action are closed on the schedule.
     rule([KURATIVE], ['incidents'], ['get', 'list']),
     rule([KURATIVE], ['incidents/status'], ['get', 'patch']),

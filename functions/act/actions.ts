@@ -251,6 +251,41 @@ async function adjustResources(ctx: ActionContext, action: ActionSpec): Promise<
   return done(changes.join('; '), changes, [target]);
 }
 
+/**
+ * Raise a claim's requested size to the decided one (the CSI resizer and the kubelet then grow the
+ * volume and its filesystem online). Refused when the request changed since the decision.
+ */
+async function expandVolume(ctx: ActionContext, action: ActionSpec): Promise<ActionResult> {
+  const { target } = action;
+  if (target.kind !== 'PersistentVolumeClaim') return failed('only a PersistentVolumeClaim can be expanded');
+  const namespace = target.namespace ?? 'default';
+  const to = Number(action.params['storage']);
+  const from = Number(action.params['from']);
+  if (!(to > 0) || !(from > 0)) return failed('the decision names no size');
+  const pvc = await ctx.kube.core.readNamespacedPersistentVolumeClaim({ namespace, name: target.name });
+  const now = pvc.spec?.resources?.requests?.['storage'];
+  const current = parseQuantity(now) ?? Number.NaN;
+  const size = formatQuantity('storage', to);
+  if (current >= to) return skipped(`${describeRef(target)} already requests ${now ?? size}`, [target]);
+  if (Math.abs(current - from) > 1)
+    return failed(
+      `the size of ${describeRef(target)} changed since the decision (${now ?? 'none'}): not applied`,
+      [],
+      [target],
+    );
+  await ctx.kube.core.patchNamespacedPersistentVolumeClaim(
+    {
+      name: target.name,
+      namespace,
+      body: { spec: { resources: { requests: { storage: size } } } },
+      ...DRY(ctx.dryRun),
+    },
+    MERGE,
+  );
+  const message = `${describeRef(target)} storage request ${now ?? 'none'} → ${size}`;
+  return done(message, [message], [target]);
+}
+
 async function scale(ctx: ActionContext, action: ActionSpec): Promise<ActionResult> {
   const { target } = action;
   const namespace = target.namespace ?? 'default';
@@ -370,6 +405,8 @@ export async function perform(ctx: ActionContext, action: ActionSpec): Promise<A
         return await offNode(ctx, action, true);
       case 'adjustResources':
         return await adjustResources(ctx, action);
+      case 'expandVolume':
+        return await expandVolume(ctx, action);
       case 'scaleWorkload':
         return await scale(ctx, action);
       case 'rollbackDeployment':

@@ -45,6 +45,7 @@ const EVENT_REASON: Record<ActionType, string> = {
   moveOffNode: 'KurativeMoveOffNode',
   drainNode: 'KurativeDrain',
   adjustResources: 'KurativeResize',
+  expandVolume: 'KurativeExpandVolume',
   scaleWorkload: 'KurativeScale',
   rollbackDeployment: 'KurativeRollback',
   quarantinePod: 'KurativeQuarantine',

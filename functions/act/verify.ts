@@ -3,6 +3,7 @@ import type { ActionSpec, ObjectRef } from '../../shared/contracts/index.js';
 import { apiFailure, statusOf, type KubeClients } from '../../shared/kube/index.js';
 import { describeRef, getIncident } from '../../shared/kube/incidents.js';
 import { matchLabelsSelector } from '../../shared/kube/workloads.js';
+import { parseQuantity } from '../../shared/quantity/index.js';
 
 /** An action waiting for its verification window to pass. */
 export interface PendingVerification {
@@ -116,6 +117,21 @@ async function workloadHealth(kube: KubeClients, ref: ObjectRef, since: number):
   return problems.map((p) => `${describeRef(ref)}: ${p}`);
 }
 
+/** A claim whose volume has not reached its requested size yet (the resize is pending or failed). */
+async function resizeProblems(kube: KubeClients, ref: ObjectRef): Promise<string[]> {
+  const pvc = await kube.core.readNamespacedPersistentVolumeClaim({
+    namespace: ref.namespace ?? 'default',
+    name: ref.name,
+  });
+  const requested = pvc.spec?.resources?.requests?.['storage'];
+  const capacity = pvc.status?.capacity?.['storage'];
+  if ((parseQuantity(capacity) ?? 0) >= (parseQuantity(requested) ?? Infinity)) return [];
+  const pending = pvc.status?.conditions?.find((c) => c.status === 'True')?.type;
+  return [
+    `${describeRef(ref)}: capacity ${capacity ?? 'unknown'} has not reached the requested ${requested ?? '?'}${pending ? ` (${pending})` : ''}`,
+  ];
+}
+
 /**
  * Check an action's outcome against fresh signals: the workloads it concerned are ready, rolled
  * out and not crashing since the action, a cordoned node stayed cordoned, and the incident stopped
@@ -132,6 +148,7 @@ export async function verify(kube: KubeClients, v: PendingVerification): Promise
         else throw error;
       }
     }
+    if (v.action.type === 'expandVolume') problems.push(...(await resizeProblems(kube, v.action.target)));
     if (['cordonNode', 'moveOffNode', 'drainNode'].includes(v.action.type)) {
       const node = await kube.core.readNode({ name: v.action.target.name });
       if (!node.spec?.unschedulable) problems.push(`Node ${v.action.target.name} is schedulable again`);

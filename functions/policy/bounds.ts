@@ -18,6 +18,12 @@ export interface TargetFacts {
   readonly revisions?: number;
   /** The HorizontalPodAutoscaler that owns the replica count, if any. */
   readonly autoscaler?: string;
+  /** A PersistentVolumeClaim: its requested size and whether its StorageClass allows expansion. */
+  readonly volume?: {
+    readonly requested: number;
+    readonly storageClass: string;
+    readonly expandable: boolean;
+  };
 }
 
 export type Bounded =
@@ -85,6 +91,43 @@ function planResources(
   return { ok: true, action: { ...action, params }, note: notes.join(', ') };
 }
 
+/** Volume sizes are rounded up to whole GiB (what a human would write, and what provisioners allocate). */
+const GI = 2 ** 30;
+
+/** A claim's new size: `factor` × its request, in whole GiB, within maxFactor and the cap; never a shrink. */
+function planVolume(
+  action: ActionSpec,
+  spec: RemediationPolicySpec,
+  facts: TargetFacts | undefined,
+): Bounded {
+  const bounds = spec.actions.expandVolume;
+  if (!bounds) return deny('action-not-allowed', 'expandVolume is not configured');
+  const volume = facts?.volume;
+  if (action.target.kind !== 'PersistentVolumeClaim' || !volume)
+    return deny('unsupported-target', 'only a PersistentVolumeClaim can be expanded');
+  if (!volume.expandable)
+    return deny(
+      'unsupported-target',
+      `StorageClass ${volume.storageClass || '(none)'} of ${action.target.name} does not allow volume expansion`,
+    );
+  const wanted = Number(action.params['factor'] ?? 1.5);
+  const factor = Math.min(Number.isFinite(wanted) && wanted > 1 ? wanted : 1.5, bounds.maxFactor);
+  const cap = Math.min(parseQuantity(bounds.maxSize) ?? 0, volume.requested * bounds.maxFactor);
+  // Whole GiB up, unless that passes a bound: then the bound, in whole MiB down.
+  const up = Math.ceil((volume.requested * factor) / GI) * GI;
+  const to = up <= cap ? up : Math.floor(cap / 2 ** 20) * 2 ** 20;
+  if (!(to > volume.requested))
+    return deny(
+      'bounds',
+      `${action.target.name} cannot grow within maxFactor ${bounds.maxFactor} and maxSize ${bounds.maxSize}`,
+    );
+  return {
+    ok: true,
+    action: { ...action, params: { storage: to, from: volume.requested } },
+    note: `storage ${formatQuantity('storage', volume.requested)} → ${formatQuantity('storage', to)}`,
+  };
+}
+
 function planScale(action: ActionSpec, spec: RemediationPolicySpec, facts: TargetFacts | undefined): Bounded {
   const bounds = spec.actions.scaleWorkload;
   if (!bounds) return deny('action-not-allowed', 'scaleWorkload is not configured');
@@ -149,8 +192,8 @@ function planNodes(
 
 /**
  * Turn a recommended action into the exact change act will make, inside the policy's bounds: the
- * new limits (≤ maxFactor × current and ≤ the cap), the new replica count (within min/max and
- * maxStep), how many pods may be disrupted at once, whether another node may be cordoned.
+ * new limits (≤ maxFactor × current and ≤ the cap), a claim's new size (likewise), the new replica
+ * count (within min/max and maxStep), how many pods may be disrupted at once, whether another node may be cordoned.
  */
 export function planBounds(
   action: ActionSpec,
@@ -167,6 +210,8 @@ export function planBounds(
       return planResources(action, spec, facts.target);
     case 'scaleWorkload':
       return planScale(action, spec, facts.target);
+    case 'expandVolume':
+      return planVolume(action, spec, facts.target);
     case 'restartPod':
       return planPods(action, a.restartPod?.maxDisruptedShare ?? 0, facts.target);
     case 'evictPod':

@@ -98,6 +98,31 @@ async function podFacts(
   };
 }
 
+/** A claim's requested size and whether its StorageClass allows expansion. */
+async function claimFacts(
+  kube: KubeClients,
+  namespace: string,
+  name: string,
+): Promise<TargetFacts | undefined> {
+  const pvc = await ignore404(kube.core.readNamespacedPersistentVolumeClaim({ namespace, name }));
+  if (!pvc) return undefined;
+  const storageClass = pvc.spec?.storageClassName ?? '';
+  const sc = storageClass
+    ? await ignore404(
+        kube.kubeConfig.makeApiClient(k8s.StorageV1Api).readStorageClass({ name: storageClass }),
+      )
+    : undefined;
+  return {
+    kind: 'PersistentVolumeClaim',
+    labels: pvc.metadata?.labels ?? {},
+    volume: {
+      requested: parseQuantity(pvc.spec?.resources?.requests?.['storage']) ?? 0,
+      storageClass,
+      expandable: sc?.allowVolumeExpansion === true,
+    },
+  };
+}
+
 async function targetFacts(kube: KubeClients, action: ActionSpec): Promise<TargetFacts | undefined> {
   const { kind, namespace, name } = action.target;
   if (kind === 'Node') {
@@ -106,6 +131,7 @@ async function targetFacts(kube: KubeClients, action: ActionSpec): Promise<Targe
   }
   if (!namespace) return undefined;
   if (kind === 'Pod') return podFacts(kube, namespace, name);
+  if (kind === 'PersistentVolumeClaim') return claimFacts(kube, namespace, name);
   if (kind === 'ConfigMap') {
     const cm = await ignore404(kube.core.readNamespacedConfigMap({ namespace, name }));
     return cm ? { kind, labels: cm.metadata?.labels ?? {} } : undefined;

@@ -66,6 +66,9 @@ export function classifyFault(input: ClassifyInput): FaultClass {
     case 'ConfigMap':
     case 'Secret':
       return 'config-change';
+    case 'PersistentVolumeClaim':
+      // A claim's only signals are its volume's: it is the cause when it fills up.
+      return 'disk-fill';
     default:
       return classifyWorkload(input);
   }
@@ -167,6 +170,18 @@ export function recommendActions(faultClass: FaultClass, ctx: ActionContext): Ac
         a('notify', root, 'check the network path to this service'),
       ];
     case 'disk-fill':
+      if (root.kind === 'PersistentVolumeClaim')
+        return [
+          a(
+            'expandVolume',
+            root,
+            'grow the claim before its volume is full (online, if its StorageClass allows)',
+            {
+              factor: 1.5,
+            },
+          ),
+          a('notify', root, 'the volume is filling up: find what writes to it, or free space on it'),
+        ];
       return [
         a('restartPod', root, 'restart the pods to clear their ephemeral storage'),
         a('notify', root, 'find what fills the disk'),

@@ -40,7 +40,16 @@ export interface RankedCause {
 }
 
 // A Service only routes: what is wrong behind it is the workload that serves it.
-const CAUSE_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Node', 'ConfigMap', 'Secret', 'Pod']);
+const CAUSE_KINDS = new Set([
+  'Deployment',
+  'StatefulSet',
+  'DaemonSet',
+  'Node',
+  'ConfigMap',
+  'Secret',
+  'PersistentVolumeClaim',
+  'Pod',
+]);
 
 /** The object an anomaly is about, as a graph key (containers fold into their pod). */
 export function anomalyKey(a: AnomalyData): string {

@@ -44,7 +44,7 @@ export interface ObservedCall {
 }
 
 /** How two objects relate; `from` influences `to` (a fault travels from → to). */
-export type Relation = 'owns' | 'hosts' | 'configures' | 'serves' | 'calls' | 'scales';
+export type Relation = 'owns' | 'hosts' | 'configures' | 'stores' | 'serves' | 'calls' | 'scales';
 
 export interface Edge {
   readonly from: string;
@@ -84,6 +84,16 @@ function selects(
 ): boolean {
   if (!selector || Object.keys(selector).length === 0) return false;
   return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+}
+
+/** Names of the PersistentVolumeClaims a pod mounts. */
+function claimRefs(pod: ObjectView): Set<string> {
+  const volumes = (pod.spec as { volumes?: { persistentVolumeClaim?: { claimName?: string } }[] } | undefined)
+    ?.volumes;
+  const out = new Set<string>();
+  for (const v of volumes ?? [])
+    if (v.persistentVolumeClaim?.claimName) out.add(v.persistentVolumeClaim.claimName);
+  return out;
 }
 
 /** Names of ConfigMaps and Secrets a pod reads (volumes, env, envFrom). */
@@ -146,7 +156,7 @@ class GraphBuilder {
     }
   }
 
-  /** Node → pod, ConfigMap/Secret → pod. */
+  /** Node → pod, ConfigMap/Secret → pod, PersistentVolumeClaim → pod. */
   linkPod(pod: ObjectView): void {
     const m = pod.metadata ?? {};
     const podKey = keyOf({ kind: 'Pod', namespace: m.namespace, name: m.name ?? '' });
@@ -162,6 +172,18 @@ class GraphBuilder {
         this.add({ kind: 'Secret', ...(m.namespace ? { namespace: m.namespace } : {}), name: c }),
         podKey,
         'configures',
+      );
+    // Claims too are known from the pods that mount them (no list of claims to read): a full
+    // volume breaks the pods that write to it.
+    for (const c of claimRefs(pod))
+      this.link(
+        this.add({
+          kind: 'PersistentVolumeClaim',
+          ...(m.namespace ? { namespace: m.namespace } : {}),
+          name: c,
+        }),
+        podKey,
+        'stores',
       );
   }
 
@@ -233,7 +255,8 @@ class GraphBuilder {
 
 /**
  * Build the dependency graph: Deployment/StatefulSet/DaemonSet → ReplicaSet → Pod (owns),
- * Node → Pod (hosts), ConfigMap/Secret → Pod (configures), Pod → Service (serves),
+ * Node → Pod (hosts), ConfigMap/Secret → Pod (configures), PersistentVolumeClaim → Pod (stores),
+ * Pod → Service (serves),
  * Service → calling workload (calls, from `kurative.dev/depends-on` and observed traffic), HPA → target (scales).
  * Edges point the way a fault travels.
  */

@@ -201,6 +201,9 @@ export function entityFromLabels(labels: Readonly<Record<string, string>>): Samp
   if (labels['deployment'] && namespace)
     return { apiVersion: 'apps/v1', kind: 'Deployment', namespace, name: labels['deployment'] };
   if (labels['service'] && namespace) return { kind: 'Service', namespace, name: labels['service'] };
+  // Before the node: the kubelet's volume statistics carry the node that mounts the claim too.
+  if (labels['persistentvolumeclaim'] && namespace)
+    return { kind: 'PersistentVolumeClaim', namespace, name: labels['persistentvolumeclaim'] };
   if (labels['node']) return { kind: 'Node', name: labels['node'] };
   return undefined;
 }

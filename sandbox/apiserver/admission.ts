@@ -222,3 +222,35 @@ function formatLike(name: string, value: number): string {
   if (name.endsWith('memory')) return `${Math.round(value / 2 ** 20)}Mi`;
   return String(value);
 }
+
+/**
+ * A claim's requested size may only grow, and only when its StorageClass allows volume expansion
+ * (the API server's PersistentVolumeClaimResize admission and validation).
+ */
+export function checkClaimResize(
+  next: KubeObject,
+  current: KubeObject,
+  storageClass: (name: string) => KubeObject | undefined,
+): void {
+  const size = (o: KubeObject) =>
+    parseQuantity(
+      ((o['spec'] as { resources?: { requests?: Record<string, string> } } | undefined)?.resources
+        ?.requests ?? {})['storage'],
+    ) ?? 0;
+  const [to, from] = [size(next), size(current)];
+  if (to === from) return;
+  const name = next.metadata.name;
+  if (to < from)
+    throw invalid('PersistentVolumeClaim', name, [
+      {
+        field: 'spec.resources.requests.storage',
+        message: 'Forbidden: field can not be less than previous value',
+      },
+    ]);
+  const className = (current['spec'] as { storageClassName?: string } | undefined)?.storageClassName ?? '';
+  const sc = className ? storageClass(className) : undefined;
+  if (sc?.['allowVolumeExpansion'] !== true)
+    throw forbidden(
+      `persistentvolumeclaims "${name}" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize`,
+    );
+}

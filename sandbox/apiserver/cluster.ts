@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { applyLimitRanges, checkQuotas, validateBuiltin, validateName } from './admission.js';
+import {
+  applyLimitRanges,
+  checkClaimResize,
+  checkQuotas,
+  validateBuiltin,
+  validateName,
+} from './admission.js';
 import { alreadyExists, ApiError, badRequest, conflict, invalid, notFound } from './errors.js';
 import { jsonPatch, mergePatch, strategicMergePatch, type PatchType } from './patch.js';
 import { apiVersionOf, ResourceRegistry, type PrinterColumn, type ResourceType } from './resources.js';
@@ -354,6 +360,10 @@ export class Cluster {
     if (type.storage.startsWith('/') || BUILTIN_GROUPS.has(type.group)) validateBuiltin(object);
     if (type.schema) this.validateCustom(type, object);
     if (type.kind === 'CustomResourceDefinition') validateCrd(object);
+    if (type.kind === 'PersistentVolumeClaim' && current)
+      checkClaimResize(object, current, (name) =>
+        this.store.peek('storage.k8s.io/storageclasses', undefined, name),
+      );
     if (type.kind === 'Pod' && !current) {
       const ns = object.metadata.namespace;
       applyLimitRanges(object, this.store.scan('/limitranges', ns));

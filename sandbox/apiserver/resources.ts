@@ -76,6 +76,7 @@ export const BUILTIN_RESOURCES: readonly ResourceType[] = [
   rt('', 'v1', 'serviceaccounts', 'ServiceAccount', true, ['sa'], ['token']),
   rt('', 'v1', 'resourcequotas', 'ResourceQuota', true, ['quota'], ['status']),
   rt('', 'v1', 'limitranges', 'LimitRange', true, ['limits']),
+  rt('', 'v1', 'persistentvolumeclaims', 'PersistentVolumeClaim', true, ['pvc'], ['status']),
   rt('events.k8s.io', 'v1', 'events', 'Event', true, ['ev'], [], { storage: '/events' }),
   rt('apps', 'v1', 'deployments', 'Deployment', true, ['deploy'], ['scale', 'status'], {
     categories: ['all'],
@@ -90,6 +91,7 @@ export const BUILTIN_RESOURCES: readonly ResourceType[] = [
   }),
   rt('policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget', true, ['pdb'], ['status']),
   rt('networking.k8s.io', 'v1', 'networkpolicies', 'NetworkPolicy', true, ['netpol']),
+  rt('storage.k8s.io', 'v1', 'storageclasses', 'StorageClass', false, ['sc']),
   rt('rbac.authorization.k8s.io', 'v1', 'roles', 'Role', true, []),
   rt('rbac.authorization.k8s.io', 'v1', 'clusterroles', 'ClusterRole', false, []),
   rt('rbac.authorization.k8s.io', 'v1', 'rolebindings', 'RoleBinding', true, []),

@@ -1,6 +1,7 @@
 import { Cluster } from '../apiserver/cluster.js';
 import { ApiError } from '../apiserver/errors.js';
 import { podIsReady } from '../apiserver/eviction.js';
+import { parseQuantity } from '../apiserver/quantity.js';
 import { matchesLabels } from '../apiserver/selectors.js';
 import type { KubeObject, OwnerReference } from '../apiserver/types.js';
 import { podRequests } from './scheduler.js';
@@ -632,5 +633,41 @@ export function reconcileDaemonSets(
       numberMisscheduled: 0,
       observedGeneration: ds.metadata.generation,
     });
+  }
+}
+
+/** How long the CSI resizer and the kubelet take to grow a volume and its filesystem online. */
+const RESIZE_MS = 30_000;
+
+/**
+ * Volume expansion (external-resizer, then the kubelet's online filesystem resize): a claim whose
+ * request is above its capacity shows `Resizing`, then after RESIZE_MS has the requested capacity.
+ * The API server only admits the larger request when the StorageClass allows expansion.
+ */
+export function reconcileVolumeExpansion(ctx: SimContext): void {
+  const c = ctx.cluster;
+  const now = ctx.clock.epochMs;
+  for (const pvc of c.store.scan('/persistentvolumeclaims')) {
+    const requested = field<string>(pvc, 'spec.resources.requests.storage');
+    const capacity = field<string>(pvc, 'status.capacity.storage');
+    if (!requested || !capacity || (parseQuantity(requested) ?? 0) <= (parseQuantity(capacity) ?? 0))
+      continue;
+    const status = (pvc['status'] ?? {}) as { conditions?: { type: string; lastTransitionTime?: string }[] };
+    const resizing = status.conditions?.find((x) => x.type === 'Resizing');
+    const since = Date.parse(resizing?.lastTransitionTime ?? '');
+    const next = !resizing
+      ? {
+          ...status,
+          conditions: [{ type: 'Resizing', status: 'True', lastTransitionTime: new Date(now).toISOString() }],
+        }
+      : now - since >= RESIZE_MS
+        ? { ...status, capacity: { storage: requested }, conditions: [] }
+        : undefined;
+    if (next)
+      c.update(
+        c.kind('v1', 'PersistentVolumeClaim'),
+        { ...structuredClone(pvc), status: next },
+        { subresource: 'status' },
+      );
   }
 }

@@ -2,7 +2,14 @@ import { parseQuantity } from '../apiserver/quantity.js';
 import type { KubeObject } from '../apiserver/types.js';
 import { gaussian } from './random.js';
 import { Behaviour } from './scenario.js';
-import { field, imageBehaviour, type ContainerRuntime, type PodRuntime, type SimContext } from './state.js';
+import {
+  field,
+  imageBehaviour,
+  type ContainerRuntime,
+  type PodRuntime,
+  type SimContext,
+  type VolumeRuntime,
+} from './state.js';
 
 interface ContainerSpec {
   name: string;
@@ -163,6 +170,8 @@ interface ContainerStep {
   readonly spec: ContainerSpec;
   readonly c: ContainerRuntime;
   readonly rt: PodRuntime;
+  /** The pod mounts a volume with no space left: its writes fail and the process exits. */
+  readonly volumeFull: boolean;
 }
 
 /** Pull, back-off and restart handling; true when the container is running this tick. */
@@ -219,7 +228,11 @@ function runProcess(step: ContainerStep, dtMs: number): void {
   const b = w?.behaviour ?? DEFAULT_BEHAVIOUR;
   const faults = w ?? NO_WORKLOAD_FAULTS;
   const runningFor = (ctx.clock.epochMs - c.startedAt) / 1000;
-  if ((c.pendingCrash !== undefined && runningFor >= 1) || runningFor >= crashAfterSeconds) {
+  if (
+    (c.pendingCrash !== undefined && runningFor >= 1) ||
+    runningFor >= crashAfterSeconds ||
+    (step.volumeFull && runningFor >= 1)
+  ) {
     return terminate(ctx, pod, c, rt, 'Error', 1);
   }
   const seconds = dtMs / 1000;
@@ -234,15 +247,59 @@ function runProcess(step: ContainerStep, dtMs: number): void {
   c.ready = runningFor >= b.startupSeconds;
 }
 
-/** Step every container of a pod bound to a live node. */
-function stepPod(ctx: SimContext, pod: KubeObject, rt: PodRuntime, dtMs: number): void {
+/** `namespace/name` of the PersistentVolumeClaims a pod mounts. */
+function claimsOf(pod: KubeObject): string[] {
+  const volumes = field<{ persistentVolumeClaim?: { claimName?: string } }[]>(pod, 'spec.volumes') ?? [];
+  const out: string[] = [];
+  for (const v of volumes) {
+    const claim = v.persistentVolumeClaim?.claimName;
+    if (claim) out.push(`${pod.metadata.namespace ?? 'default'}/${claim}`);
+  }
+  return out;
+}
+
+/** What a claim's volume holds: the capacity its status reports (undefined while unbound). */
+export function volumeCapacity(ctx: SimContext, v: VolumeRuntime): number | undefined {
+  const pvc = ctx.cluster.store.peek('/persistentvolumeclaims', v.namespace, v.name);
+  return parseQuantity(field<string>(pvc, 'status.capacity.storage'));
+}
+
+/** Step every container of a pod bound to a live node; returns whether one of them runs. */
+function stepPod(ctx: SimContext, pod: KubeObject, rt: PodRuntime, dtMs: number, full: Set<string>): boolean {
   const specs = field<ContainerSpec[]>(pod, 'spec.containers') ?? [];
+  const volumeFull = full.size > 0 && claimsOf(pod).some((k) => full.has(k));
+  let running = false;
   specs.forEach((spec, i) => {
     const c = rt.containers[i];
     if (!c) return;
-    const step = { ctx, pod, spec, c, rt };
+    const step = { ctx, pod, spec, c, rt, volumeFull };
     if (advanceLifecycle(step)) runProcess(step, dtMs);
+    running ||= c.phase === 'running';
   });
+  return running;
+}
+
+/**
+ * Volumes fill while a pod that mounts them runs (the workload's writes and a volume-fill fault's),
+ * up to their capacity; a claim grown by an expansion has room again.
+ */
+function fillVolumes(ctx: SimContext, written: Set<string>, dtMs: number): void {
+  for (const key of written) {
+    const v = ctx.volumes.get(key);
+    const capacity = v && volumeCapacity(ctx, v);
+    if (!v || capacity === undefined) continue;
+    v.used = Math.min(capacity, v.used + ((v.writePerSecond + v.fillPerSecond) * dtMs) / 1000);
+  }
+}
+
+/** Volumes with no space left: the pods that mount them fail their writes and crash. */
+function fullVolumes(ctx: SimContext): Set<string> {
+  const full = new Set<string>();
+  for (const [key, v] of ctx.volumes) {
+    const capacity = volumeCapacity(ctx, v);
+    if (capacity !== undefined && v.used >= capacity) full.add(key);
+  }
+  return full;
 }
 
 /** Ephemeral-storage limit exceeded: the kubelet evicts the pod (phase Failed, reason Evicted). */
@@ -282,6 +339,8 @@ export function runKubelets(ctx: SimContext, dtMs: number, nodeUp: (name: string
   const c = ctx.cluster;
   const podType = c.kind('v1', 'Pod');
   const live = new Set<string>();
+  const full = fullVolumes(ctx);
+  const written = new Set<string>();
   for (const pod of c.store.scan('/pods')) {
     const uid = pod.metadata.uid ?? '';
     live.add(uid);
@@ -290,7 +349,7 @@ export function runKubelets(ctx: SimContext, dtMs: number, nodeUp: (name: string
     const rt = runtimeFor(ctx, pod);
     rt.node = nodeName;
     if (!nodeUp(nodeName)) continue; // A dead node's kubelet writes nothing.
-    stepPod(ctx, pod, rt, dtMs);
+    if (stepPod(ctx, pod, rt, dtMs, full)) for (const claim of claimsOf(pod)) written.add(claim);
     if (evictForStorage(ctx, pod, rt)) continue;
     const status = renderStatus(ctx, pod, rt);
     const json = JSON.stringify(status);
@@ -301,6 +360,7 @@ export function runKubelets(ctx: SimContext, dtMs: number, nodeUp: (name: string
     }
   }
   for (const uid of ctx.pods.keys()) if (!live.has(uid)) ctx.pods.delete(uid);
+  fillVolumes(ctx, written, dtMs);
 }
 
 function iso(ms: number): string {

@@ -102,6 +102,20 @@ export const WorkloadSpec = z
       .strict()
       .optional(),
     priority: z.enum(['critical', 'normal']).default('normal'),
+    /**
+     * A PersistentVolumeClaim the workload's pods mount at /data (created Bound, with its capacity):
+     * `used` bytes at start, growing by `writePerSecond` while a pod that mounts it runs.
+     */
+    volume: z
+      .object({
+        claim: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/),
+        size: z.string().default('10Gi'),
+        storageClass: z.string().default('standard'),
+        used: Quantity.default(0),
+        writePerSecond: Quantity.default(0),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type WorkloadSpec = z.infer<typeof WorkloadSpec>;
@@ -130,6 +144,7 @@ export const FAULT_TYPES = [
   'node-recover',
   'network-latency',
   'disk-fill',
+  'volume-fill',
   'traffic',
   'patch',
   'delete',
@@ -143,7 +158,7 @@ export const Fault = z
     at: Duration,
     type: z.enum(FAULT_TYPES),
     target: ObjectRef.optional(),
-    /** For traffic: multiplier and how long it lasts. For leaks/hogs: rate or cores. */
+    /** For traffic: multiplier and how long it lasts. For leaks/hogs and disk/volume fills: rate or cores. */
     params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
     /** For rollout/patch: a strategic merge patch (lists merge by key, e.g. containers by name); config-edit: a merge patch; create: the object. */
     patch: z.record(z.string(), z.unknown()).optional(),

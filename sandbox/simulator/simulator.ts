@@ -8,6 +8,7 @@ import {
   reconcileDaemonSets,
   reconcileDeployments,
   reconcileHpas,
+  reconcileVolumeExpansion,
   reconcileReplicaSets,
   reconcileStatefulSets,
 } from './controllers.js';
@@ -72,6 +73,7 @@ export class Simulator {
       pods: new Map(),
       nodes: new Map(),
       workloads: new Map(),
+      volumes: new Map(),
       rolloutProgress: new Map(),
       trafficMultiplier: 1,
       trafficUntil: 0,
@@ -126,6 +128,7 @@ export class Simulator {
     reconcileStatefulSets(ctx);
     reconcileDaemonSets(ctx, nodeAcceptsDaemonPod);
     reconcileHpas(ctx, (p) => this.podCpu(p), this.hpaState);
+    reconcileVolumeExpansion(ctx);
     schedulePods(ctx);
     runKubelets(ctx, this.tickMs, (n) => ctx.nodes.get(n)?.up ?? false);
     runNodeLifecycle(ctx);
@@ -329,8 +332,15 @@ export class Simulator {
       },
     };
     if (w.configMap) container['envFrom'] = [{ configMapRef: { name: w.configMap } }];
+    if (w.volume) {
+      container['volumeMounts'] = [{ name: 'data', mountPath: '/data' }];
+      this.createVolume(w.namespace, w.volume);
+    }
     const podSpec: Record<string, unknown> = {
       containers: [container],
+      ...(w.volume
+        ? { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: w.volume.claim } }] }
+        : {}),
       ...(w.nodeSelector ? { nodeSelector: w.nodeSelector } : {}),
       ...(w.tolerations ? { tolerations: w.tolerations } : {}),
       ...(w.affinity ? { affinity: w.affinity } : {}),
@@ -404,6 +414,31 @@ export class Simulator {
     this.ctx.workloads.set(workloadKey(w.namespace, w.name), runtime);
   }
 
+  /** A claim bound as soon as it exists (a provisioner with immediate binding), and its contents. */
+  private createVolume(namespace: string, volume: NonNullable<WorkloadSpec['volume']>): void {
+    const c = this.cluster;
+    const spec = {
+      accessModes: ['ReadWriteOnce'],
+      resources: { requests: { storage: volume.size } },
+      storageClassName: volume.storageClass,
+      volumeName: `pvc-${namespace}-${volume.claim}`,
+    };
+    c.create(c.kind('v1', 'PersistentVolumeClaim'), {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: volume.claim, namespace },
+      spec,
+      status: { phase: 'Bound', accessModes: spec.accessModes, capacity: { storage: volume.size } },
+    });
+    this.ctx.volumes.set(workloadKey(namespace, volume.claim), {
+      namespace,
+      name: volume.claim,
+      used: volume.used,
+      writePerSecond: volume.writePerSecond,
+      fillPerSecond: 0,
+    });
+  }
+
   /**
    * Inject a fault into the workload's current pods (scope "pods", the default, as LitmusChaos does:
    * a replaced pod is clean) or into the workload itself (scope "workload": every pod, new ones too).
@@ -469,6 +504,12 @@ export class Simulator {
           () => w && (w.diskFillPerSecond = rate('rate')),
         );
         break;
+      case 'volume-fill': {
+        // Something starts writing to the claim's volume (logs, a runaway export, an unrotated WAL).
+        const v = t && this.ctx.volumes.get(workloadKey(t.namespace ?? 'default', t.name));
+        if (v) v.fillPerSecond = rate('rate');
+        break;
+      }
       case 'traffic':
         this.ctx.trafficMultiplier = Number(fault.params['multiplier'] ?? 2);
         this.ctx.trafficUntil = this.clock.epochMs + parseDuration(String(fault.params['for'] ?? '30m'));

@@ -72,6 +72,16 @@ export interface WorkloadRuntime {
   diskFillPerSecond: number;
 }
 
+/** A PersistentVolumeClaim's simulated contents (its capacity is the claim's status). */
+export interface VolumeRuntime {
+  readonly namespace: string;
+  readonly name: string;
+  used: number;
+  /** The workload's own writes, and a volume-fill fault's. */
+  writePerSecond: number;
+  fillPerSecond: number;
+}
+
 export interface SimContext {
   readonly cluster: Cluster;
   readonly clock: SimClock;
@@ -81,6 +91,8 @@ export interface SimContext {
   readonly pods: Map<string, PodRuntime>;
   readonly nodes: Map<string, NodeRuntime>;
   readonly workloads: Map<string, WorkloadRuntime>;
+  /** PersistentVolumeClaims the workloads mount, by `namespace/name`. */
+  readonly volumes: Map<string, VolumeRuntime>;
   /** Last rollout progress per Deployment (progressDeadlineSeconds). */
   readonly rolloutProgress: Map<string, { signature: string; at: number }>;
   trafficMultiplier: number;

@@ -60,6 +60,7 @@ export const ACTION_TYPES = [
   'moveOffNode',
   'drainNode',
   'adjustResources',
+  'expandVolume',
   'scaleWorkload',
   'rollbackDeployment',
   'quarantinePod',

@@ -45,6 +45,16 @@ const Resources = z
   })
   .strict();
 
+const Volumes = z
+  .object({
+    ...base,
+    /** A claim's requested size may grow to at most this multiple of its current request. */
+    maxFactor: z.number().min(1).max(10).default(2),
+    /** Absolute cap on a claim's size after the change. */
+    maxSize: QuantityText.default('1Ti'),
+  })
+  .strict();
+
 const Scale = z
   .object({
     ...base,
@@ -109,6 +119,7 @@ export const RemediationPolicySpec = z
         moveOffNode: Nodes.optional(),
         drainNode: Nodes.optional(),
         adjustResources: Resources.optional(),
+        expandVolume: Volumes.optional(),
         scaleWorkload: Scale.optional(),
         rollbackDeployment: Plain.optional(),
         quarantinePod: Plain.optional(),

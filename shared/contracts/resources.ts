@@ -30,7 +30,7 @@ export const DetectorSpec = z
       .object({
         namespaces: z.array(z.string().min(1)).default([]),
         selector: LabelSelector.optional(),
-        kinds: z.array(z.enum(['Pod', 'Node', 'Deployment', 'Service'])).default([]),
+        kinds: z.array(z.enum(['Pod', 'Node', 'Deployment', 'Service', 'PersistentVolumeClaim'])).default([]),
       })
       .strict()
       .default({ namespaces: [], kinds: [] }),

@@ -43,5 +43,9 @@ export function formatMemory(bytes: number): string {
 
 /** A CPU or memory amount as a human writes it in a manifest: whole MiB, whole millicores. */
 export function formatQuantity(resource: string, value: number): string {
-  return resource === 'memory' ? `${Math.round(value / 2 ** 20)}Mi` : `${Math.round(value * 1000)}m`;
+  // Storage in whole GiB when it is (volume sizes are), else MiB like memory.
+  if (resource === 'storage' && value > 0 && value % 2 ** 30 === 0) return `${value / 2 ** 30}Gi`;
+  return resource === 'memory' || resource === 'storage'
+    ? `${Math.round(value / 2 ** 20)}Mi`
+    : `${Math.round(value * 1000)}m`;
 }
