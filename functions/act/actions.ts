@@ -1,6 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
 import type { ActionSpec, ObjectRef } from '../../shared/contracts/index.js';
-import { apiFailure, statusOf, type KubeClients } from '../../shared/kube/index.js';
+import { apiFailure, apiReason, statusOf, type KubeClients } from '../../shared/kube/index.js';
 import { describeRef } from '../../shared/kube/incidents.js';
 import { unavailable } from '../../shared/runtime/index.js';
 import { matchLabelsSelector, readWorkload, type Workload } from '../../shared/kube/workloads.js';
@@ -420,9 +420,7 @@ export async function perform(ctx: ActionContext, action: ActionSpec): Promise<A
     const code = statusOf(error);
     if (code === 404) return failed(`${describeRef(action.target)} no longer exists`);
     if (code === 403 || code === 422 || code === 400)
-      return failed(
-        `the API server refused: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
-      );
+      return failed(`the API server refused: ${apiReason(error)}`);
     throw error;
   }
 }

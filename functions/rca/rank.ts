@@ -82,8 +82,15 @@ export function anomalyStrength(anomalies: readonly AnomalyData[]): Map<string, 
 function liftedStrength(topology: Topology, strength: Map<string, number>): Map<string, number> {
   const out = new Map(strength);
   const perWorkload = new Map<string, number[]>();
+  // A pod that mounts an abnormal claim (its volume filling up) has its anomalies explained by the
+  // claim: they count for the claim, in full, and not for the pod's workload.
+  const onAbnormalClaim = (podKey: string) =>
+    (topology.in.get(podKey) ?? []).filter((e) => e.relation === 'stores' && (strength.get(e.from) ?? 0) > 0);
   for (const [k, s] of strength) {
     if (!k.startsWith('Pod/')) continue;
+    const claims = onAbnormalClaim(k);
+    for (const e of claims) out.set(e.from, 1 - (1 - (out.get(e.from) ?? 0)) * (1 - s));
+    if (claims.length > 0) continue;
     // Every owner up the chain (ReplicaSet, then Deployment) shares its pods' anomalies.
     let current = k;
     for (let hop = 0; hop < 3; hop++) {

@@ -38,6 +38,23 @@ export function statusOf(error: unknown): number | undefined {
 }
 
 /**
+ * What the API server said about a refused call: the Status body's message (client-node's own
+ * message is only "HTTP-Code: 403"), else the error's first line.
+ */
+export function apiReason(error: unknown): string {
+  const body = (error as { body?: unknown } | null)?.body;
+  if (typeof body === 'string') {
+    try {
+      const message = (JSON.parse(body) as { message?: unknown }).message;
+      if (typeof message === 'string' && message) return message;
+    } catch {
+      /* not a Status */
+    }
+  }
+  return error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+}
+
+/**
  * Wrap a failed API call in the runtime's error type: 429/5xx/network → 503 (the broker retries),
  * other statuses keep theirs. The original error stays as `cause`.
  */

@@ -17,6 +17,7 @@ const spec = RemediationPolicySpec.parse({
     scaleWorkload: { allowed: true, maxReplicas: 5, maxStep: 2 },
     restartPod: { allowed: true, maxDisruptedShare: 0.5 },
     moveOffNode: { allowed: true, maxNodes: 1 },
+    expandVolume: { allowed: true, maxFactor: 2, maxSize: '8Gi' },
   },
 });
 const cart = { kind: 'Deployment', namespace: 'shop', name: 'cart' };
@@ -44,6 +45,15 @@ describe('the independent policy check of performed actions', () => {
       'app.limits.memory.from': 1024 * MI,
     });
     expect(beyondPolicy(overCap, [], spec, 3)).toMatch(/cap/);
+  });
+
+  it('flags a claim grown more than maxFactor or above maxSize', () => {
+    const GI = 2 ** 30;
+    const claim = { kind: 'PersistentVolumeClaim', namespace: 'shop', name: 'data' };
+    const grow = (storage: number, from: number) => action('expandVolume', { storage, from }, claim);
+    expect(beyondPolicy(grow(3 * GI, 2 * GI), [], spec, undefined)).toBeUndefined();
+    expect(beyondPolicy(grow(5 * GI, 2 * GI), [], spec, undefined)).toMatch(/more than 2×/);
+    expect(beyondPolicy(grow(9 * GI, 6 * GI), [], spec, undefined)).toMatch(/above maxSize 8Gi/);
   });
 
   it('flags replicas outside the range or steps too large, and evictions beyond the share', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { clusterChanges } from '../../cli/report.js';
+import type { DiagnosisData } from '../../shared/contracts/index.js';
 import { runScenario, scenario, SCENARIOS, type ScenarioRun } from '../support/pipeline.js';
 
 /** In observe mode kurative may write its own records (Incidents, Events, status) and nothing else. */
@@ -49,6 +50,37 @@ describe('end to end in observe mode: every scenario detected, nothing in the cl
     expect(forecasts[0]?.data.entity).toMatchObject({ kind: 'Pod', namespace: 'shop', container: 'app' });
     expect(forecasts[0]?.data.forecast?.limit).toBe(2 ** 30);
     expect((evicted?.minute ?? 0) - (forecasts[0]?.minute ?? Infinity)).toBeGreaterThanOrEqual(10);
+  }, 120_000);
+
+  it('volume-fill: predicts the full PersistentVolumeClaim at least 10 simulated minutes ahead, and names it', async () => {
+    const run = await runScenario(scenario('volume-fill'));
+    expectNoClusterChange(run);
+    const { anomalies, pipeline } = run;
+    const outcome = pipeline.sandbox.simulator.outcome();
+    expect(outcome.crashes).toBeGreaterThan(0);
+    const firstCrash = anomalies.find((a) => a.data.reason === 'CrashLoopBackOff');
+    const forecasts = anomalies.filter(
+      (a) => a.data.kind === 'forecast' && a.data.detector === 'volume-fill',
+    );
+    expect(forecasts[0]?.data.entity).toEqual({
+      kind: 'PersistentVolumeClaim',
+      namespace: 'shop',
+      name: 'data-orders-db-0',
+    });
+    expect(forecasts[0]?.data.forecast?.limit).toBe(2 * 2 ** 30);
+    expect((firstCrash?.minute ?? 0) - (forecasts[0]?.minute ?? Infinity)).toBeGreaterThanOrEqual(10);
+    // Nothing before the fault: the database's slow, steady growth is not an alert.
+    expect(anomalies.filter((a) => a.minute < 20)).toEqual([]);
+    const diagnoses = run.events.filter((e) => e.type === 'dev.kurative.diagnosis.v1');
+    const first = diagnoses[0]?.data as DiagnosisData | undefined;
+    expect(first?.candidates[0]).toMatchObject({
+      object: { kind: 'PersistentVolumeClaim', name: 'data-orders-db-0' },
+      faultClass: 'disk-fill',
+    });
+    expect(first?.recommendedActions[0]?.type).toBe('expandVolume');
+    // Still the cause once the database crash-loops: the full volume explains its pod's crashes.
+    const last = diagnoses[diagnoses.length - 1]?.data as DiagnosisData | undefined;
+    expect(last?.candidates[0]?.object.kind).toBe('PersistentVolumeClaim');
   }, 120_000);
 
   it('daily-peak: a whole simulated healthy day, with a ±60 % afternoon peak, emits no anomaly', async () => {

@@ -43,6 +43,33 @@ describe('self-correction end to end: enforce mode against no kurative on the sa
     expect(none.actions).toBe(0);
   }, 600_000);
 
+  it('volume-fill: the claim is expanded within bounds before its volume is full, so nothing crashes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kurative-volume-'));
+    const runs: ScenarioRun[] = [];
+    for (const mode of ['none', 'enforce'] as const)
+      runs.push((await runScenario(scenario('volume-fill'), { mode, dir, inProcess: true })).run);
+    const [none, enforce] = runs as [ScenarioRun, ScenarioRun];
+    expect(none.outcome.crashes).toBeGreaterThan(0);
+    expect(enforce.outcome.crashes).toBe(0);
+    expect(enforce.outcome.impairedSeconds).toBe(0);
+    const expansions = enforce.remediations.filter((r) => r.action.type === 'expandVolume');
+    expect(expansions[0]).toMatchObject({
+      status: 'succeeded',
+      action: {
+        target: { kind: 'PersistentVolumeClaim', name: 'data-orders-db-0' },
+        params: { storage: 3 * 2 ** 30, from: 2 * 2 ** 30 },
+      },
+    });
+    const spec = RemediationPolicySpec.parse(examplePolicy('enforce').spec);
+    const report = buildReport(runs, { none: spec, observe: spec, enforce: spec });
+    expect(report.modes.enforce.falseActions).toBe(0);
+    expect(report.modes.enforce.actionsBeyondPolicy).toBe(0);
+    // Only the claim was changed (and kurative's own records).
+    expect([...new Set(clusterChanges(enforce.audit).map((a) => a.resource))]).toEqual([
+      'persistentvolumeclaims',
+    ]);
+  }, 300_000);
+
   it('dryRun: every action is a server-side dry run and the cluster fares as without kurative', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kurative-dryrun-'));
     const { run } = await runScenario(scenario('bad-rollout'), { mode: 'dryRun', dir, inProcess: true });

@@ -45,6 +45,20 @@ describe('the sandbox Prometheus query subset', () => {
     ).toEqual([{ labels: { namespace: 's', pod: 'a', container: 'c' }, value: 3 }]);
   });
 
+  it('takes the largest by labels (a claim reported by two nodes is one series)', () => {
+    const stats = (node: string, value: number): Series => ({
+      name: 'kubelet_volume_stats_used_bytes',
+      labels: { namespace: 's', persistentvolumeclaim: 'data', node },
+      value,
+    });
+    expect(
+      evaluate(
+        [stats('n1', 5), stats('n2', 7)],
+        parseQuery('max by (namespace, persistentvolumeclaim) (kubelet_volume_stats_used_bytes)'),
+      ),
+    ).toEqual([{ labels: { namespace: 's', persistentvolumeclaim: 'data' }, value: 7 }]);
+  });
+
   it('answers a range from the snapshots: the latest within five minutes of each step, gaps left out', () => {
     const snap = (minute: number, value: number) => ({
       atMs: minute * 60_000,

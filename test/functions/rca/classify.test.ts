@@ -109,6 +109,17 @@ describe('classifyFault', () => {
       'cordonNode',
     ]);
     expect(recommendActions('benign', { root: deploy, rollout: false })).toEqual([]);
+    // A filling claim is grown (within the policy's bounds); a container's disk is freed by a restart.
+    const claim = { kind: 'PersistentVolumeClaim', namespace: 'shop', name: 'data' };
+    expect(recommendActions('disk-fill', { root: claim, rollout: false })[0]).toMatchObject({
+      type: 'expandVolume',
+      target: claim,
+      params: { factor: 1.5 },
+    });
+    expect(recommendActions('disk-fill', { root: deploy, rollout: false })[0]?.type).toBe('restartPod');
+    expect(
+      classifyFault({ root: claim, own: [], all: [symptom('CrashLoopBackOff')], change: undefined }),
+    ).toBe('disk-fill');
   });
 });
 

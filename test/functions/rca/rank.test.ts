@@ -125,6 +125,28 @@ describe('topology', () => {
     expect(workloadOf(t, 'Pod/shop/pay-b')).toBe('Deployment/shop/payment');
   });
 
+  it('links the claims a pod mounts to it, known from the pod alone', () => {
+    const mounted = pod('pay-c', 'payment-r1', 'n1');
+    const t = buildTopology(
+      shop({
+        pods: [
+          {
+            ...mounted,
+            spec: { ...mounted.spec, volumes: [{ persistentVolumeClaim: { claimName: 'pay-data' } }] },
+          },
+        ],
+      }),
+    );
+    expect(t.nodes.get('PersistentVolumeClaim/shop/pay-data')).toEqual({
+      kind: 'PersistentVolumeClaim',
+      namespace: 'shop',
+      name: 'pay-data',
+    });
+    expect(t.edges.find((e) => e.to === 'Pod/shop/pay-c' && e.relation === 'stores')?.from).toBe(
+      'PersistentVolumeClaim/shop/pay-data',
+    );
+  });
+
   it('finds the causal path from a cause to a symptom', () => {
     const t = buildTopology(shop());
     expect(causalPath(t, 'Deployment/shop/payment', 'Deployment/shop/frontend')).toEqual([
@@ -159,6 +181,25 @@ describe('rankCauses', () => {
         anomaly('Pod', 'pay-a'),
       ],
       expected: 'Node//n1',
+    },
+    {
+      name: 'volume fault: the claim payment mounts is predicted full, then its pods crash-loop',
+      snapshot: shop({
+        pods: shop().pods.map((p) =>
+          p.metadata?.name?.startsWith('pay-')
+            ? { ...p, spec: { ...p.spec, volumes: [{ persistentVolumeClaim: { claimName: 'pay-data' } }] } }
+            : p,
+        ),
+      }),
+      anomalies: [
+        anomaly('PersistentVolumeClaim', 'pay-data', {
+          kind: 'forecast',
+          signal: 'kubelet_volume_stats_used_bytes',
+        }),
+        anomaly('Pod', 'pay-a'),
+        anomaly('Pod', 'pay-b'),
+      ],
+      expected: 'PersistentVolumeClaim/shop/pay-data',
     },
     {
       name: 'workload fault: every pod of one deployment crash-loops on both nodes',

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { limitsByEntity, definition as scrape } from '../../../functions/scrape/index.js';
+import { entityFromLabels } from '../../../functions/scrape/samples.js';
 import { SandboxPrometheus } from '../../../sandbox/prometheus.js';
 import type { Fetch } from '../../../shared/prometheus/index.js';
 import { installKurative } from '../../../cli/pipeline.js';
@@ -182,6 +183,17 @@ describe('scrape with Prometheus: the limit query of a Detector', () => {
       { labels: { job: 'no-object' }, value: 5 },
     ]);
     expect([...limits]).toEqual([['Pod/s/a/c', 100]]);
+  });
+
+  it("names a claim by the kubelet's volume labels, before the node that mounts it", () => {
+    expect(entityFromLabels({ namespace: 's', persistentvolumeclaim: 'data', node: 'n1' })).toEqual({
+      kind: 'PersistentVolumeClaim',
+      namespace: 's',
+      name: 'data',
+    });
+    expect(
+      limitsByEntity([{ labels: { namespace: 's', persistentvolumeclaim: 'data' }, value: 2 ** 31 }]),
+    ).toEqual(new Map([['PersistentVolumeClaim/s/data/', 2 ** 31]]));
   });
 });
 
