@@ -57,6 +57,12 @@ function containerChange(
   return { from, to };
 }
 
+/** The growth an action asks for (1.5 unless it names a larger one), never above maxFactor. */
+function growthFactor(action: ActionSpec, maxFactor: number): number {
+  const wanted = Number(action.params['factor'] ?? 1.5);
+  return Math.min(Number.isFinite(wanted) && wanted > 1 ? wanted : 1.5, maxFactor);
+}
+
 function planResources(
   action: ActionSpec,
   spec: RemediationPolicySpec,
@@ -70,8 +76,7 @@ function planResources(
   const containers = facts?.containers ?? [];
   if (containers.length === 0) return deny('unsupported-target', 'the target has no containers to adjust');
   const cap = parseQuantity(resource === 'memory' ? bounds.maxMemory : bounds.maxCpu) ?? 0;
-  const wanted = Number(action.params['factor'] ?? 1.5);
-  const factor = Math.min(Number.isFinite(wanted) && wanted > 1 ? wanted : 1.5, bounds.maxFactor);
+  const factor = growthFactor(action, bounds.maxFactor);
   const params: ActionSpec['params'] = { resource };
   const notes: string[] = [];
   for (const c of containers) {
@@ -110,8 +115,7 @@ function planVolume(
       'unsupported-target',
       `StorageClass ${volume.storageClass || '(none)'} of ${action.target.name} does not allow volume expansion`,
     );
-  const wanted = Number(action.params['factor'] ?? 1.5);
-  const factor = Math.min(Number.isFinite(wanted) && wanted > 1 ? wanted : 1.5, bounds.maxFactor);
+  const factor = growthFactor(action, bounds.maxFactor);
   const cap = Math.min(parseQuantity(bounds.maxSize) ?? 0, volume.requested * bounds.maxFactor);
   // Whole GiB up, unless that passes a bound: then the bound, in whole MiB down.
   const up = Math.ceil((volume.requested * factor) / GI) * GI;
