@@ -36,6 +36,15 @@ export const BUILTIN_RULES: readonly DetectorRule[] = [
     spec: DetectorSpecSchema.parse({ signal: { metric: 'node_cpu_usage_cores' }, minDuration: '3m' }),
   },
   {
+    name: 'builtin-node-cpu-saturation-forecast',
+    spec: DetectorSpecSchema.parse({
+      signal: { metric: 'node_cpu_usage_cores' },
+      algorithm: 'forecast-limit',
+      horizon: '15m',
+      minDuration: '2m',
+    }),
+  },
+  {
     name: 'builtin-node-memory-forecast',
     spec: DetectorSpecSchema.parse({
       signal: { metric: 'node_memory_working_set_bytes' },

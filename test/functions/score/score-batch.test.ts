@@ -52,6 +52,29 @@ describe('scoreSeries', () => {
     expect(new Set(forecasts.map((a) => a.anomalyId)).size).toBe(1);
   });
 
+  it("predicts a node's CPU saturating its allocatable CPU, and not a busy but level node", () => {
+    const node = (m: number, cores: number): Sample => ({
+      entity: { kind: 'Node', name: 'node-1' },
+      signal: 'node_cpu_usage_cores',
+      value: cores,
+      unit: 'cores',
+      at: at(m),
+      limit: 4,
+    });
+    // A batch job adding 0.05 cores a minute from minute 60 on a node at 1.5 of 4 cores: saturated at minute 110.
+    const noise = (m: number) => ((m * 7919) % 13) * 0.004;
+    const ramp = feed(
+      Array.from({ length: 110 }, (_, m) => node(m, 1.5 + Math.max(0, m - 60) * 0.05 + noise(m))),
+    );
+    const forecasts = ramp.anomalies.filter((a) => a.detector === 'builtin-node-cpu-saturation-forecast');
+    expect(forecasts[0]?.forecast?.limit).toBe(4);
+    const minute = (Date.parse(forecasts[0]?.observedAt ?? '') - Date.parse(at(0))) / MIN;
+    expect(110 - minute).toBeGreaterThanOrEqual(5);
+    // Three quarters busy, level: nothing.
+    const level = feed(Array.from({ length: 200 }, (_, m) => node(m, 3 + Math.sin(m / 5) * 0.2 + noise(m))));
+    expect(level.anomalies).toEqual([]);
+  });
+
   it('emits nothing for a healthy series', () => {
     const samples = Array.from({ length: 300 }, (_, m) => mem(m, (110 + Math.sin(m / 7) * 3) * 2 ** 20));
     expect(feed(samples).anomalies).toEqual([]);
