@@ -117,6 +117,46 @@ const PRINTERS: Record<string, Printer> = {
       ];
     },
   },
+  PersistentVolumeClaim: {
+    columns: [
+      col('Name', 'string', 0, 'name'),
+      col('Status'),
+      col('Volume'),
+      col('Capacity'),
+      col('Access Modes'),
+      col('StorageClass'),
+      col('Age'),
+    ],
+    cells: (o, now) => [
+      o.metadata.name,
+      asText(get(o, 'status.phase'), 'Pending'),
+      asText(get(o, 'spec.volumeName')),
+      asText(get(o, 'status.capacity.storage')),
+      ((get(o, 'status.accessModes') as string[] | undefined) ?? [])
+        .map((m) => ({ ReadWriteOnce: 'RWO', ReadOnlyMany: 'ROX', ReadWriteMany: 'RWX' })[m] ?? m)
+        .join(','),
+      asText(get(o, 'spec.storageClassName'), '<unset>'),
+      formatAge(o.metadata.creationTimestamp, now),
+    ],
+  },
+  StorageClass: {
+    columns: [
+      col('Name', 'string', 0, 'name'),
+      col('Provisioner'),
+      col('ReclaimPolicy'),
+      col('VolumeBindingMode'),
+      col('AllowVolumeExpansion'),
+      col('Age'),
+    ],
+    cells: (o, now) => [
+      o.metadata.name,
+      asText(get(o, 'provisioner')),
+      asText(get(o, 'reclaimPolicy'), 'Delete'),
+      asText(get(o, 'volumeBindingMode'), 'Immediate'),
+      String(get(o, 'allowVolumeExpansion') === true),
+      formatAge(o.metadata.creationTimestamp, now),
+    ],
+  },
   Deployment: {
     columns: [
       col('Name', 'string', 0, 'name'),

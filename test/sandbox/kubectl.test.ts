@@ -96,6 +96,42 @@ describe.runIf(kubectlAvailable)('the real kubectl against the sandbox', () => {
     expect(bad.stderr).toMatch(/spec.colour/);
   });
 
+  it('prints claims and StorageClasses as kubectl does, and refuses a resize the class does not allow', async () => {
+    writeFileSync(
+      join(dir, 'storage.yaml'),
+      [
+        'apiVersion: storage.k8s.io/v1',
+        'kind: StorageClass',
+        'metadata: { name: fixed }',
+        'provisioner: ebs.csi.aws.com',
+        '---',
+        'apiVersion: v1',
+        'kind: PersistentVolumeClaim',
+        'metadata: { name: data, namespace: default }',
+        'spec: { accessModes: [ReadWriteOnce], storageClassName: fixed, resources: { requests: { storage: 1Gi } } }',
+        '',
+      ].join('\n'),
+    );
+    expect((await run('apply', '-f', join(dir, 'storage.yaml'))).code).toBe(0);
+    const claims = (await run('get', 'pvc')).stdout.split('\n');
+    expect(claims[0]).toMatch(/^NAME\s+STATUS\s+VOLUME\s+CAPACITY\s+ACCESS MODES\s+STORAGECLASS\s+AGE$/);
+    expect(claims[1]).toMatch(/^data\s+Pending\s+fixed\s+\S+$/);
+    const classes = (await run('get', 'sc')).stdout.split('\n');
+    expect(classes[0]).toMatch(
+      /^NAME\s+PROVISIONER\s+RECLAIMPOLICY\s+VOLUMEBINDINGMODE\s+ALLOWVOLUMEEXPANSION\s+AGE$/,
+    );
+    expect(classes[1]).toMatch(/^fixed\s+ebs.csi.aws.com\s+Delete\s+Immediate\s+false\s+\S+$/);
+    const resize = await run(
+      'patch',
+      'pvc',
+      'data',
+      '-p',
+      '{"spec":{"resources":{"requests":{"storage":"2Gi"}}}}',
+    );
+    expect(resize.code).not.toBe(0);
+    expect(resize.stderr).toMatch(/storageclass that provisions the pvc must support resize/);
+  });
+
   it('lists pods with the real columns and describes one with its events', async () => {
     const pods = await run('get', 'pods', '-o', 'wide');
     expect(pods.stdout.split('\n')[0]).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE/);
