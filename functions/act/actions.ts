@@ -267,7 +267,8 @@ async function expandVolume(ctx: ActionContext, action: ActionSpec): Promise<Act
   const current = parseQuantity(now) ?? Number.NaN;
   const size = formatQuantity('storage', to);
   if (current >= to) return skipped(`${describeRef(target)} already requests ${now ?? size}`, [target]);
-  if (Math.abs(current - from) > 1)
+  // Negated so that an unreadable request (NaN) counts as changed, not as the one decided on.
+  if (!(Math.abs(current - from) <= 1))
     return failed(
       `the size of ${describeRef(target)} changed since the decision (${now ?? 'none'}): not applied`,
       [],
