@@ -6,6 +6,10 @@
 // one (half-life 6 samples) that sees a trend which just began (a leak, a disk filling) while the
 // slow one's window still holds the flat past — which bends its line flat, predicting the breach
 // late or after the fact. Either counts when its slope is clear; the earlier breach wins.
+// A third fit, plain least squares over the last RING_POINTS samples themselves, sees a new slope
+// exactly once that many samples are past the kink — where an exponential fit still weighs the
+// flat past. Usage that grows smoothly (a leak, a filling disk) is predicted minutes earlier and
+// within a minute of the truth instead of several; on noisy series it must clear twice the t-bound.
 
 export interface ForecastState {
   /** Weighted sums for the slow regression, time in seconds relative to t0. */
@@ -26,6 +30,8 @@ export interface ForecastState {
   fsxx: number;
   fsxy: number;
   fsyy: number;
+  /** The last RING_POINTS samples, oldest first, as x (s since t0), value pairs. */
+  ring: number[];
 }
 
 export function newForecast(): ForecastState {
@@ -45,6 +51,7 @@ export function newForecast(): ForecastState {
     fsxx: 0,
     fsxy: 0,
     fsyy: 0,
+    ring: [],
   };
 }
 
@@ -64,6 +71,9 @@ export const SLOW_HALF_LIFE = 20;
 export const FAST_HALF_LIFE = 6;
 const SLOW_DECAY = Math.pow(0.5, 1 / SLOW_HALF_LIFE);
 const FAST_DECAY = Math.pow(0.5, 1 / FAST_HALF_LIFE);
+/** Samples the recent fit holds, and how many times the t-bound its slope must clear. */
+export const RING_POINTS = 10;
+const RING_T_FACTOR = 2;
 
 /**
  * Add one sample (t in ms). A drop of more than half the value (a restart: the process came back
@@ -87,6 +97,9 @@ export function updateForecast(state: ForecastState, value: number, tMs: number)
   state.fsxx = state.fsxx * f + x * x;
   state.fsxy = state.fsxy * f + x * value;
   state.fsyy = state.fsyy * f + value * value;
+  const ring = state.ring;
+  if (ring.length >= 2 * RING_POINTS) ring.splice(0, 2);
+  ring.push(x, value);
   state.last = value;
   state.lastX = x;
 }
@@ -119,9 +132,29 @@ function project(
   return { slope, tStat, secondsToLimit, weight: n };
 }
 
+/** Least squares over the recent samples, once the ring is full. */
+function projectRing(ring: readonly number[], lastX: number, limit: number): Forecast | undefined {
+  if (ring.length < 2 * RING_POINTS) return undefined;
+  let sx = 0;
+  let sy = 0;
+  let sxx = 0;
+  let sxy = 0;
+  let syy = 0;
+  for (let i = 0; i < ring.length; i += 2) {
+    const x = ring[i] as number;
+    const y = ring[i + 1] as number;
+    sx += x;
+    sy += y;
+    sxx += x * x;
+    sxy += x * y;
+    syy += y * y;
+  }
+  return project(RING_POINTS, sx, sy, sxx, sxy, syy, lastX, limit);
+}
+
 /**
- * The forecast to act on: of the two fits, those whose slope's t-statistic reaches `minTStat`, the
- * one that reaches `limit` first; the slow fit when neither does.
+ * The forecast to act on: of the fits whose slope's t-statistic reaches `minTStat` (twice that for
+ * the recent fit), the one that reaches `limit` first; the slow fit when none does.
  */
 export function forecast(state: ForecastState, limit: number, minTStat: number): Forecast {
   const slow = project(state.w, state.sx, state.sy, state.sxx, state.sxy, state.syy, state.lastX, limit);
@@ -135,7 +168,14 @@ export function forecast(state: ForecastState, limit: number, minTStat: number):
     state.lastX,
     limit,
   );
-  const fastClear = fast.tStat >= minTStat;
-  if (fastClear && (slow.tStat < minTStat || fast.secondsToLimit < slow.secondsToLimit)) return fast;
-  return slow;
+  let best = slow.tStat >= minTStat ? slow : undefined;
+  if (fast.tStat >= minTStat && (!best || fast.secondsToLimit < best.secondsToLimit)) best = fast;
+  const recent = projectRing(state.ring, state.lastX, limit);
+  if (
+    recent &&
+    recent.tStat >= RING_T_FACTOR * minTStat &&
+    (!best || recent.secondsToLimit < best.secondsToLimit)
+  )
+    best = recent;
+  return best ?? slow;
 }

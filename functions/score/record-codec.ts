@@ -1,20 +1,22 @@
 // Compact binary form of a SeriesRecord: score reads and writes one per series per batch, so the
 // store's traffic and the (de)serialisation time are the batch's cost. Numbers are float64 (NaN and
 // ±Infinity survive, unlike JSON); names are UTF-8 with a 16-bit length. About 270 bytes for a
-// usage series with one rule (a third of it pattern tables; a forecast adds 120), against ~670 as
+// usage series with one rule (a third of it pattern tables; a forecast adds 281 with its ten recent
+// samples), against ~670 as
 // JSON. An unknown format byte throws (the store then treats the series as new and relearns it).
 import { ByteWriter } from '../../shared/store/byte-writer.js';
 import type { Codec } from '../../shared/store/index.js';
 import { newState, type SeriesState } from './detector.js';
 import type { EpisodeState } from './episode.js';
-import { newForecast, type ForecastState } from './forecast.js';
+import { newForecast, RING_POINTS, type ForecastState } from './forecast.js';
 import type { SeriesRecord } from './score-batch.js';
 
 /**
- * 3 added the fast forecast fit, 2 pattern novelty; older records still load (their fast fit and
- * pattern tables start empty).
+ * 4 added the forecast's recent samples, 3 the fast forecast fit, 2 pattern novelty; older records
+ * still load (their recent samples, fast fit and pattern tables start empty).
  */
-const FORMAT = 3;
+const FORMAT = 4;
+const FORMAT_WITHOUT_RING = 3;
 const FORMAT_WITHOUT_FAST_FIT = 2;
 const FORMAT_WITHOUT_PATTERNS = 1;
 
@@ -242,6 +244,10 @@ function writeForecast(w: ByteWriter, f: ForecastState): void {
   w.f64(f.fsxx);
   w.f64(f.fsxy);
   w.f64(f.fsyy);
+  const ring = f.ring;
+  const points = Math.min(RING_POINTS, ring.length >> 1);
+  w.u8(points);
+  for (let i = ring.length - 2 * points; i < ring.length; i++) w.f64(ring[i] as number);
 }
 
 function readForecast(r: Reader, format: number): ForecastState {
@@ -255,13 +261,20 @@ function readForecast(r: Reader, format: number): ForecastState {
   f.t0 = r.f64();
   f.last = r.f64();
   f.lastX = r.f64();
-  if (format < FORMAT) return f; // the fast fit starts empty (it fills within a few samples)
+  if (format < FORMAT_WITHOUT_RING) return f; // the fast fit starts empty (it fills within a few samples)
   f.fw = r.f64();
   f.fsx = r.f64();
   f.fsy = r.f64();
   f.fsxx = r.f64();
   f.fsxy = r.f64();
   f.fsyy = r.f64();
+  if (format < FORMAT) return f; // the recent samples start empty (ten samples fill them)
+  const points = r.u8();
+  if (points > RING_POINTS)
+    throw new RangeError(`${points} recent forecast samples (at most ${RING_POINTS})`);
+  r.need(points * 16);
+  const ring = f.ring;
+  for (let i = 0; i < 2 * points; i++) ring.push(r.f64Unchecked());
   return f;
 }
 
@@ -314,7 +327,7 @@ const reader = new Reader();
 function decode(bytes: Uint8Array): SeriesRecord {
   const r = reader.reset(bytes);
   const format = r.u8();
-  if (format !== FORMAT && format !== FORMAT_WITHOUT_FAST_FIT && format !== FORMAT_WITHOUT_PATTERNS)
+  if (format < FORMAT_WITHOUT_PATTERNS || format > FORMAT)
     throw new RangeError(`unknown series record format ${format}`);
   const record: SeriesRecord = { d: {}, e: {}, t: r.f64() };
   for (let i = r.u16(); i > 0; i--) {

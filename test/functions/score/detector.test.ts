@@ -185,19 +185,23 @@ describe('time-to-limit forecast', () => {
       expect(forecast(state, 256e6, 5).tStat).toBeLessThan(5);
     }
   });
-  it('follows a leak that just began far sooner than the slow fit alone', () => {
+  it('follows a leak that just began far sooner than the slow fit alone, closest with the recent samples', () => {
     const state = newForecast();
     const rnd = noise(5);
     // Two flat hours, then 2 MB/min from 100 MB: the limit of 256 MB is reached at minute 198.
     const at = (i: number) => 100e6 + Math.max(0, i - 120) * 2e6 + rnd() * 1e6;
     for (let i = 0; i < 145; i++) updateForecast(state, at(i), i * MIN);
-    const both = forecast(state, 256e6, 5);
-    const slowOnly = forecast({ ...state, fw: 0 }, 256e6, 5);
-    // 25 minutes in, 54 minutes to go: the fast fit is within a third of it; the slow fit's line,
-    // bent flat by two hours of the past, is several times off.
-    expect(both.tStat).toBeGreaterThan(5);
-    expect(both.secondsToLimit / 60).toBeGreaterThan(54);
-    expect(both.secondsToLimit / 60).toBeLessThan(72);
+    const all = forecast(state, 256e6, 5);
+    const exponentialOnly = forecast({ ...state, ring: [] }, 256e6, 5);
+    const slowOnly = forecast({ ...state, fw: 0, ring: [] }, 256e6, 5);
+    // 25 minutes in, 54 minutes to go: the last ten samples alone (all on the ramp) are within a
+    // few minutes of it; the fast exponential fit within a third; the slow fit's line, bent flat
+    // by two hours of the past, is several times off.
+    expect(all.tStat).toBeGreaterThan(10);
+    expect(Math.abs(all.secondsToLimit / 60 - 54)).toBeLessThan(3);
+    expect(exponentialOnly.tStat).toBeGreaterThan(5);
+    expect(exponentialOnly.secondsToLimit / 60).toBeGreaterThan(54);
+    expect(exponentialOnly.secondsToLimit / 60).toBeLessThan(72);
     expect(slowOnly.secondsToLimit / 60).toBeGreaterThan(150);
   });
 

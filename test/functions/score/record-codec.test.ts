@@ -55,6 +55,8 @@ const forecastState = fc.record({
   fsxx: num,
   fsxy: num,
   fsyy: num,
+  // Up to ten recent (x, value) samples, flat.
+  ring: fc.array(fc.tuple(num, num), { maxLength: 10 }).map((points) => points.flat()),
 });
 const episode = fc.record({ aboveSince: num, onset: num, lastEmit: num });
 const record: fc.Arbitrary<SeriesRecord> = fc
@@ -187,7 +189,7 @@ describe('series record codec', () => {
       scores.push(observe(state!, 10 + (m % 3), m * 60_000).score);
     expect(Math.max(...scores)).toBeLessThan(0.5);
     // And it is written back in the current format.
-    expect(encode(old)[0]).toBe(3);
+    expect(encode(old)[0]).toBe(4);
   });
 
   it('loads a format 2 forecast (before the fast fit): the slow fit is kept, the fast one fills', () => {
@@ -201,7 +203,7 @@ describe('series record codec', () => {
     for (const k of ['w', 'sx', 'sy', 'sxx', 'sxy', 'syy', 't0', 'last', 'lastX'] as const) w.f64(learnt[k]);
     w.u16(0); // no episodes
     const f = decode(w.written().slice()).f!;
-    expect(f).toEqual({ ...learnt, fw: 0, fsx: 0, fsy: 0, fsxx: 0, fsxy: 0, fsyy: 0 });
+    expect(f).toEqual({ ...learnt, fw: 0, fsx: 0, fsy: 0, fsxx: 0, fsxy: 0, fsyy: 0, ring: [] });
     // A leak starting now (2 MB/min): ten minutes in, the fast fit has filled and sees it. 120 MB
     // is reached, 136 MB to go: 68 minutes.
     for (let m = 60; m <= 70; m++) updateForecast(f, 100e6 + (m - 60) * 2e6, m * 60_000);
@@ -209,6 +211,26 @@ describe('series record codec', () => {
     expect(fc.tStat).toBeGreaterThan(5);
     expect(fc.secondsToLimit / 60).toBeGreaterThan(60);
     expect(fc.secondsToLimit / 60).toBeLessThan(76);
+  });
+
+  it('loads a format 3 forecast (before the recent samples): both fits kept, the samples fill', () => {
+    const learnt = newForecast();
+    for (let m = 0; m < 60; m++) updateForecast(learnt, 100e6 + (m % 2) * 1e5, m * 60_000);
+    const w = new ByteWriter();
+    w.u8(3);
+    w.f64(59 * 60_000);
+    w.u16(0); // no states
+    w.u8(1);
+    const fields = ['w', 'sx', 'sy', 'sxx', 'sxy', 'syy', 't0', 'last', 'lastX'] as const;
+    for (const k of [...fields, 'fw', 'fsx', 'fsy', 'fsxx', 'fsxy', 'fsyy'] as const) w.f64(learnt[k]);
+    w.u16(0); // no episodes
+    const f = decode(w.written().slice()).f!;
+    expect(f).toEqual({ ...learnt, ring: [] });
+    updateForecast(f, 100e6, 60 * 60_000);
+    expect(f.ring).toEqual([3600, 100e6]);
+    // Written back with its samples, and at most ten of them are ever kept.
+    for (let m = 61; m < 80; m++) updateForecast(f, 100e6, m * 60_000);
+    expect(decode(encode({ t: 0, d: {}, e: {}, f }).slice()).f?.ring).toHaveLength(20);
   });
 
   it('refuses bytes it does not understand instead of inventing a state', () => {
