@@ -17,7 +17,6 @@ import type { SeriesRecord } from './score-batch.js';
  */
 const FORMAT = 4;
 const FORMAT_WITHOUT_RING = 3;
-const FORMAT_WITHOUT_FAST_FIT = 2;
 const FORMAT_WITHOUT_PATTERNS = 1;
 
 /** A name: 16-bit length, then its UTF-8 bytes. */
