@@ -27,6 +27,10 @@ function classifyNode(input: ClassifyInput): FaultClass {
   // A node condition (memory or PID pressure…) is a failing node; busy CPU or memory alone is not:
   // calling it a node failure would move every pod off a healthy node.
   if (input.own.some((a) => a.kind === 'symptom')) return 'node-failure';
+  // Predicted to run out of allocatable CPU or memory: a healthy node that is filling up.
+  const forecastOf = (signal: string) => input.own.some((a) => a.kind === 'forecast' && a.signal === signal);
+  if (forecastOf('node_memory_working_set_bytes')) return 'node-memory-hog';
+  if (forecastOf('node_cpu_usage_cores')) return 'node-cpu-hog';
   return 'unknown';
 }
 
@@ -185,6 +189,16 @@ export function recommendActions(faultClass: FaultClass, ctx: ActionContext): Ac
       return [
         a('restartPod', root, 'restart the pods to clear their ephemeral storage'),
         a('notify', root, 'find what fills the disk'),
+      ];
+    case 'node-cpu-hog':
+    case 'node-memory-hog':
+      // Nothing automatic: which pods to move or cap, or whether to add nodes, is a human's call.
+      return [
+        a(
+          'notify',
+          root,
+          `the node is predicted to run out of allocatable ${faultClass === 'node-cpu-hog' ? 'CPU' : 'memory'}: find the pods whose usage grows, or add capacity`,
+        ),
       ];
     case 'benign':
       return [];

@@ -38,6 +38,8 @@ export const FAULT_CLASSES = [
   'disk-fill',
   'node-drain',
   'node-failure',
+  'node-cpu-hog',
+  'node-memory-hog',
   'noisy-neighbour',
   'bad-rollout',
   'config-change',

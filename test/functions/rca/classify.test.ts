@@ -35,6 +35,15 @@ describe('classifyFault', () => {
     ['node memory pressure', node, [symptom('MemoryPressure')], undefined, 'node-failure'],
     // A busy node is not a failed one: moving every pod off it would be a false action.
     ['node busy only', node, [metric('node_cpu_usage_cores')], undefined, 'unknown'],
+    // Predicted to run out of allocatable CPU or memory: named for what runs out, still not a failure.
+    ['node CPU saturating', node, [metric('node_cpu_usage_cores', 'forecast')], undefined, 'node-cpu-hog'],
+    [
+      'node memory filling',
+      node,
+      [metric('node_memory_working_set_bytes', 'forecast')],
+      undefined,
+      'node-memory-hog',
+    ],
     ['config object', { kind: 'ConfigMap', namespace: 'shop', name: 'c' }, [], undefined, 'config-change'],
     ['quota', deploy, [symptom('FailedCreate', 'exceeded quota: q')], rollout, 'quota-exceeded'],
     [
@@ -107,6 +116,9 @@ describe('classifyFault', () => {
     expect(recommendActions('node-failure', { root: node, rollout: false }).map((a) => a.type)).toEqual([
       'moveOffNode',
       'cordonNode',
+    ]);
+    expect(recommendActions('node-cpu-hog', { root: node, rollout: false }).map((a) => a.type)).toEqual([
+      'notify',
     ]);
     expect(recommendActions('benign', { root: deploy, rollout: false })).toEqual([]);
     // A filling claim is grown (within the policy's bounds); a container's disk is freed by a restart.
