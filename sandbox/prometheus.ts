@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseQuantity } from './apiserver/quantity.js';
 import type { Simulator } from './simulator/simulator.js';
-import { volumeCapacity } from './simulator/kubelet.js';
+import { claimsOf, volumeCapacity } from './simulator/kubelet.js';
 import { field } from './simulator/state.js';
 
 /** One series the simulated applications expose (what a Prometheus scrape of them would hold). */
@@ -165,13 +165,11 @@ export function volumeSeries(sim: Simulator): Series[] {
   for (const rt of ctx.pods.values()) {
     if (!rt.node || rt.evicted || !ctx.nodes.get(rt.node)?.up) continue;
     if (!rt.containers.some((c) => c.phase === 'running' || c.phase === 'backoff')) continue;
-    const pod = ctx.cluster.store.peek('/pods', rt.namespace, rt.name);
-    const volumes = field<{ persistentVolumeClaim?: { claimName?: string } }[]>(pod, 'spec.volumes') ?? [];
-    for (const claim of volumes.map((v) => v.persistentVolumeClaim?.claimName)) {
-      const v = claim ? ctx.volumes.get(`${rt.namespace}/${claim}`) : undefined;
+    for (const key of claimsOf(ctx.cluster.store.peek('/pods', rt.namespace, rt.name))) {
+      const v = ctx.volumes.get(key);
       const capacity = v ? volumeCapacity(ctx, v) : undefined;
-      if (!v || capacity === undefined || reported.has(`${rt.node}/${rt.namespace}/${claim}`)) continue;
-      reported.add(`${rt.node}/${rt.namespace}/${claim}`);
+      if (!v || capacity === undefined || reported.has(`${rt.node}/${key}`)) continue;
+      reported.add(`${rt.node}/${key}`);
       const labels = { namespace: rt.namespace, persistentvolumeclaim: v.name, node: rt.node };
       out.push(
         { name: 'kubelet_volume_stats_used_bytes', labels, value: v.used },

@@ -2,8 +2,8 @@
 // store's traffic and the (de)serialisation time are the batch's cost. Numbers are float64 (NaN and
 // ±Infinity survive, unlike JSON); names are UTF-8 with a 16-bit length. About 270 bytes for a
 // usage series with one rule (a third of it pattern tables; a forecast adds 281 with its ten recent
-// samples), against ~670 as
-// JSON. An unknown format byte throws (the store then treats the series as new and relearns it).
+// samples), against ~670 as JSON. An unknown format byte throws (the store then treats the series
+// as new and relearns it).
 import { ByteWriter } from '../../shared/store/byte-writer.js';
 import type { Codec } from '../../shared/store/index.js';
 import { newState, type SeriesState } from './detector.js';
@@ -17,6 +17,7 @@ import type { SeriesRecord } from './score-batch.js';
  */
 const FORMAT = 4;
 const FORMAT_WITHOUT_RING = 3;
+const FORMAT_WITHOUT_FAST_FIT = 2;
 const FORMAT_WITHOUT_PATTERNS = 1;
 
 /** A name: 16-bit length, then its UTF-8 bytes. */
@@ -260,14 +261,14 @@ function readForecast(r: Reader, format: number): ForecastState {
   f.t0 = r.f64();
   f.last = r.f64();
   f.lastX = r.f64();
-  if (format < FORMAT_WITHOUT_RING) return f; // the fast fit starts empty (it fills within a few samples)
+  if (format <= FORMAT_WITHOUT_FAST_FIT) return f; // the fast fit starts empty (it fills within a few samples)
   f.fw = r.f64();
   f.fsx = r.f64();
   f.fsy = r.f64();
   f.fsxx = r.f64();
   f.fsxy = r.f64();
   f.fsyy = r.f64();
-  if (format < FORMAT) return f; // the recent samples start empty (ten samples fill them)
+  if (format <= FORMAT_WITHOUT_RING) return f; // the recent samples start empty (ten samples fill them)
   const points = r.u8();
   if (points > RING_POINTS)
     throw new RangeError(`${points} recent forecast samples (at most ${RING_POINTS})`);

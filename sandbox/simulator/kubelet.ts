@@ -9,6 +9,7 @@ import {
   type PodRuntime,
   type SimContext,
   type VolumeRuntime,
+  volumeKey,
 } from './state.js';
 
 interface ContainerSpec {
@@ -247,13 +248,13 @@ function runProcess(step: ContainerStep, dtMs: number): void {
   c.ready = runningFor >= b.startupSeconds;
 }
 
-/** `namespace/name` of the PersistentVolumeClaims a pod mounts. */
-function claimsOf(pod: KubeObject): string[] {
+/** Keys (`volumeKey`) of the PersistentVolumeClaims a pod mounts. */
+export function claimsOf(pod: KubeObject | undefined): string[] {
   const volumes = field<{ persistentVolumeClaim?: { claimName?: string } }[]>(pod, 'spec.volumes') ?? [];
   const out: string[] = [];
   for (const v of volumes) {
     const claim = v.persistentVolumeClaim?.claimName;
-    if (claim) out.push(`${pod.metadata.namespace ?? 'default'}/${claim}`);
+    if (claim && pod) out.push(volumeKey(pod.metadata.namespace ?? 'default', claim));
   }
   return out;
 }
@@ -265,9 +266,14 @@ export function volumeCapacity(ctx: SimContext, v: VolumeRuntime): number | unde
 }
 
 /** Step every container of a pod bound to a live node; returns whether one of them runs. */
-function stepPod(ctx: SimContext, pod: KubeObject, rt: PodRuntime, dtMs: number, full: Set<string>): boolean {
+function stepPod(
+  ctx: SimContext,
+  pod: KubeObject,
+  rt: PodRuntime,
+  dtMs: number,
+  volumeFull: boolean,
+): boolean {
   const specs = field<ContainerSpec[]>(pod, 'spec.containers') ?? [];
-  const volumeFull = full.size > 0 && claimsOf(pod).some((k) => full.has(k));
   let running = false;
   specs.forEach((spec, i) => {
     const c = rt.containers[i];
@@ -349,7 +355,17 @@ export function runKubelets(ctx: SimContext, dtMs: number, nodeUp: (name: string
     const rt = runtimeFor(ctx, pod);
     rt.node = nodeName;
     if (!nodeUp(nodeName)) continue; // A dead node's kubelet writes nothing.
-    if (stepPod(ctx, pod, rt, dtMs, full)) for (const claim of claimsOf(pod)) written.add(claim);
+    const claims = claimsOf(pod);
+    if (
+      stepPod(
+        ctx,
+        pod,
+        rt,
+        dtMs,
+        claims.some((k) => full.has(k)),
+      )
+    )
+      for (const claim of claims) written.add(claim);
     if (evictForStorage(ctx, pod, rt)) continue;
     const status = renderStatus(ctx, pod, rt);
     const json = JSON.stringify(status);

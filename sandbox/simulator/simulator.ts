@@ -19,7 +19,14 @@ import { OutcomeTracker, type Outcome } from './outcomes.js';
 import { seededRandom } from './random.js';
 import { parseDuration, type Fault, type Scenario, type WorkloadSpec } from './scenario.js';
 import { nodeAcceptsDaemonPod, podRequests, schedulePods } from './scheduler.js';
-import { field, workloadKey, type PodRuntime, type SimContext, type WorkloadRuntime } from './state.js';
+import {
+  field,
+  volumeKey,
+  workloadKey,
+  type PodRuntime,
+  type SimContext,
+  type WorkloadRuntime,
+} from './state.js';
 import { computeSignals } from './traffic.js';
 
 /** Annotation that declares the services a workload calls (read by RCA as dependency edges). */
@@ -430,7 +437,7 @@ export class Simulator {
       spec,
       status: { phase: 'Bound', accessModes: spec.accessModes, capacity: { storage: volume.size } },
     });
-    this.ctx.volumes.set(workloadKey(namespace, volume.claim), {
+    this.ctx.volumes.set(volumeKey(namespace, volume.claim), {
       namespace,
       name: volume.claim,
       used: volume.used,
@@ -506,7 +513,7 @@ export class Simulator {
         break;
       case 'volume-fill': {
         // Something starts writing to the claim's volume (logs, a runaway export, an unrotated WAL).
-        const v = t && this.ctx.volumes.get(workloadKey(t.namespace ?? 'default', t.name));
+        const v = t && this.ctx.volumes.get(volumeKey(t.namespace ?? 'default', t.name));
         if (v) v.fillPerSecond = rate('rate');
         break;
       }

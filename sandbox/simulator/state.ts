@@ -102,6 +102,8 @@ export interface SimContext {
 }
 
 export const workloadKey = (namespace: string, name: string) => `${namespace}/${name}`;
+/** Key of a claim in `SimContext.volumes`. */
+export const volumeKey = (namespace: string, name: string) => `${namespace}/${name}`;
 
 export function imageBehaviour(ctx: SimContext, image: string): ImageBehaviour {
   return ctx.scenario.images[image] ?? {};
