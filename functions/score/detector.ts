@@ -350,7 +350,8 @@ function patternNovel(state: SeriesState, value: number, params: DetectorParams)
   const at = raw > 0 ? (raw < 1 ? raw : 1) : 0;
   const seen = state.seen;
   while (seen.length < layoutWords) seen.push(0);
-  let novel = state.patterns > params.patternWarmup;
+  // Known when any table has seen it: a flag, not a branch per table (the tables are looked up anyway).
+  let known = 0;
   let packed = 0;
   const previous = state.bands;
   const previousMove = state.move + 1;
@@ -363,13 +364,14 @@ function patternNovel(state: SeriesState, value: number, params: DetectorParams)
     const index = bit >> 5;
     const word = seen[index] as number;
     const mask = 1 << (bit & 31);
-    if ((word & mask) !== 0) novel = false;
-    else seen[index] = word | mask; // signed: bit 31 makes it negative, still a small integer
+    const hit = word & mask;
+    known |= hit;
+    if (hit === 0) seen[index] = word | mask; // signed: bit 31 makes it negative, still a small integer
     packed |= band << (3 * k);
   }
   state.bands = packed;
   state.move = move;
-  return novel;
+  return known === 0 && state.patterns > params.patternWarmup;
 }
 
 /**
