@@ -60,7 +60,8 @@ export function apiReason(error: unknown): string {
  */
 export function apiFailure(what: string, error: unknown): KurativeError {
   const status = statusOf(error);
-  const detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  // The API server's own words ("configmaps \"x\" is forbidden: …"), not client-node's "HTTP-Code: 403".
+  const detail = apiReason(error);
   if (status === undefined || status >= 500 || status === 429)
     return unavailable(`${what}: ${detail}`, { cause: error });
   return new KurativeError(500, 'ApiError', `${what} (status ${status}): ${detail}`, { cause: error });
