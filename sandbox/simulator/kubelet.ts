@@ -4,7 +4,9 @@ import { gaussian } from './random.js';
 import { Behaviour } from './scenario.js';
 import {
   field,
+  hogCores,
   imageBehaviour,
+  NO_CPU_HOG,
   type ContainerRuntime,
   type PodRuntime,
   type SimContext,
@@ -66,7 +68,7 @@ function runtimeFor(ctx: SimContext, pod: KubeObject): PodRuntime {
       saturation: 0,
       evicted: false,
       lastStatusJson: '',
-      injected: { cpu: 0, latencyMs: 0, diskPerSecond: 0 },
+      injected: { cpu: NO_CPU_HOG, latencyMs: 0, diskPerSecond: 0 },
     };
     ctx.pods.set(uid, rt);
   }
@@ -214,7 +216,7 @@ function advanceLifecycle({ ctx, pod, spec, c, rt }: ContainerStep): boolean {
 }
 
 const DEFAULT_BEHAVIOUR = Behaviour.parse({});
-const NO_WORKLOAD_FAULTS = { leakPerSecond: 0, extraCpu: 0, diskFillPerSecond: 0 };
+const NO_WORKLOAD_FAULTS = { leakPerSecond: 0, extraCpu: NO_CPU_HOG, diskFillPerSecond: 0 };
 
 /** One tick of a running process: crashes, memory (leaks, heap), CPU demand, disk writes, OOM, readiness. */
 function runProcess(step: ContainerStep, dtMs: number): void {
@@ -241,7 +243,9 @@ function runProcess(step: ContainerStep, dtMs: number): void {
   const baseMemory = b.memory + b.memoryPerRps * rt.rps;
   c.memory = Math.max(heapBytes, baseMemory * (1 + (b.noise / 4) * gaussian(ctx.random))) + c.leaked;
   const demand = (b.cpu + b.cpuPerRps * rt.rps) * cpuMultiplier;
-  c.cpu = demand * Math.max(0.2, 1 + b.noise * gaussian(ctx.random)) + faults.extraCpu + rt.injected.cpu;
+  const now = ctx.clock.epochMs;
+  const hogs = hogCores(faults.extraCpu, now) + hogCores(rt.injected.cpu, now);
+  c.cpu = demand * Math.max(0.2, 1 + b.noise * gaussian(ctx.random)) + hogs;
   c.ephemeral += (b.ephemeralWritePerSecond + faults.diskFillPerSecond + rt.injected.diskPerSecond) * seconds;
   const memLimit = parseQuantity(spec.resources?.limits?.['memory']);
   if (memLimit !== undefined && c.memory > memLimit) return terminate(ctx, pod, c, rt, 'OOMKilled', 137);

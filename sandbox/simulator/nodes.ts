@@ -182,9 +182,36 @@ export function runNodeLifecycle(ctx: SimContext): void {
 }
 
 /**
+ * What each claimant gets of `capacity` when together they want more: a share proportional to its
+ * weight, and what a claimant wanting less than its share leaves is shared among the rest again
+ * (CFS is work-conserving: an overcommitted node's CPU is all used, none held back).
+ */
+export function fairShares(wants: readonly number[], weights: readonly number[], capacity: number): number[] {
+  const gets = wants.map(() => 0);
+  let active = wants.map((_, i) => i).filter((i) => (wants[i] ?? 0) > 0);
+  let left = capacity;
+  while (active.length > 0 && left > 1e-12) {
+    const weight = active.reduce((s, i) => s + (weights[i] ?? 0), 0);
+    const shareOf = (i: number) => (left * (weights[i] ?? 0)) / weight;
+    const satisfied = active.filter((i) => (wants[i] ?? 0) - (gets[i] ?? 0) <= shareOf(i));
+    if (satisfied.length === 0) {
+      for (const i of active) gets[i] = (gets[i] ?? 0) + shareOf(i);
+      break;
+    }
+    for (const i of satisfied) {
+      left -= (wants[i] ?? 0) - (gets[i] ?? 0);
+      gets[i] = wants[i] ?? 0;
+    }
+    active = active.filter((i) => !satisfied.includes(i));
+  }
+  return gets;
+}
+
+/**
  * CPU contention: on each node, pods whose demand exceeds their limit are throttled, and when the
- * node is overcommitted each pod gets a share proportional to its request (CFS shares).
- * Sets every pod's saturation (demand / CPU it actually gets) and the node's usage.
+ * node is overcommitted the CPU is shared in proportion to the pods' requests (CFS shares, the
+ * unused part of a share going to the others). Sets every pod's saturation (demand / CPU it can
+ * get) and the node's usage.
  */
 export function applyCpuContention(ctx: SimContext): void {
   const podsByNode = new Map<string, { pod: KubeObject; demand: number; limit: number; request: number }[]>();
@@ -208,13 +235,23 @@ export function applyCpuContention(ctx: SimContext): void {
     // Past ~90 % node CPU, co-located pods also slow each other through shared caches and memory
     // bandwidth, not only through CFS shares: the noisy-neighbour effect.
     const pressure = Math.max(0, wanted / capacity - 0.9) * 1.5;
+    const contended = wanted > capacity;
+    const allotted = contended
+      ? fairShares(
+          list.map((p) => Math.min(p.demand, p.limit)),
+          list.map((p) => p.request),
+          capacity,
+        )
+      : undefined;
     let used = 0;
     let memory = 0;
-    for (const p of list) {
+    list.forEach((p, k) => {
       const rt = ctx.pods.get(p.pod.metadata.uid ?? '');
-      if (!rt) continue;
-      const share = wanted > capacity ? capacity * (p.request / totalRequest) : Infinity;
-      const gets = Math.min(p.demand, p.limit, Math.max(share, wanted > capacity ? 0 : p.demand));
+      if (!rt) return;
+      const gets = allotted ? (allotted[k] ?? 0) : Math.min(p.demand, p.limit);
+      // What the pod could use: its limit, or under contention its request's share or more if the
+      // others leave it more.
+      const share = contended ? Math.max(capacity * (p.request / totalRequest), gets) : Infinity;
       const running = rt.containers.filter((c) => c.phase === 'running');
       const scale = p.demand > 0 ? gets / p.demand : 1;
       for (const c of running) c.cpu *= scale;
@@ -222,7 +259,7 @@ export function applyCpuContention(ctx: SimContext): void {
       rt.saturation = (available > 0 ? p.demand / available : 0) + (p.demand > 0 ? pressure : 0);
       used += gets;
       memory += rt.containers.reduce((s, c) => s + c.memory, 0);
-    }
+    });
     const nrt = ctx.nodes.get(nodeName);
     if (nrt) {
       nrt.cpuUsed = used;

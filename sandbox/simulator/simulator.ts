@@ -21,6 +21,7 @@ import { parseDuration, type Fault, type Scenario, type WorkloadSpec } from './s
 import { nodeAcceptsDaemonPod, podRequests, schedulePods } from './scheduler.js';
 import {
   field,
+  NO_CPU_HOG,
   volumeKey,
   workloadKey,
   type PodRuntime,
@@ -414,7 +415,7 @@ export class Simulator {
         desiredReplicas: w.replicas,
       },
       extraLatencyMs: 0,
-      extraCpu: 0,
+      extraCpu: NO_CPU_HOG,
       leakPerSecond: 0,
       diskFillPerSecond: 0,
     };
@@ -487,14 +488,22 @@ export class Simulator {
       case 'memory-leak':
         if (w) w.leakPerSecond = rate('rate');
         break;
-      case 'cpu-hog':
+      case 'cpu-hog': {
+        // `over`: the demand grows linearly to `cores` over that long (a job whose work keeps growing).
+        const over = fault.params['over'];
+        const hog = {
+          cores: Number(fault.params['cores'] ?? 1),
+          since: this.clock.epochMs,
+          overMs: over === undefined ? 0 : parseDuration(String(over)),
+        };
         this.inject(
           fault,
           w,
-          (i) => (i.cpu = Number(fault.params['cores'] ?? 1)),
-          () => w && (w.extraCpu = Number(fault.params['cores'] ?? 1)),
+          (i) => (i.cpu = hog),
+          () => w && (w.extraCpu = hog),
         );
         break;
+      }
       case 'network-latency':
         this.inject(
           fault,

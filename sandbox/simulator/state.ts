@@ -38,7 +38,22 @@ export interface PodRuntime {
   evicted: boolean;
   lastStatusJson: string;
   /** Faults injected into this pod (LitmusChaos-style: they go away when the pod is replaced). */
-  injected: { cpu: number; latencyMs: number; diskPerSecond: number };
+  injected: { cpu: CpuHog; latencyMs: number; diskPerSecond: number };
+}
+
+/** CPU a fault adds: `cores`, reached at once or, with `overMs`, linearly from `since` (a growing job). */
+export interface CpuHog {
+  cores: number;
+  since: number;
+  overMs: number;
+}
+
+export const NO_CPU_HOG: CpuHog = Object.freeze({ cores: 0, since: 0, overMs: 0 });
+
+/** The cores a hog adds at `now`. */
+export function hogCores(hog: CpuHog, now: number): number {
+  if (hog.overMs <= 0) return hog.cores;
+  return hog.cores * Math.min(1, Math.max(0, (now - hog.since) / hog.overMs));
 }
 
 export interface NodeRuntime {
@@ -67,7 +82,7 @@ export interface WorkloadRuntime {
   behaviour: Behaviour;
   signals: WorkloadSignals;
   extraLatencyMs: number;
-  extraCpu: number;
+  extraCpu: CpuHog;
   leakPerSecond: number;
   diskFillPerSecond: number;
 }

@@ -121,6 +121,7 @@ describe('end to end in observe mode: every scenario detected, nothing in the cl
     'image-pull',
     'quota-exceeded',
     'node-affinity-mismatch',
+    'node-cpu-saturation',
   ])(
     '%s: the fault is detected',
     async (name) => {

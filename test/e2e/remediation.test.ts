@@ -70,6 +70,32 @@ describe('self-correction end to end: enforce mode against no kurative on the sa
     ]);
   }, 300_000);
 
+  it('node-cpu-saturation: the climbing worker is capped well before the node saturates, within policy', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kurative-saturation-'));
+    const s = scenario('node-cpu-saturation');
+    const runs: ScenarioRun[] = [];
+    for (const mode of ['none', 'enforce'] as const)
+      runs.push((await runScenario(s, { mode, dir, inProcess: true })).run);
+    const [none, enforce] = runs as [ScenarioRun, ScenarioRun];
+    expect(none.outcome.impairedSeconds).toBeGreaterThan(600);
+    const caps = enforce.remediations.filter((r) => r.action.type === 'adjustResources');
+    expect(caps[0]).toMatchObject({
+      status: 'succeeded',
+      action: { target: { kind: 'Deployment', name: 'ledger-reconcile' }, params: { resource: 'cpu' } },
+    });
+    // Capped at least 10 simulated minutes before the harm would have started.
+    expect(Date.parse(none.outcome.firstImpairedAt ?? '') - Date.parse(caps[0]?.at ?? '')).toBeGreaterThan(
+      10 * 60_000,
+    );
+    // What remains is the worker's replacement starting (one replica, not ready for a few ticks).
+    expect(enforce.outcome.impairedSeconds).toBeLessThan(none.outcome.impairedSeconds / 10);
+    expect(enforce.outcome.criticalIncidents).toBe(0);
+    const spec = RemediationPolicySpec.parse(examplePolicy('enforce').spec);
+    const report = buildReport(runs, { none: spec, observe: spec, enforce: spec });
+    expect(report.modes.enforce.falseActions).toBe(0);
+    expect(report.modes.enforce.actionsBeyondPolicy).toBe(0);
+  }, 300_000);
+
   it('dryRun: every action is a server-side dry run and the cluster fares as without kurative', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kurative-dryrun-'));
     const { run } = await runScenario(scenario('bad-rollout'), { mode: 'dryRun', dir, inProcess: true });

@@ -1,7 +1,9 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadScenarios, parseScenario } from '../../sandbox/simulator/scenario.js';
+import { fairShares } from '../../sandbox/simulator/nodes.js';
 import { Simulator } from '../../sandbox/simulator/simulator.js';
+import { hogCores } from '../../sandbox/simulator/state.js';
 import { repoRoot } from '../../shared/tools/index.js';
 
 const scenarios = loadScenarios(resolve(repoRoot, 'sandbox/scenarios'));
@@ -81,6 +83,54 @@ describe('scenario library', () => {
     expect(sim.outcome().oomKills).toBe(0);
     sim.runToEnd();
     expect(sim.outcome().oomKills).toBeGreaterThan(0);
+  });
+
+  it('node-cpu-saturation: the worker CPU climbs steadily, and the node is all used once overcommitted', () => {
+    const scenario = scenarios.find((s) => s.name === 'node-cpu-saturation');
+    if (!scenario?.truth.failureAt) throw new Error('node-cpu-saturation needs failureAt');
+    const sim = new Simulator(scenario);
+    const at = (minute: number) => {
+      sim.runToEnd(minute * 60_000);
+      const node = sim.ctx.nodes.get('node-1');
+      const worker = [...sim.ctx.pods.values()].find((p) => p.name.startsWith('ledger-reconcile-'));
+      return { node: node?.cpuUsed ?? 0, worker: worker?.containers[0]?.cpu ?? 0 };
+    };
+    const before = at(14);
+    const climbing = [at(25), at(35), at(42)];
+    // Before the fault a few tenths of a core; then ~1.1 more cores every 10 minutes.
+    expect(before.node).toBeLessThan(0.6);
+    expect(climbing[0]?.worker).toBeGreaterThan(0.9);
+    expect((climbing[1]?.worker ?? 0) - (climbing[0]?.worker ?? 0)).toBeCloseTo(1.125, 0);
+    expect(climbing[2]?.node).toBeLessThan(4);
+    expect(sim.outcome().impairedSeconds).toBe(0);
+    // Overcommitted (4.5 cores wanted of 4): CFS hands out all of it, the worker gets what the others leave.
+    const full = at(60);
+    expect(full.node).toBeCloseTo(4, 5);
+    expect(full.worker).toBeGreaterThan(3);
+    expect(sim.outcome().impairedSeconds).toBeGreaterThan(0);
+  });
+
+  it('shares an overcommitted node in proportion to requests, what one leaves going to the others', () => {
+    // Requests 100m, 200m, 250m; the first wants 4.5 cores, the others little.
+    expect(fairShares([4.5, 0.15, 0.25], [0.1, 0.2, 0.25], 4)).toEqual([3.6, 0.15, 0.25]);
+    // Everyone wants more than the node: plain proportions.
+    const shares = fairShares([4, 4, 4], [1, 1, 2], 4);
+    expect(shares).toEqual([1, 1, 2]);
+    // One wants less than its proportion (1 of 4 cores): the other two split the rest by weight.
+    const rest = fairShares([0.5, 4, 4], [1, 1, 2], 4);
+    expect(rest[0]).toBe(0.5);
+    expect(rest[1]).toBeCloseTo(3.5 / 3, 9);
+    expect(rest[2]).toBeCloseTo(7 / 3, 9);
+    expect(fairShares([0, 2], [1, 1], 1)).toEqual([0, 1]);
+  });
+
+  it('grows a cpu-hog with `over` linearly to its cores, and at once without it', () => {
+    const hog = { cores: 3, since: 1_000, overMs: 60_000 };
+    expect(hogCores(hog, 0)).toBe(0);
+    expect(hogCores(hog, 31_000)).toBeCloseTo(1.5, 9);
+    expect(hogCores(hog, 61_000)).toBe(3);
+    expect(hogCores(hog, 600_000)).toBe(3);
+    expect(hogCores({ ...hog, overMs: 0 }, 0)).toBe(3);
   });
 
   it('runs StatefulSets in order and DaemonSets on every tolerated node', () => {
