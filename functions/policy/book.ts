@@ -54,7 +54,8 @@ export function actionKey(a: ActionSpec): string {
 /**
  * Whether a diagnosis calls for a (new) decision on this plan. Re-diagnoses of the same incident
  * arrive with every joined anomaly: a decision stands until its action was tried and verified,
- * the action changes, or a transient denial may have lifted.
+ * the action changes, a transient denial may have lifted, or a notification is followed by a
+ * remedy.
  */
 export function needsDecision(plan: Plan, action: ActionSpec, now: number): boolean {
   const c = plan.current;
@@ -63,7 +64,9 @@ export function needsDecision(plan: Plan, action: ActionSpec, now: number): bool
   if (plan.phase === 'mitigating') return !c || now - c.at > STUCK_MS;
   if (!c) return true;
   const sameAction = c.actionKey === actionKey(action);
-  if (c.verdict === 'approved') return false;
+  // A notification settles nothing: when a later diagnosis of the incident finds a remedy (the
+  // first one often sees only symptoms), it gets a decision.
+  if (c.verdict === 'approved') return c.action.type === 'notify' && action.type !== 'notify';
   // An approval request that expired unanswered is asked again (a new decision, a new request).
   if (c.verdict === 'pendingApproval') return !sameAction || (c.expiresAt !== undefined && now > c.expiresAt);
   if (c.verdict === 'observed') return !sameAction;

@@ -468,6 +468,21 @@ describe('plans: one decision per step', () => {
     expect(needsDecision(p, a, NOW + 60_000)).toBe(false);
   });
 
+  it('decides on a remedy found after the incident was only notified about, once', () => {
+    const p = plan();
+    const notify = action('notify');
+    recordDecision(structuredClone(EMPTY_BOOK), p, notify, decide(input({ action: notify })), NOW, 'i-d1');
+    expect(p.current?.verdict).toBe('approved');
+    // The same notification again, or another one: nothing new to decide.
+    expect(needsDecision(p, notify, NOW + 60_000)).toBe(false);
+    expect(needsDecision(p, { ...notify, reason: 'other words' }, NOW + 60_000)).toBe(false);
+    // A later diagnosis with a remedy: decided, and once approved it stands.
+    expect(needsDecision(p, a, NOW + 60_000)).toBe(true);
+    recordDecision(structuredClone(EMPTY_BOOK), p, a, decide(input({})), NOW + 60_000, 'i-d2');
+    expect(p.phase).toBe('mitigating');
+    expect(needsDecision(p, a, NOW + 120_000)).toBe(false);
+  });
+
   it('asks again for an approval that expired unanswered', () => {
     const p = plan();
     const policies = enforce({ actions: { rollbackDeployment: { allowed: true, requireApproval: true } } });
