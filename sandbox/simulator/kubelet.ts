@@ -66,6 +66,7 @@ function runtimeFor(ctx: SimContext, pod: KubeObject): PodRuntime {
       })),
       rps: 0,
       saturation: 0,
+      queueing: 0,
       evicted: false,
       lastStatusJson: '',
       injected: { cpu: NO_CPU_HOG, latencyMs: 0, diskPerSecond: 0 },

@@ -236,6 +236,8 @@ export function applyCpuContention(ctx: SimContext): void {
     // bandwidth, not only through CFS shares: the noisy-neighbour effect.
     const pressure = Math.max(0, wanted / capacity - 0.9) * 1.5;
     const contended = wanted > capacity;
+    // Past full, runnable threads wait for a CPU whatever their share: every pod's requests queue.
+    const queueing = Math.min(0.9, Math.max(0, wanted / capacity - 1) * 2);
     const allotted = contended
       ? fairShares(
           list.map((p) => Math.min(p.demand, p.limit)),
@@ -257,6 +259,7 @@ export function applyCpuContention(ctx: SimContext): void {
       for (const c of running) c.cpu *= scale;
       const available = Math.min(p.limit, share, capacity);
       rt.saturation = (available > 0 ? p.demand / available : 0) + (p.demand > 0 ? pressure : 0);
+      rt.queueing = queueing;
       used += gets;
       memory += rt.containers.reduce((s, c) => s + c.memory, 0);
     });

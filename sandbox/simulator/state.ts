@@ -35,6 +35,11 @@ export interface PodRuntime {
   containers: ContainerRuntime[];
   rps: number;
   saturation: number;
+  /**
+   * Run-queue delay on an overcommitted node, in [0, 1): the share of this pod's requests that
+   * wait too long for a CPU (0 while its node has CPU to spare).
+   */
+  queueing: number;
   evicted: boolean;
   lastStatusJson: string;
   /** Faults injected into this pod (LitmusChaos-style: they go away when the pod is replaced). */

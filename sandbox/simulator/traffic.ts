@@ -35,8 +35,14 @@ export function computeSignals(ctx: SimContext, podsByWorkload: Map<string, Kube
     const rps = demandOf(ctx, w);
     const saturation = runtimes.length ? runtimes.reduce((s, r) => s + r.saturation, 0) / runtimes.length : 0;
     let latency = w.behaviour.latencyMs * (1 + Math.max(0, saturation - 0.8) * 6) + w.extraLatencyMs;
-    let errors = saturation > 1.3 ? Math.min(0.5, (saturation - 1.3) * 0.8) : 0;
+    // A worker that serves no requests (a batch job, a queue consumer) has no error ratio to show
+    // when it is starved of CPU: it only runs slower.
+    let errors = saturation > 1.3 && w.behaviour.rps > 0 ? Math.min(0.5, (saturation - 1.3) * 0.8) : 0;
     for (const r of runtimes) {
+      // Requests are spread over the ready pods: those served on an overcommitted node wait for a
+      // CPU (six times slower) or time out.
+      latency += (w.behaviour.latencyMs * 6 * r.queueing) / runtimes.length;
+      if (w.behaviour.rps > 0) errors += r.queueing / 2 / runtimes.length;
       const image = r.containers[0]?.image;
       const extra = image ? (ctx.scenario.images[image]?.errorRate ?? 0) : 0;
       errors += extra / runtimes.length;
