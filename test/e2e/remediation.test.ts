@@ -96,6 +96,30 @@ describe('self-correction end to end: enforce mode against no kurative on the sa
     expect(report.modes.enforce.actionsBeyondPolicy).toBe(0);
   }, 300_000);
 
+  it('noisy-neighbour: the services beside the hog err first; once it is found it is capped, though the incident was notified about before', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kurative-neighbour-'));
+    const runs: ScenarioRun[] = [];
+    for (const mode of ['none', 'enforce'] as const)
+      runs.push((await runScenario(scenario('noisy-neighbour'), { mode, dir, inProcess: true })).run);
+    const [none, enforce] = runs as [ScenarioRun, ScenarioRun];
+    // The neighbours are hurt, not the hog (a batch job without traffic).
+    const hurt = Object.entries(none.outcome.workloads)
+      .filter(([, w]) => w.errorSeconds > 0)
+      .map(([k]) => k);
+    expect(hurt).toContain('shop/frontend');
+    expect(hurt).not.toContain('shop/report-builder');
+    // The first diagnosis sees only the services' errors (notify); the later one finds the hog.
+    expect(enforce.remediations.map((r) => r.action.type)).toContain('notify');
+    const cap = enforce.remediations.find((r) => r.action.type === 'adjustResources');
+    expect(cap).toMatchObject({ status: 'succeeded', action: { target: { name: 'report-builder' } } });
+    expect(enforce.outcome.lastImpairedEndAt).toBeDefined();
+    expect(enforce.outcome.impairedSeconds).toBeLessThan(none.outcome.impairedSeconds / 4);
+    const spec = RemediationPolicySpec.parse(examplePolicy('enforce').spec);
+    expect(buildReport(runs, { none: spec, observe: spec, enforce: spec }).modes.enforce.falseActions).toBe(
+      0,
+    );
+  }, 300_000);
+
   it('dryRun: every action is a server-side dry run and the cluster fares as without kurative', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kurative-dryrun-'));
     const { run } = await runScenario(scenario('bad-rollout'), { mode: 'dryRun', dir, inProcess: true });
