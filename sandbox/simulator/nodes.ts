@@ -192,7 +192,8 @@ export function fairShares(wants: readonly number[], weights: readonly number[],
   let left = capacity;
   while (active.length > 0 && left > 1e-12) {
     const weight = active.reduce((s, i) => s + (weights[i] ?? 0), 0);
-    const shareOf = (i: number) => (left * (weights[i] ?? 0)) / weight;
+    // Without weights (no requests at all) the claimants share alike.
+    const shareOf = (i: number) => (weight > 0 ? (left * (weights[i] ?? 0)) / weight : left / active.length);
     const satisfied = active.filter((i) => (wants[i] ?? 0) - (gets[i] ?? 0) <= shareOf(i));
     if (satisfied.length === 0) {
       for (const i of active) gets[i] = (gets[i] ?? 0) + shareOf(i);

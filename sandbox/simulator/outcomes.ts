@@ -4,6 +4,12 @@ import type { SimContext } from './state.js';
 export const ERROR_THRESHOLD = 0.05;
 /** Error ratio above which a workload counts as critically failing (an outage in all but name). */
 export const CRITICAL_ERROR_THRESHOLD = 0.25;
+/**
+ * A workload critical again within this long of recovering is the same incident (a crash loop, an
+ * error ratio hovering at the threshold), as an on-call engineer would count pages grouped the
+ * way Alertmanager's default group_interval groups them.
+ */
+export const FLAP_MS = 5 * 60_000;
 
 export interface WorkloadOutcome {
   downtimeSeconds: number;
@@ -122,8 +128,9 @@ export class OutcomeTracker {
     const critical = down || s.errorRatio > CRITICAL_ERROR_THRESHOLD;
     if (critical) {
       o.criticalSeconds += dt;
+      const flapping = o.lastCriticalEndAt !== undefined && now - Date.parse(o.lastCriticalEndAt) <= FLAP_MS;
+      if (!o.inCritical && !flapping) o.criticalIncidents++;
       if (!o.inCritical) {
-        o.criticalIncidents++;
         o.firstCriticalAt ??= new Date(now).toISOString();
         this.firstFailureAt ??= now;
       }

@@ -122,6 +122,7 @@ describe('scenario library', () => {
     expect(rest[1]).toBeCloseTo(3.5 / 3, 9);
     expect(rest[2]).toBeCloseTo(7 / 3, 9);
     expect(fairShares([0, 2], [1, 1], 1)).toEqual([0, 1]);
+    expect(fairShares([3, 3], [0, 0], 4)).toEqual([2, 2]);
   });
 
   it('grows a cpu-hog with `over` linearly to its cores, and at once without it', () => {
