@@ -11,6 +11,14 @@ import { scenario } from '../support/pipeline.js';
 // The npm start mix, the benign scenarios and a node failure.
 const MIX = ['memory-leak', 'bad-rollout', 'traffic-spike', 'pod-delete', 'normal-rollout', 'node-failure'];
 
+/** The scenario without kurative and in enforce mode, in that order. */
+async function noneThenEnforce(name: string): Promise<[ScenarioRun, ScenarioRun]> {
+  const dir = mkdtempSync(join(tmpdir(), `kurative-${name}-`));
+  const none = (await runScenario(scenario(name), { mode: 'none', dir, inProcess: true })).run;
+  const enforce = (await runScenario(scenario(name), { mode: 'enforce', dir, inProcess: true })).run;
+  return [none, enforce];
+}
+
 describe('self-correction end to end: enforce mode against no kurative on the same seeded scenarios', () => {
   it('recovers much faster (MTTR ≥ 80 % lower on this mix), never acts on benign scenarios, never beyond policy', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kurative-remediation-'));
@@ -44,11 +52,8 @@ describe('self-correction end to end: enforce mode against no kurative on the sa
   }, 600_000);
 
   it('volume-fill: the claim is expanded within bounds before its volume is full, so nothing crashes', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kurative-volume-'));
-    const runs: ScenarioRun[] = [];
-    for (const mode of ['none', 'enforce'] as const)
-      runs.push((await runScenario(scenario('volume-fill'), { mode, dir, inProcess: true })).run);
-    const [none, enforce] = runs as [ScenarioRun, ScenarioRun];
+    const runs = await noneThenEnforce('volume-fill');
+    const [none, enforce] = runs;
     expect(none.outcome.crashes).toBeGreaterThan(0);
     expect(enforce.outcome.crashes).toBe(0);
     expect(enforce.outcome.impairedSeconds).toBe(0);
@@ -71,12 +76,8 @@ describe('self-correction end to end: enforce mode against no kurative on the sa
   }, 300_000);
 
   it('node-cpu-saturation: the climbing worker is capped well before the node saturates, within policy', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kurative-saturation-'));
-    const s = scenario('node-cpu-saturation');
-    const runs: ScenarioRun[] = [];
-    for (const mode of ['none', 'enforce'] as const)
-      runs.push((await runScenario(s, { mode, dir, inProcess: true })).run);
-    const [none, enforce] = runs as [ScenarioRun, ScenarioRun];
+    const runs = await noneThenEnforce('node-cpu-saturation');
+    const [none, enforce] = runs;
     expect(none.outcome.impairedSeconds).toBeGreaterThan(600);
     const caps = enforce.remediations.filter((r) => r.action.type === 'adjustResources');
     expect(caps[0]).toMatchObject({
@@ -97,11 +98,8 @@ describe('self-correction end to end: enforce mode against no kurative on the sa
   }, 300_000);
 
   it('noisy-neighbour: the services beside the hog err first; once it is found it is capped, though the incident was notified about before', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kurative-neighbour-'));
-    const runs: ScenarioRun[] = [];
-    for (const mode of ['none', 'enforce'] as const)
-      runs.push((await runScenario(scenario('noisy-neighbour'), { mode, dir, inProcess: true })).run);
-    const [none, enforce] = runs as [ScenarioRun, ScenarioRun];
+    const runs = await noneThenEnforce('noisy-neighbour');
+    const [none, enforce] = runs;
     // The neighbours are hurt, not the hog (a batch job without traffic).
     const hurt = Object.entries(none.outcome.workloads)
       .filter(([, w]) => w.errorSeconds > 0)
