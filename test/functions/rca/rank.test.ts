@@ -202,6 +202,27 @@ describe('rankCauses', () => {
       expected: 'PersistentVolumeClaim/shop/pay-data',
     },
     {
+      name: 'noisy neighbour: a batch pod fills n1 with CPU, and the services with pods on n1 err',
+      snapshot: shop({
+        deployments: [...shop().deployments, deployment('batch')],
+        replicaSets: [...shop().replicaSets, replicaSet('batch', 1, -600, 'batch:1')],
+        pods: [...shop().pods, pod('batch-a', 'batch-r1', 'n1')],
+      }),
+      anomalies: [
+        ...['frontend', 'checkout', 'payment'].map((name) =>
+          anomaly('Service', name, {
+            kind: 'deviation',
+            signal: 'http_error_ratio',
+            severity: 'warning',
+            score: 1,
+          }),
+        ),
+        anomaly('Node', 'n1', { kind: 'deviation', signal: 'node_cpu_usage_cores', score: 1 }),
+        anomaly('Pod', 'batch-a', { kind: 'deviation', signal: 'cpu_usage_cores', score: 1 }),
+      ],
+      expected: 'Deployment/shop/batch',
+    },
+    {
       name: 'workload fault: every pod of one deployment crash-loops on both nodes',
       snapshot: shop(),
       anomalies: [anomaly('Pod', 'co-a'), anomaly('Pod', 'co-b')],
