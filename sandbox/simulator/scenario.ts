@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ActionType, FaultClass, ObjectRef } from '../../shared/contracts/index.js';
 import { parseQuantity } from '../apiserver/quantity.js';
-import { parseDuration } from '../../shared/duration/index.js';
+import { DURATION_PATTERN, parseDuration } from '../../shared/duration/index.js';
 
 export { parseDuration };
 
@@ -166,7 +166,20 @@ export const Fault = z
     /** Who made the change (shown as the change's author in Events). */
     description: z.string().optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((fault, ctx) => {
+    // Durations in params (a hog's `over`, a traffic change's `for`) are checked when the scenario
+    // loads, not when the fault fires halfway through a run.
+    for (const name of ['over', 'for']) {
+      const value = fault.params[name];
+      if (value !== undefined && !DURATION_PATTERN.test(String(value).trim()))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['params', name],
+          message: `invalid duration ${JSON.stringify(value)} (use e.g. 30s, 10m, 2h45m)`,
+        });
+    }
+  });
 export type Fault = z.infer<typeof Fault>;
 
 /** What really happened: what a perfect kurative would find and do. */

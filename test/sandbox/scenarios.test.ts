@@ -171,5 +171,11 @@ truth: { faultClass: benign, actionWanted: false }
       parseScenario('name: x\ndescription: y\ntruth: { faultClass: made-up, actionWanted: false }'),
     ).toThrow(/truth.faultClass/);
     expect(() => parseScenario('name: [')).toThrow(/YAML/);
+    const hog = (over: string) =>
+      parseScenario(
+        `name: x\ndescription: y\nfaults: [{ at: 1m, type: cpu-hog, params: { cores: 2, over: ${over} } }]\ntruth: { faultClass: benign, actionWanted: false }`,
+      );
+    expect(() => hog('a-while')).toThrow(/faults\.0\.params\.over.*invalid duration "a-while"/s);
+    expect(hog('40m').faults[0]?.params['over']).toBe('40m');
   });
 });
