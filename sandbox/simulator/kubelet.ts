@@ -361,16 +361,8 @@ export function runKubelets(ctx: SimContext, dtMs: number, nodeUp: (name: string
     rt.node = nodeName;
     if (!nodeUp(nodeName)) continue; // A dead node's kubelet writes nothing.
     const claims = claimsOf(pod);
-    if (
-      stepPod(
-        ctx,
-        pod,
-        rt,
-        dtMs,
-        claims.some((k) => full.has(k)),
-      )
-    )
-      for (const claim of claims) written.add(claim);
+    const volumeFull = claims.some((k) => full.has(k));
+    if (stepPod(ctx, pod, rt, dtMs, volumeFull)) for (const claim of claims) written.add(claim);
     if (evictForStorage(ctx, pod, rt)) continue;
     const status = renderStatus(ctx, pod, rt);
     const json = JSON.stringify(status);
