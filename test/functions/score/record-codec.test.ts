@@ -12,6 +12,26 @@ const encode = (r: SeriesRecord) => SERIES_RECORD_CODEC.encode(r);
 const decode = (b: Uint8Array) => SERIES_RECORD_CODEC.decode(b);
 const roundTrip = (r: SeriesRecord) => decode(encode(r).slice());
 
+const SLOW_FIT = ['w', 'sx', 'sy', 'sxx', 'sxy', 'syy', 't0', 'last', 'lastX'] as const;
+const FAST_FIT = ['fw', 'fsx', 'fsy', 'fsxx', 'fsxy', 'fsyy'] as const;
+
+/** A forecast learnt on a flat hour, and a record of it in an older format holding only `fields`. */
+function oldForecastRecord(
+  format: number,
+  fields: readonly ((typeof SLOW_FIT)[number] | (typeof FAST_FIT)[number])[],
+) {
+  const learnt = newForecast();
+  for (let m = 0; m < 60; m++) updateForecast(learnt, 100e6 + (m % 2) * 1e5, m * 60_000);
+  const w = new ByteWriter();
+  w.u8(format);
+  w.f64(59 * 60_000);
+  w.u16(0); // no states
+  w.u8(1);
+  for (const k of fields) w.f64(learnt[k]);
+  w.u16(0); // no episodes
+  return { learnt, bytes: w.written().slice() };
+}
+
 const num = fc.double({ noDefaultInfinity: false, noNaN: false });
 const state = fc.record({
   n: num,
@@ -193,16 +213,8 @@ describe('series record codec', () => {
   });
 
   it('loads a format 2 forecast (before the fast fit): the slow fit is kept, the fast one fills', () => {
-    const learnt = newForecast();
-    for (let m = 0; m < 60; m++) updateForecast(learnt, 100e6 + (m % 2) * 1e5, m * 60_000);
-    const w = new ByteWriter();
-    w.u8(2);
-    w.f64(59 * 60_000);
-    w.u16(0); // no states
-    w.u8(1);
-    for (const k of ['w', 'sx', 'sy', 'sxx', 'sxy', 'syy', 't0', 'last', 'lastX'] as const) w.f64(learnt[k]);
-    w.u16(0); // no episodes
-    const f = decode(w.written().slice()).f!;
+    const { learnt, bytes } = oldForecastRecord(2, SLOW_FIT);
+    const f = decode(bytes).f!;
     expect(f).toEqual({ ...learnt, fw: 0, fsx: 0, fsy: 0, fsxx: 0, fsxy: 0, fsyy: 0, ring: [] });
     // A leak starting now (2 MB/min): ten minutes in, the fast fit has filled and sees it. 120 MB
     // is reached, 136 MB to go: 68 minutes.
@@ -214,17 +226,8 @@ describe('series record codec', () => {
   });
 
   it('loads a format 3 forecast (before the recent samples): both fits kept, the samples fill', () => {
-    const learnt = newForecast();
-    for (let m = 0; m < 60; m++) updateForecast(learnt, 100e6 + (m % 2) * 1e5, m * 60_000);
-    const w = new ByteWriter();
-    w.u8(3);
-    w.f64(59 * 60_000);
-    w.u16(0); // no states
-    w.u8(1);
-    const fields = ['w', 'sx', 'sy', 'sxx', 'sxy', 'syy', 't0', 'last', 'lastX'] as const;
-    for (const k of [...fields, 'fw', 'fsx', 'fsy', 'fsxx', 'fsxy', 'fsyy'] as const) w.f64(learnt[k]);
-    w.u16(0); // no episodes
-    const f = decode(w.written().slice()).f!;
+    const { learnt, bytes } = oldForecastRecord(3, [...SLOW_FIT, ...FAST_FIT]);
+    const f = decode(bytes).f!;
     expect(f).toEqual({ ...learnt, ring: [] });
     updateForecast(f, 100e6, 60 * 60_000);
     expect(f.ring).toEqual([3600, 100e6]);
