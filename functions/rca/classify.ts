@@ -16,9 +16,14 @@ export interface ClassifyInput {
 const has = (list: readonly AnomalyData[], reason: string, message?: RegExp) =>
   list.some((a) => a.reason === reason && (!message || message.test(a.message ?? '')));
 const signal = (list: readonly AnomalyData[], name: string) => list.some((a) => a.signal === name);
-/** A predicted breach of a storage limit (a signal named for a filesystem, disk, volume or storage). */
-const isStorageForecast = (a: AnomalyData) =>
-  a.kind === 'forecast' && /(^|_)(fs|disk|volume|storage|ephemeral)(_|$)/i.test(a.signal);
+const STORAGE_SIGNAL = /(^|_)(fs|disk|volume|storage|ephemeral)(_|$)/i;
+/**
+ * A storage signal (named for a filesystem, disk, volume or storage) predicted to reach its limit,
+ * or climbing far above its usual level (a container without a limit fills its node's disk).
+ */
+const isStorageFilling = (a: AnomalyData) =>
+  STORAGE_SIGNAL.test(a.signal) &&
+  (a.kind === 'forecast' || (a.kind === 'deviation' && (a.value ?? 0) > (a.baseline?.level ?? Infinity)));
 
 function classifyNode(input: ClassifyInput): FaultClass {
   if (has(input.own, 'NodeNotReady')) return 'node-failure';
@@ -48,7 +53,7 @@ function classifyWorkload(input: ClassifyInput): FaultClass {
   if (oom && rollout) return 'resource-misconfiguration';
   if (oom || own.some((a) => a.kind === 'forecast' && a.signal === 'memory_working_set_bytes'))
     return 'pod-memory-hog';
-  if (has(own, 'Evicted', /ephemeral|storage/i) || own.some(isStorageForecast)) return 'disk-fill';
+  if (has(own, 'Evicted', /ephemeral|storage/i) || own.some(isStorageFilling)) return 'disk-fill';
   if (
     rollout &&
     (has(own, 'CrashLoopBackOff') ||

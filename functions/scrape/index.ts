@@ -14,6 +14,7 @@ import { listDetectors, patchDetectorStatus, type DetectorObject } from '../../s
 import { isOpenIncident, listIncidents } from '../../shared/kube/incidents.js';
 import {
   queryInstant,
+  type InstantSample,
   queryRange,
   type Fetch,
   type QueryOptions,
@@ -145,16 +146,25 @@ async function readPrometheus(
 ): Promise<{ series: PromSeries[]; history: Sample[][] }> {
   const items = await listDetectors(deps.kube);
   const options = deps.fetch ? { fetch: deps.fetch } : {};
-  const series: PromSeries[] = [];
+  // Two Detectors may watch one series two ways (a forecast and a deviation): each query runs once
+  // per scrape and each series is sent once, with the limit either Detector's limit query gives.
+  const queried = new Map<string, Promise<InstantSample[]>>();
+  const query = (promql: string) => {
+    let results = queried.get(promql);
+    if (!results) queried.set(promql, (results = queryInstant(baseUrl, promql, options)));
+    return results;
+  };
+  const series = new Map<string, PromSeries>();
+  const seriesId = (signal: string, labels: Readonly<Record<string, string>>) =>
+    `${signal}\u0000${entityKeyOf(labels) ?? JSON.stringify(labels)}`;
   const history: Sample[][] = [];
+  const backfilled = new Set<string>();
   for (const item of items) {
     const spec = DetectorSpec.safeParse(item.spec);
     if (!spec.success || !spec.data.signal.promql || !spec.data.signal.name) continue;
     const { name: signal, promql, limitPromql } = spec.data.signal;
-    const results = await queryInstant(baseUrl, promql, options);
-    const limits = limitPromql
-      ? limitsByEntity(await queryInstant(baseUrl, limitPromql, options))
-      : undefined;
+    const results = await query(promql);
+    const limits = limitPromql ? limitsByEntity(await query(limitPromql)) : undefined;
     const limitOf = (labels: Readonly<Record<string, string>>) => limits?.get(entityKeyOf(labels) ?? '');
     const past = await readHistory(
       deps,
@@ -164,16 +174,23 @@ async function readPrometheus(
       log,
     );
     if (past && past.length > 0) {
-      for (const r of past) history.push(seriesSamples(signal, r.labels, r.points, limitOf(r.labels)));
+      for (const r of past) {
+        const id = seriesId(signal, r.labels);
+        if (backfilled.has(id)) continue;
+        backfilled.add(id);
+        history.push(seriesSamples(signal, r.labels, r.points, limitOf(r.labels)));
+      }
       continue;
     }
     for (const r of results) {
-      const limit = limitOf(r.labels);
-      series.push({ signal, labels: r.labels, value: r.value, at: r.at, ...(limit ? { limit } : {}) });
+      const id = seriesId(signal, r.labels);
+      const limit = limitOf(r.labels) ?? series.get(id)?.limit;
+      series.set(id, { signal, labels: r.labels, value: r.value, at: r.at, ...(limit ? { limit } : {}) });
     }
     log.debug({ detector: item.metadata?.name, series: results.length, limits: limits?.size }, 'prometheus');
   }
-  return { series, history };
+  // A series another Detector backfilled this scrape already has its recent points.
+  return { series: [...series].filter(([id]) => !backfilled.has(id)).map(([, s]) => s), history };
 }
 
 /**

@@ -29,6 +29,12 @@ const metric = (signal: string, kind: AnomalyData['kind'] = 'deviation'): Anomal
   reason: undefined,
 });
 
+const climbing = (signal: string, value: number, level: number): AnomalyData => ({
+  ...metric(signal),
+  value,
+  baseline: { level, spread: level / 10 },
+});
+
 describe('classifyFault', () => {
   it.each([
     ['node NotReady', node, [symptom('NodeNotReady')], undefined, 'node-failure'],
@@ -87,7 +93,11 @@ describe('classifyFault', () => {
       undefined,
       'disk-fill',
     ],
-    // Named for storage, but a deviation (not a predicted breach) says nothing of a limit.
+    // A container's storage climbing far above its usual level fills its node's disk when it has no
+    // limit to forecast against.
+    ['disk climbing', deploy, [climbing('container_fs_usage_bytes', 3e9, 1e8)], undefined, 'disk-fill'],
+    // Named for storage, but usage falling, or a deviation that says nothing of its direction.
+    ['disk freed', deploy, [climbing('container_fs_usage_bytes', 1e8, 3e9)], undefined, 'unknown'],
     ['disk busy', deploy, [metric('container_fs_usage_bytes')], undefined, 'unknown'],
     // "fs" inside a word is not a filesystem.
     ['offsets', deploy, [metric('consumer_offsets_lag', 'forecast')], undefined, 'unknown'],

@@ -81,6 +81,45 @@ describe('scrape with Prometheus: the limit query of a Detector', () => {
     }
   });
 
+  it('runs a query two Detectors share once, and sends each of its series once with the limit', async () => {
+    await sandbox.close();
+    sandbox = await Sandbox.start({
+      scenario: scenario('disk-fill'),
+      dir: mkdtempSync(join(tmpdir(), 'k-scrape-')),
+    });
+    installKurative(sandbox);
+    sandbox.step();
+    const prometheus = new SandboxPrometheus(sandbox.simulator);
+    const url = await prometheus.listen();
+    const asked: string[] = [];
+    const counting: Fetch = (input, init) => {
+      asked.push(new URL(input).searchParams.get('query') ?? '');
+      return fetch(input, init);
+    };
+    try {
+      const clients = createKubeClients(loadKubeConfig({ kubeconfig: sandbox.kubeconfigPath }));
+      const detectors = sandbox.simulator.cluster.store.list('kurative.dev/detectors') as unknown as {
+        spec: { signal: { promql?: string; limitPromql?: string } };
+      }[];
+      // The storage Detectors: a forecast against the limit and a deviation, on one query.
+      const fs = detectors.filter((d) => d.spec.signal.promql?.includes('container_fs_usage_bytes'));
+      expect(fs.length).toBe(2);
+      expect(fs.filter((d) => d.spec.signal.limitPromql).length).toBe(1);
+      const config = testConfig({ KURATIVE_PROMETHEUS_URL: url, KURATIVE_BACKFILL: '0s' });
+      const events = await tick(clients, config, counting);
+      expect(asked.filter((q) => q === fs[0]?.spec.signal.promql).length).toBe(1);
+      const cart = events
+        .filter((e) => e.type === EVENT_TYPES.metrics)
+        .flatMap((e) => (e.data as MetricsData).samples)
+        .filter((x) => x.signal === 'container_fs_usage_bytes' && x.entity.name.startsWith('cart-'));
+      expect(cart.length).toBe(3);
+      expect(new Set(cart.map((x) => x.entity.name)).size).toBe(3);
+      for (const x of cart) expect(x.limit).toBe(2 ** 30);
+    } finally {
+      await prometheus.close();
+    }
+  });
+
   it('warms a new PromQL Detector with its history once, then sends current values', async () => {
     const prometheus = new SandboxPrometheus(sandbox.simulator);
     const url = await prometheus.listen();
