@@ -40,6 +40,8 @@ export const ROUTES: readonly Route[] = [
     filter: { type: EVENT_TYPES.apiServerUpdate, kind: 'Incident' },
   },
   { name: 'act-verify-on-tick', function: 'act', filter: { type: EVENT_TYPES.tick } },
+  // Decides incidents that settled (group wait), and retries lifted denials, while any is open.
+  { name: 'policy-settle-on-tick', function: 'policy', filter: { type: EVENT_TYPES.tick } },
   {
     name: 'act-approved-decision',
     function: 'act',

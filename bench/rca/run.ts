@@ -9,7 +9,10 @@ import { loadScenarios } from '../../sandbox/simulator/scenario.js';
 import { keyOf } from '../../functions/rca/topology.js';
 import { runScenario } from '../../test/support/pipeline.js';
 
-/** Confidence from which an incident would be acted on (policy's default minimum). */
+/**
+ * Confidence from which an incident would be acted on (policy's default minimum). One diagnosed as
+ * benign (load, not a fault) recommends nothing and is not counted against a benign scenario.
+ */
 const ACTION_CONFIDENCE = 0.5;
 
 const program = new Command('bench:rca')
@@ -37,7 +40,11 @@ const program = new Command('bench:rca')
       if (s.benign) {
         const actionable = new Set(
           diagnoses
-            .filter((d) => (d.candidates[0]?.confidence ?? 0) >= ACTION_CONFIDENCE)
+            .filter(
+              (d) =>
+                (d.candidates[0]?.confidence ?? 0) >= ACTION_CONFIDENCE &&
+                d.candidates[0]?.faultClass !== 'benign',
+            )
             .map((d) => d.incidentId),
         );
         benignIncidents += actionable.size;

@@ -38,6 +38,8 @@ export interface PolicyDeps {
   readonly kube: KubeClients;
   readonly ownNamespace: string;
   readonly defaultMode: Mode;
+  /** How long a new incident gathers anomalies before the first decision (absent: none). */
+  readonly groupWaitMs?: number;
 }
 
 export const BOOK_KEY = 'policy|book';

@@ -7,11 +7,17 @@ import {
   type RemediationData,
 } from '../../shared/contracts/index.js';
 import { createKubeClients, loadKubeConfig } from '../../shared/kube/index.js';
-import { describeRef, recordKubeEvent, updateIncident } from '../../shared/kube/incidents.js';
+import {
+  describeRef,
+  isOpenIncident,
+  listIncidents,
+  recordKubeEvent,
+  updateIncident,
+} from '../../shared/kube/incidents.js';
 import type { Logger } from '../../shared/log/index.js';
 import { defineFunction, type OutboundEvent } from '../../shared/runtime/index.js';
 import { clusterAndStore, updateMany, withStore } from '../../shared/store/index.js';
-import { EMPTY_BOOK, prune, type Plan, type PolicyBook } from './book.js';
+import { EMPTY_BOOK, needsDecision, prune, type Plan, type PolicyBook } from './book.js';
 import { BOOK_KEY, decideStep, type PolicyDeps } from './decisions.js';
 import { onIncidentUpdate } from './approvals.js';
 
@@ -21,12 +27,15 @@ export type { PolicyDeps } from './decisions.js';
 const REOPEN_AFTER_MS = 10 * 60_000;
 
 type Accepted =
-  typeof EVENT_TYPES.diagnosis | typeof EVENT_TYPES.remediation | typeof EVENT_TYPES.apiServerUpdate;
+  | typeof EVENT_TYPES.diagnosis
+  | typeof EVENT_TYPES.remediation
+  | typeof EVENT_TYPES.apiServerUpdate
+  | typeof EVENT_TYPES.tick;
 
 /** policy: decide what may be done about each diagnosis, under the RemediationPolicies in force. */
 export const definition = defineFunction<PolicyDeps, Accepted>({
   name: 'policy',
-  accepts: [EVENT_TYPES.diagnosis, EVENT_TYPES.remediation, EVENT_TYPES.apiServerUpdate],
+  accepts: [EVENT_TYPES.diagnosis, EVENT_TYPES.remediation, EVENT_TYPES.apiServerUpdate, EVENT_TYPES.tick],
   handle: async (event, { deps, log }) => {
     switch (event.type) {
       case EVENT_TYPES.diagnosis:
@@ -37,6 +46,8 @@ export const definition = defineFunction<PolicyDeps, Accepted>({
         const at = Date.parse(event.time ?? '') || Date.now();
         return onIncidentUpdate(event.data, at, deps, log);
       }
+      case EVENT_TYPES.tick:
+        return onTick(Date.parse(event.data.at), deps, log);
     }
   },
 });
@@ -81,7 +92,39 @@ async function onDiagnosis(
   );
   const plan = written.get(BOOK_KEY)?.plans[d.incidentId];
   if (!plan || plan.phase === 'resolved') return undefined;
+  if (!settled(plan, now, deps)) {
+    log.debug({ incident: d.incidentId }, 'new incident still gathering anomalies; deciding on a later tick');
+    return undefined;
+  }
   return decideStep(d.incidentId, now, deps, log);
+}
+
+/** Whether a plan's incident has gathered its anomalies long enough to be decided on. */
+const settled = (plan: Plan, now: number, deps: PolicyDeps) => now - plan.createdAt >= (deps.groupWaitMs ?? 0);
+
+/**
+ * scrape's follow-up tick (only while an Incident is open): decide the plans that settled since
+ * their last diagnosis, and look again at a denial that may have lifted or an approval request
+ * that expired — without waiting for the incident's next anomaly. Only for Incidents still open.
+ */
+async function onTick(at: number, deps: PolicyDeps, log: Logger): Promise<OutboundEvent[] | undefined> {
+  if (!Number.isFinite(at)) return undefined;
+  const loaded = await withStore(() => deps.store.load<PolicyBook>([BOOK_KEY]));
+  const plans = Object.values(loaded.get(BOOK_KEY)?.value.plans ?? {}).filter((p) => {
+    const action = p.actions[p.step];
+    return p.phase === 'open' && action !== undefined && settled(p, at, deps) && needsDecision(p, action, at);
+  });
+  if (plans.length === 0) return undefined;
+  const open = new Set(
+    (await listIncidents(deps.kube)).filter(isOpenIncident).map((i) => i.metadata?.name ?? ''),
+  );
+  const events: OutboundEvent[] = [];
+  for (const p of plans) {
+    if (!open.has(p.id)) continue;
+    const out = await decideStep(p.id, at, deps, log);
+    if (out) events.push(...(Array.isArray(out) ? out : [out]));
+  }
+  return events.length > 0 ? events : undefined;
 }
 
 /** act reported: verified → resolved; failed or unresolved → next action on the ladder, or escalate. */
@@ -149,5 +192,6 @@ export function createDeps(config: Config): Promise<PolicyDeps> {
     ...clusterAndStore(config, (c) => createKubeClients(loadKubeConfig(c))),
     ownNamespace: config.namespace,
     defaultMode: config.mode,
+    groupWaitMs: config.groupWaitMs,
   });
 }

@@ -11,7 +11,21 @@ export interface ClassifyInput {
   readonly change: Change | undefined;
   /** Whether the root workload's containers have CPU limits. */
   readonly cpuLimited?: boolean;
+  /** How many workloads' CPU rose above their baselines in this incident. */
+  readonly cpuRisingWorkloads?: number;
 }
+
+/** CPU rising on this many workloads at once, with nothing failing, is load (more requests). */
+export const LOAD_WIDE_WORKLOADS = 3;
+
+/**
+ * Load, not a fault: CPU rising together on several workloads while nothing fails — no Kubernetes
+ * symptom, no service error or latency, no predicted breach. Restarting pods under load would only
+ * take capacity away; spreading it is the autoscaler's job.
+ */
+const isLoad = (input: ClassifyInput) =>
+  (input.cpuRisingWorkloads ?? 0) >= LOAD_WIDE_WORKLOADS &&
+  input.all.every((a) => a.kind === 'deviation' && a.entity.kind !== 'Service');
 
 const has = (list: readonly AnomalyData[], reason: string, message?: RegExp) =>
   list.some((a) => a.reason === reason && (!message || message.test(a.message ?? '')));
@@ -61,7 +75,10 @@ function classifyWorkload(input: ClassifyInput): FaultClass {
       has(own, 'CreateContainerConfigError'))
   )
     return 'bad-rollout';
-  if (signal(own, 'cpu_usage_cores')) return input.cpuLimited === false ? 'noisy-neighbour' : 'pod-cpu-hog';
+  if (signal(own, 'cpu_usage_cores')) {
+    if (isLoad(input)) return 'benign';
+    return input.cpuLimited === false ? 'noisy-neighbour' : 'pod-cpu-hog';
+  }
   if (signal(own, 'http_latency_ms')) return 'pod-network-latency';
   if (has(own, 'CrashLoopBackOff')) return 'container-kill';
   return 'unknown';

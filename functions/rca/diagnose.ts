@@ -80,6 +80,18 @@ function promoteBlockingNodes(
   return [...promoted, ...ranked.filter((r) => !keys.has(r.key))];
 }
 
+/** Workloads whose pods' CPU deviates upward in the incident. */
+function cpuRisingWorkloads(topology: Topology, anomalies: readonly AnomalyData[]): number {
+  const rising = new Set<string>();
+  for (const a of anomalies) {
+    if (a.signal !== 'cpu_usage_cores' || a.kind !== 'deviation') continue;
+    if (!((a.value ?? 0) > (a.baseline?.level ?? Infinity))) continue;
+    const w = workloadOf(topology, keyOf(a.entity));
+    if (w) rising.add(w);
+  }
+  return rising.size;
+}
+
 const severityRank: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -118,11 +130,13 @@ export function diagnose(input: {
       (top.object.kind === 'Node' && a.entity.kind === 'Node' && a.entity.name === top.object.name),
   );
   const limited = cpuLimited(input.snapshot, top.object);
+  const cpuRising = cpuRisingWorkloads(topology, anomalies);
   const faultClass = classifyFault({
     root: top.object,
     own,
     all: anomalies,
     change: top.change,
+    cpuRisingWorkloads: cpuRising,
     ...(limited === undefined ? {} : { cpuLimited: limited }),
   });
   // Evidence: every anomaly, and the change that preceded the onset.
@@ -193,6 +207,9 @@ export function diagnose(input: {
       ? `It changed ${Math.max(0, Math.round((onset - top.change.at) / 60_000))} min before the onset: ${top.change.description}.`
       : 'No change to it preceded the onset.',
     runnersUp.length > 0 ? `Next candidates: ${runnersUp.join(', ')}.` : '',
+    faultClass === 'benign'
+      ? `CPU rose together on ${cpuRising} workloads while nothing failed: load, not a fault. Nothing to do; adding replicas is the autoscaler's job.`
+      : '',
   ]
     .filter(Boolean)
     .join(' ');

@@ -23,6 +23,8 @@ export const JOIN_WINDOW_MS = 15 * 60_000;
 /** An incident with nothing new for this long is no longer open for joining. */
 export const CLOSE_AFTER_MS = 60 * 60_000;
 const MAX_ANOMALIES = 200;
+/** Deviations of one signal that begin this close together are grouped (about two scrapes). */
+export const COMMON_ONSET_MS = 2 * 60_000;
 
 /**
  * What else an anomaly may join an incident through, beyond its footprint: for a node, the pods it
@@ -78,7 +80,8 @@ export function assignAnomaly(
   const reached = reach(topology, a, keys);
   const open = book.incidents.filter(
     (i) =>
-      at - i.last <= JOIN_WINDOW_MS && i.keys.some((k) => reached.has(k) || connected(topology, k, keys)),
+      at - i.last <= JOIN_WINDOW_MS &&
+      (i.keys.some((k) => reached.has(k) || connected(topology, k, keys)) || commonOnset(i, a)),
   );
   const target = open.sort((x, y) => y.last - x.last)[0];
   if (target) {
@@ -98,6 +101,23 @@ export function assignAnomaly(
   };
   book.incidents.push(incident);
   return { incident, created: true, duplicate: false };
+}
+
+/**
+ * Whether the incident holds a deviation of the same signal in the same namespace that began
+ * within COMMON_ONSET_MS of this one: the same change on unconnected workloads at once has a common
+ * cause (more requests, a shared dependency the topology does not show), not one fault each.
+ */
+function commonOnset(incident: OpenIncident, a: AnomalyData): boolean {
+  if (a.kind !== 'deviation') return false;
+  const onset = Date.parse(a.onset);
+  return incident.anomalies.some(
+    (x) =>
+      x.kind === 'deviation' &&
+      x.signal === a.signal &&
+      x.entity.namespace === a.entity.namespace &&
+      Math.abs(Date.parse(x.onset) - onset) <= COMMON_ONSET_MS,
+  );
 }
 
 /** Whether `key` is one dependency hop (calls/configures/hosts) from any of `keys`. */

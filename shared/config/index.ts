@@ -38,6 +38,17 @@ const ConfigSchema = z.object({
     .default(86_400_000),
   /** At most this many backfilled samples per Detector (the window shrinks to fit its series). */
   KURATIVE_BACKFILL_MAX_SAMPLES: intFrom(1_000, 5_000_000, 200_000),
+  /**
+   * How long policy lets a new incident gather its anomalies before deciding anything (after
+   * Alertmanager's group_wait): the first anomaly of a scrape alone can look like a fault that the
+   * rest of the scrape shows to be load. 0s decides on the first diagnosis.
+   */
+  KURATIVE_GROUP_WAIT: z
+    .string()
+    .regex(DURATION_PATTERN, 'a duration like 30s or 1m (0s decides at once)')
+    .transform(parseDuration)
+    .pipe(z.number().max(10 * 60_000, 'at most 10m'))
+    .default(30_000),
   KUBECONFIG: z.string().min(1).optional(),
   KUBERNETES_SERVICE_HOST: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -64,6 +75,8 @@ export interface Config {
   readonly maxEventBytes: number;
   /** Warm start of PromQL Detectors: history window (0 = off) and sample budget per Detector. */
   readonly backfill: { readonly windowMs: number; readonly maxSamples: number };
+  /** policy: how long a new incident gathers anomalies before the first decision. */
+  readonly groupWaitMs: number;
   readonly kubeconfig: string | undefined;
   /** Running in a pod (the API server is reachable through the service account). */
   readonly inCluster: boolean;
@@ -104,6 +117,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     },
     maxEventBytes: e.KURATIVE_MAX_EVENT_BYTES,
     backfill: { windowMs: e.KURATIVE_BACKFILL, maxSamples: e.KURATIVE_BACKFILL_MAX_SAMPLES },
+    groupWaitMs: e.KURATIVE_GROUP_WAIT,
     kubeconfig: e.KUBECONFIG,
     inCluster: e.KUBERNETES_SERVICE_HOST !== undefined,
     logLevel: e.LOG_LEVEL,
