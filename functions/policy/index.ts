@@ -100,7 +100,8 @@ async function onDiagnosis(
 }
 
 /** Whether a plan's incident has gathered its anomalies long enough to be decided on. */
-const settled = (plan: Plan, now: number, deps: PolicyDeps) => now - plan.createdAt >= (deps.groupWaitMs ?? 0);
+const settled = (plan: Plan, now: number, deps: PolicyDeps) =>
+  now - plan.createdAt >= (deps.groupWaitMs ?? 0);
 
 /**
  * scrape's follow-up tick (only while an Incident is open): decide the plans that settled since

@@ -55,4 +55,33 @@ describe.runIf(kubectlAvailable)('incidents end to end: metrics → anomaly → 
     expect(run.events.filter((e) => e.type === EVENT_TYPES.diagnosis)).toEqual([]);
     expect(run.pipeline.sandbox.simulator.cluster.store.list('kurative.dev/incidents')).toEqual([]);
   }, 120_000);
+
+  it('a 4× surge: CPU rises on every workload at once, one incident diagnosed as load, no action in enforce', async () => {
+    const base = scenario('traffic-spike');
+    const surge = {
+      ...base,
+      name: 'traffic-surge-4x',
+      faults: base.faults.map((f) => ({ ...f, params: { ...f.params, multiplier: 4, for: '20m' } })),
+    };
+    const run = await runScenario(surge, { mode: 'enforce' });
+    // The surge is seen: CPU deviations on several workloads' pods, opening in the same minute.
+    const cpu = run.anomalies.filter((a) => a.data.signal === 'cpu_usage_cores');
+    expect(
+      new Set(cpu.map((a) => a.data.entity.name.replace(/-[^-]+-[^-]+$/, ''))).size,
+    ).toBeGreaterThanOrEqual(3);
+    const diagnoses = run.events
+      .filter((e) => e.type === EVENT_TYPES.diagnosis)
+      .map((e) => DiagnosisData.parse(e.data));
+    // Grouped by their common onset into one incident, whose diagnosis settles on load.
+    expect(new Set(diagnoses.map((d) => d.incidentId)).size).toBe(1);
+    const last = diagnoses[diagnoses.length - 1];
+    expect(last?.candidates[0]?.faultClass).toBe('benign');
+    expect(last?.recommendedActions).toEqual([]);
+    expect(last?.explanation).toMatch(/load, not a fault/);
+    // The first diagnoses (one workload's CPU alone) looked like a hog; the group wait kept policy
+    // from acting on them: no decision, no remediation.
+    expect(diagnoses[0]?.candidates[0]?.faultClass).toBe('pod-cpu-hog');
+    expect(run.events.filter((e) => e.type === EVENT_TYPES.decision)).toEqual([]);
+    expect(run.events.filter((e) => e.type === EVENT_TYPES.remediation)).toEqual([]);
+  }, 180_000);
 });

@@ -140,9 +140,10 @@ describe.runIf(kubectlAvailable)('approvals through the real kubectl annotate', 
     expect(after.status.history.join('\n')).toMatch(/approved restartPod Deployment\/shop\/cart/);
     // The consumed annotation cannot approve anything again.
     expect(await handle(deps, await update('inc-approve', now + 6 * 60_000))).toBeUndefined();
-    const events = (await kube.core.listNamespacedEvent({ namespace: 'default' })).items.filter(
-      (e) => e.involvedObject.name === 'inc-approve',
-    );
+    // In time order (a list is in name order, and generated names are random).
+    const events = (await kube.core.listNamespacedEvent({ namespace: 'default' })).items
+      .filter((e) => e.involvedObject.name === 'inc-approve')
+      .sort((a, b) => (a.firstTimestamp?.getTime() ?? 0) - (b.firstTimestamp?.getTime() ?? 0));
     expect(events.map((e) => e.reason)).toEqual(['ApprovalRequired', 'RemediationApproved']);
   });
 

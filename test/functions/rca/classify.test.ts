@@ -107,6 +107,23 @@ describe('classifyFault', () => {
     expect(classifyFault({ root, own, all: own, change })).toBe(expected);
   });
 
+  it('CPU rising on several workloads at once while nothing fails is load, not a hog', () => {
+    const cpu = [metric('cpu_usage_cores'), metric('node_cpu_usage_cores')];
+    const input = { root: deploy, own: cpu, all: cpu, change: undefined };
+    expect(classifyFault({ ...input, cpuRisingWorkloads: 3 })).toBe('benign');
+    expect(recommendActions('benign', { root: deploy, rollout: false })).toEqual([]);
+    // Two workloads are not yet load; and load that makes a service fail, or a pod crash, is a fault.
+    expect(classifyFault({ ...input, cpuRisingWorkloads: 2 })).toBe('pod-cpu-hog');
+    const errors = {
+      ...metric('http_error_ratio'),
+      entity: { kind: 'Service', namespace: 'shop', name: 'cart' },
+    };
+    expect(classifyFault({ ...input, all: [...cpu, errors], cpuRisingWorkloads: 3 })).toBe('pod-cpu-hog');
+    expect(
+      classifyFault({ ...input, all: [...cpu, symptom('CrashLoopBackOff')], cpuRisingWorkloads: 3 }),
+    ).toBe('pod-cpu-hog');
+  });
+
   it('a CPU hog without a CPU limit is a noisy neighbour', () => {
     expect(
       classifyFault({

@@ -358,6 +358,23 @@ describe('grouping a node with the pods it hosts', () => {
     expect(book.incidents).toHaveLength(1);
   });
 
+  it('groups the same deviation beginning at once on unconnected workloads, not one that begins later', () => {
+    const t = withOther();
+    const book: IncidentBook = { incidents: [] };
+    const first = assignAnomaly(book, t, cpu('Pod', 'co-b', 5), T0 + 5 * 60_000);
+    // `other` shares no node, call or config with checkout: only the common onset joins them.
+    expect(assignAnomaly(book, t, cpu('Pod', 'other-a', 6), T0 + 6 * 60_000).incident.id).toBe(
+      first.incident.id,
+    );
+    const later = assignAnomaly(book, t, cpu('Pod', 'other-a', 9), T0 + 9 * 60_000);
+    expect(later.created).toBe(true);
+    // A symptom has no onset in common with anything: it joins through the topology only.
+    const fresh: IncidentBook = { incidents: [] };
+    assignAnomaly(fresh, t, cpu('Pod', 'co-b', 5), T0 + 5 * 60_000);
+    const crash = anomaly('Pod', 'other-a', { onset: iso(5), observedAt: iso(5) });
+    expect(assignAnomaly(fresh, t, crash, T0 + 5 * 60_000).created).toBe(true);
+  });
+
   it('opens a separate incident for a node that hosts none of the incident’s workloads', () => {
     const t = withOther();
     const book: IncidentBook = { incidents: [] };
