@@ -147,6 +147,50 @@ describe.runIf(kubectlAvailable)('approvals through the real kubectl annotate', 
     expect(events.map((e) => e.reason)).toEqual(['ApprovalRequired', 'RemediationApproved']);
   });
 
+  const tick = (at: number): InboundEvent => ({
+    id: `tick-${at}`,
+    type: EVENT_TYPES.tick,
+    source: 'test',
+    subject: undefined,
+    time: new Date(at).toISOString(),
+    incidentId: undefined,
+    traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    data: { at: new Date(at).toISOString() },
+    extensions: {},
+  });
+
+  it('lets a new incident gather its anomalies for the group wait, then decides it on a tick', async () => {
+    const deps: PolicyDeps = {
+      store: new MemoryStore(),
+      kube,
+      ownNamespace: 'kurative',
+      defaultMode: 'observe',
+      groupWaitMs: 30_000,
+    };
+    await incident('inc-wait');
+    // Closed before it settled: never decided.
+    await createIncident(kube, 'inc-gone', {
+      phase: 'Resolved',
+      startedAt: new Date(now).toISOString(),
+      lastSeenAt: new Date(now).toISOString(),
+      anomalies: 1,
+    });
+    expect(await handle(deps, diagnosis('inc-wait', 'cart'))).toBeUndefined();
+    expect(await handle(deps, diagnosis('inc-gone', 'frontend'))).toBeUndefined();
+    expect(await handle(deps, tick(now + 20_000))).toBeUndefined();
+    const decided = (await policy.handle(tick(now + 60_000) as never, {
+      deps,
+      log: silentLog,
+      config: testConfig(),
+    })) as { data: DecisionData }[] | undefined;
+    expect(decided?.map((e) => [e.data.incidentId, e.data.verdict])).toEqual([
+      ['inc-wait', 'pendingApproval'],
+    ]);
+    expect(decided?.[0]?.data.decidedAt).toBe(new Date(now + 60_000).toISOString());
+    // A standing decision is not taken again on the next tick.
+    expect(await handle(deps, tick(now + 120_000))).toBeUndefined();
+  });
+
   it('turns kurative.dev/reject into a denial', async () => {
     const deps: PolicyDeps = {
       store: new MemoryStore(),

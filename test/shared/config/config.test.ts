@@ -15,6 +15,9 @@ describe('parseConfig', () => {
   it('reads the warm start window as a duration, 0s turning it off', () => {
     expect(parseConfig({ KURATIVE_BACKFILL: '6h30m' }).backfill.windowMs).toBe(6.5 * 3_600_000);
     expect(parseConfig({ KURATIVE_BACKFILL: '0s' }).backfill.windowMs).toBe(0);
+    expect(parseConfig({}).groupWaitMs).toBe(30_000);
+    expect(parseConfig({ KURATIVE_GROUP_WAIT: '1m30s' }).groupWaitMs).toBe(90_000);
+    expect(parseConfig({ KURATIVE_GROUP_WAIT: '0s' }).groupWaitMs).toBe(0);
   });
 
   it('parses every supported variable', () => {
@@ -49,6 +52,8 @@ describe('parseConfig', () => {
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     [{ KURATIVE_BACKFILL: 'a day' }, /KURATIVE_BACKFILL/],
     [{ KURATIVE_BACKFILL: '8d' }, /KURATIVE_BACKFILL/],
+    [{ KURATIVE_GROUP_WAIT: 'soon' }, /KURATIVE_GROUP_WAIT/],
+    [{ KURATIVE_GROUP_WAIT: '1h' }, /KURATIVE_GROUP_WAIT: at most 10m/],
     [{ KURATIVE_BACKFILL_MAX_SAMPLES: '10' }, /KURATIVE_BACKFILL_MAX_SAMPLES/],
   ])('rejects %j naming the variable', (env, name) => {
     expect(() => parseConfig(env)).toThrow(ConfigError);
