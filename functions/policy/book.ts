@@ -28,6 +28,12 @@ export interface Plan {
   phase: 'open' | 'mitigating' | 'resolved' | 'escalated';
   resolvedAt?: number;
   current?: StandingDecision;
+  /** The incident revision of the diagnosis the ladder follows (an older one arriving late is ignored). */
+  sequence?: number;
+  /** When the latest diagnosis arrived (the group wait counts from it). */
+  diagnosedAt?: number;
+  /** Actions (by actionKey) that failed, did not resolve it, or were denied for good: not tried again. */
+  tried?: string[];
 }
 
 export interface PolicyBook {
@@ -118,4 +124,35 @@ export function prune(book: PolicyBook, now: number): void {
 /** The next decision id of a plan: deterministic, so a redelivered event finds the same one. */
 export function nextDecisionId(plan: Plan): string {
   return `${plan.id}-d${plan.decisions + 1}`;
+}
+
+/**
+ * Mark the plan's current action as tried and move to the first action of the ladder not tried
+ * yet (the ladder may have changed since: it is the latest diagnosis's).
+ */
+export function moveOn(plan: Plan): void {
+  // The action decided on (the ladder may have changed under it since), else the step's.
+  const action = plan.actions[plan.step];
+  const key = plan.current?.actionKey ?? (action ? actionKey(action) : undefined);
+  plan.tried = [...triedKeys(plan), ...(key ? [key] : [])];
+  delete plan.current;
+  plan.step = firstUntried(plan);
+}
+
+/** Follow a new diagnosis's ladder, at its first action not tried yet on this incident. */
+export function followLadder(plan: Plan, actions: ActionSpec[]): void {
+  plan.tried = triedKeys(plan);
+  plan.actions = actions;
+  plan.step = firstUntried(plan);
+}
+
+/** Tried actions; a plan stored before they were kept counts the ladder's steps behind it. */
+function triedKeys(plan: Plan): string[] {
+  return plan.tried ?? plan.actions.slice(0, plan.step).map(actionKey);
+}
+
+function firstUntried(plan: Plan): number {
+  const tried = new Set(plan.tried ?? []);
+  const i = plan.actions.findIndex((a) => !tried.has(actionKey(a)));
+  return i < 0 ? plan.actions.length : i;
 }

@@ -16,6 +16,7 @@ import { updateMany, withStore, type BaselineStore } from '../../shared/store/in
 import {
   EMPTY_BOOK,
   actionKey,
+  moveOn,
   needsDecision,
   nextDecisionId,
   recordDecision,
@@ -112,9 +113,11 @@ function decideLadder(
 ): Outcome[] {
   const { now, approval } = ctx;
   const outcomes: Outcome[] = [];
+  const from = plan.step;
   for (let k = 0; k < ctx.facts.length; k++) {
     const action = plan.actions[plan.step];
-    const facts = ctx.facts[k];
+    // Facts were read for the ladder from the step this decision started at.
+    const facts = ctx.facts[plan.step - from];
     if (!action || !facts) break;
     const human = approval !== undefined && k === 0;
     const decision = decide({
@@ -144,9 +147,14 @@ function decideLadder(
     const standing = recordDecision(book, plan, action, decision, now, id);
     outcomes.push({ decision, standing, plan: structuredClone(plan) });
     const permanent = decision.verdict === 'denied' && !TRANSIENT_RULES.has(decision.rule.name);
-    if (!permanent || plan.step + 1 >= plan.actions.length) break;
-    plan.step++;
-    delete plan.current;
+    if (!permanent) break;
+    const current = plan.current;
+    moveOn(plan);
+    // The last action denied for good: its denial stands (nothing left to try).
+    if (plan.step >= plan.actions.length) {
+      if (current) plan.current = current;
+      break;
+    }
   }
   return outcomes;
 }

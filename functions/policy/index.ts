@@ -17,7 +17,15 @@ import {
 import type { Logger } from '../../shared/log/index.js';
 import { defineFunction, type OutboundEvent } from '../../shared/runtime/index.js';
 import { clusterAndStore, updateMany, withStore } from '../../shared/store/index.js';
-import { EMPTY_BOOK, needsDecision, prune, type Plan, type PolicyBook } from './book.js';
+import {
+  EMPTY_BOOK,
+  followLadder,
+  moveOn,
+  needsDecision,
+  prune,
+  type Plan,
+  type PolicyBook,
+} from './book.js';
 import { BOOK_KEY, decideStep, type PolicyDeps } from './decisions.js';
 import { onIncidentUpdate } from './approvals.js';
 
@@ -73,16 +81,23 @@ async function onDiagnosis(
   const now = Date.parse(d.diagnosedAt);
   const top = d.candidates[0];
   // The ladder follows the latest diagnosis; the step stays where the incident is on it.
+  let stale = false;
   const written = await withStore(() =>
     updateMany<PolicyBook>(deps.store, [BOOK_KEY], (_k, current) => {
       const b = structuredClone(current ?? EMPTY_BOOK);
       const plan = (b.plans[d.incidentId] ??= newPlan(d.incidentId, now));
+      // Diagnoses are delivered concurrently: one computed before the plan's arrived late.
+      stale = d.sequence !== undefined && plan.sequence !== undefined && d.sequence < plan.sequence;
+      if (stale) return b;
+      if (d.sequence !== undefined) plan.sequence = d.sequence;
+      plan.diagnosedAt = now;
       if (plan.phase === 'resolved' && now - (plan.resolvedAt ?? now) >= REOPEN_AFTER_MS) {
         plan.phase = 'open';
         plan.step = 0;
+        plan.tried = [];
         delete plan.current;
       }
-      plan.actions = d.recommendedActions;
+      followLadder(plan, d.recommendedActions);
       plan.confidence = top?.confidence ?? 0;
       if (top) plan.root = top.object;
       plan.updatedAt = now;
@@ -92,16 +107,28 @@ async function onDiagnosis(
   );
   const plan = written.get(BOOK_KEY)?.plans[d.incidentId];
   if (!plan || plan.phase === 'resolved') return undefined;
+  if (stale) {
+    log.debug({ incident: d.incidentId, sequence: d.sequence }, 'stale diagnosis (a later one was seen)');
+    return undefined;
+  }
   if (!settled(plan, now, deps)) {
-    log.debug({ incident: d.incidentId }, 'new incident still gathering anomalies; deciding on a later tick');
+    log.debug({ incident: d.incidentId }, 'incident still gathering anomalies; deciding on a later tick');
     return undefined;
   }
   return decideStep(d.incidentId, now, deps, log);
 }
 
-/** Whether a plan's incident has gathered its anomalies long enough to be decided on. */
-const settled = (plan: Plan, now: number, deps: PolicyDeps) =>
-  now - plan.createdAt >= (deps.groupWaitMs ?? 0);
+/**
+ * Whether a plan's incident has settled: no diagnosis for the group wait (one scrape's anomalies
+ * arrive one by one, each with its diagnosis; the decision waits for the last). An incident that
+ * keeps growing is decided anyway once it is SETTLE_LIMIT_MS old, so it cannot be starved.
+ */
+const settled = (plan: Plan, now: number, deps: PolicyDeps) => {
+  const wait = deps.groupWaitMs ?? 0;
+  return now - (plan.diagnosedAt ?? plan.createdAt) >= wait || now - plan.createdAt >= SETTLE_LIMIT_MS;
+};
+/** An incident is decided on at the latest this long after its first diagnosis. */
+const SETTLE_LIMIT_MS = 10 * 60_000;
 
 /**
  * scrape's follow-up tick (only while an Incident is open): decide the plans that settled since
@@ -151,8 +178,7 @@ async function onRemediation(
         return book;
       }
       if (plan.phase === 'escalated') return book;
-      plan.step++;
-      delete plan.current;
+      moveOn(plan);
       plan.phase = 'open';
       next = plan.step < plan.actions.length ? 'decide' : 'escalate';
       if (next === 'escalate') plan.phase = 'escalated';

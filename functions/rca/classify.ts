@@ -106,6 +106,8 @@ export interface ActionContext {
   /** For config changes: the workload reading the config. */
   readonly consumer?: ObjectRef;
   readonly rollout: boolean;
+  /** CPU rose on several workloads at once (more requests): restarting would only cut capacity. */
+  readonly load?: boolean;
 }
 
 /** Recommended actions for a fault class, in the order to try them. */
@@ -186,6 +188,18 @@ export function recommendActions(faultClass: FaultClass, ctx: ActionContext): Ac
         a('evictPod', root, 'move the neighbour to another node'),
       ];
     case 'pod-cpu-hog':
+      if (ctx.load)
+        return [
+          a(
+            'scaleWorkload',
+            root,
+            'add replicas: CPU rose on several workloads at once, more requests than a runaway',
+            {
+              delta: 1,
+            },
+          ),
+          a('notify', root, 'the service is overloaded: add capacity or shed load'),
+        ];
       return [
         a('restartPod', root, 'restart the runaway pods one at a time'),
         a('scaleWorkload', root, 'add replicas to spread the load', { delta: 1 }),

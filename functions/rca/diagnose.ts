@@ -7,7 +7,7 @@ import type {
   Severity,
 } from '../../shared/contracts/index.js';
 import type { Change } from './changes.js';
-import { classifyFault, recommendActions } from './classify.js';
+import { classifyFault, LOAD_WIDE_WORKLOADS, recommendActions } from './classify.js';
 import { causalPath, rankCauses, type RankedCause } from './rank.js';
 import { keyOf, workloadOf, type ClusterSnapshot, type Topology } from './topology.js';
 
@@ -111,6 +111,8 @@ export function diagnose(input: {
   anomalies: readonly AnomalyData[];
   changes: readonly Change[];
   now: number;
+  /** The incident's revision (see DiagnosisData.sequence). */
+  sequence?: number;
 }): { diagnosis: DiagnosisData; ranked: RankedCause[] } | undefined {
   const { topology, anomalies } = input;
   if (anomalies.length === 0) return undefined;
@@ -193,6 +195,7 @@ export function diagnose(input: {
   const actions = recommendActions(faultClass, {
     root: top.object,
     rollout: top.change?.kind === 'rollout',
+    load: cpuRising >= LOAD_WIDE_WORKLOADS,
     ...(consumerRef ? { consumer: consumerRef } : {}),
   });
   const runnersUp = ranked
@@ -209,6 +212,9 @@ export function diagnose(input: {
     runnersUp.length > 0 ? `Next candidates: ${runnersUp.join(', ')}.` : '',
     faultClass === 'benign'
       ? `CPU rose together on ${cpuRising} workloads while nothing failed: load, not a fault. Nothing to do; adding replicas is the autoscaler's job.`
+      : '',
+    faultClass === 'pod-cpu-hog' && cpuRising >= LOAD_WIDE_WORKLOADS
+      ? `CPU rose together on ${cpuRising} workloads: more requests, not a runaway pod, so replicas are added rather than pods restarted.`
       : '',
   ]
     .filter(Boolean)
@@ -231,6 +237,7 @@ export function diagnose(input: {
       explanation,
       recommendedActions: actions,
       anomalyIds: [...new Set(anomalies.map((a) => a.anomalyId))],
+      ...(input.sequence === undefined ? {} : { sequence: input.sequence }),
     },
   };
 }

@@ -12,6 +12,8 @@ export interface OpenIncident {
   anomalies: AnomalyData[];
   /** Root cause last reported (an Event is written when it changes). */
   root?: string;
+  /** Revision: grows with every anomaly joined (orders the incident's diagnoses). */
+  seq?: number;
 }
 
 export interface IncidentBook {
@@ -90,6 +92,7 @@ export function assignAnomaly(
     target.anomalies = [...target.anomalies.filter((x) => x.anomalyId !== a.anomalyId), a].slice(
       -MAX_ANOMALIES,
     );
+    target.seq = (target.seq ?? target.anomalies.length) + 1;
     return { incident: target, created: false, duplicate: false };
   }
   const incident: OpenIncident = {
@@ -98,6 +101,7 @@ export function assignAnomaly(
     last: at,
     keys: [...keys],
     anomalies: [a],
+    seq: 1,
   };
   book.incidents.push(incident);
   return { incident, created: true, duplicate: false };

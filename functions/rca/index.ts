@@ -86,6 +86,7 @@ export const definition = defineFunction<RcaDeps, Accepted>({
       anomalies: open.anomalies,
       changes,
       now,
+      ...(open.seq === undefined ? {} : { sequence: open.seq }),
     });
     if (!result) return undefined;
     await writeIncident(deps.kube, open, result.diagnosis, created, log);

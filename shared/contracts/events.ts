@@ -111,6 +111,11 @@ export const DiagnosisData = z
     explanation: z.string().min(1),
     recommendedActions: z.array(ActionSpec),
     anomalyIds: z.array(z.string()),
+    /**
+     * The incident's revision this diagnosis saw (it grows with every anomaly the incident joins).
+     * Diagnoses are delivered concurrently and may arrive out of order: a lower one is stale.
+     */
+    sequence: z.number().int().positive().optional(),
   })
   .strict();
 export type DiagnosisData = z.infer<typeof DiagnosisData>;
