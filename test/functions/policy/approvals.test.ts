@@ -147,6 +147,11 @@ describe.runIf(kubectlAvailable)('approvals through the real kubectl annotate', 
     expect(events.map((e) => e.reason)).toEqual(['ApprovalRequired', 'RemediationApproved']);
   });
 
+  /** Delete a test's Incidents, so the others do not count them as open (the circuit breaker). */
+  const forget = async (...names: string[]) => {
+    for (const name of names) await kube.custom.deleteClusterCustomObject({ ...INCIDENTS, name });
+  };
+
   const tick = (at: number): InboundEvent => ({
     id: `tick-${at}`,
     type: EVENT_TYPES.tick,
@@ -189,6 +194,27 @@ describe.runIf(kubectlAvailable)('approvals through the real kubectl annotate', 
     expect(decided?.[0]?.data.decidedAt).toBe(new Date(now + 60_000).toISOString());
     // A standing decision is not taken again on the next tick.
     expect(await handle(deps, tick(now + 120_000))).toBeUndefined();
+    await forget('inc-wait', 'inc-gone');
+  });
+
+  it('ignores a diagnosis that arrives after a later one of the same incident', async () => {
+    const deps: PolicyDeps = {
+      store: new MemoryStore(),
+      kube,
+      ownNamespace: 'kurative',
+      defaultMode: 'observe',
+    };
+    await incident('inc-stale');
+    const sequenced = (workload: string, sequence: number): InboundEvent => {
+      const e = diagnosis('inc-stale', workload);
+      return { ...e, id: `${e.id}-${sequence}`, data: { ...(e.data as DiagnosisData), sequence } };
+    };
+    expect((await handle(deps, sequenced('cart', 3)))?.data.action.target.name).toBe('cart');
+    // Computed from the incident before its third anomaly, delivered late: it changes nothing.
+    expect(await handle(deps, sequenced('frontend', 2))).toBeUndefined();
+    // A later one with another remedy is followed.
+    expect((await handle(deps, sequenced('frontend', 4)))?.data.action.target.name).toBe('frontend');
+    await forget('inc-stale');
   });
 
   it('turns kurative.dev/reject into a denial', async () => {

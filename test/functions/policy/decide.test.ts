@@ -12,6 +12,9 @@ import {
 } from '../../../functions/policy/decide.js';
 import {
   EMPTY_BOOK,
+  actionKey,
+  followLadder,
+  moveOn,
   needsDecision,
   recordDecision,
   type Plan,
@@ -507,5 +510,29 @@ describe('plans: one decision per step', () => {
       'i-d1',
     );
     expect(needsDecision(q, a, NOW + 3_600_000)).toBe(false);
+  });
+
+  it('follows a changed ladder at its first action not tried yet on the incident', () => {
+    const restart = action('restartPod');
+    const scale = action('scaleWorkload');
+    const notify = action('notify');
+    const p = { ...plan(), actions: [restart, scale] };
+    recordDecision(structuredClone(EMPTY_BOOK), p, restart, decide(input({ action: restart })), NOW, 'i-d1');
+    // The restart did not resolve it: on to the next action…
+    moveOn(p);
+    expect([p.step, p.current, p.tried]).toEqual([1, undefined, [actionKey(restart)]]);
+    // …and a later diagnosis whose ladder begins with scaling starts there, not at its step 1.
+    followLadder(p, [scale, notify]);
+    expect(p.actions[p.step]).toBe(scale);
+    // A ladder that puts the tried restart first again skips it.
+    followLadder(p, [restart, notify]);
+    expect(p.actions[p.step]).toBe(notify);
+    // Everything tried: nothing left on the ladder.
+    moveOn(p);
+    expect(p.step).toBe(2);
+    // A plan stored before tried actions were kept counts the steps behind it as tried.
+    const old: Plan = { ...plan(), actions: [restart, scale], step: 1 };
+    followLadder(old, [scale, restart]);
+    expect(old.actions[old.step]).toBe(scale);
   });
 });

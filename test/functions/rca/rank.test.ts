@@ -366,8 +366,13 @@ describe('grouping a node with the pods it hosts', () => {
     expect(assignAnomaly(book, t, cpu('Pod', 'other-a', 6), T0 + 6 * 60_000).incident.id).toBe(
       first.incident.id,
     );
-    const later = assignAnomaly(book, t, cpu('Pod', 'other-a', 9), T0 + 9 * 60_000);
-    expect(later.created).toBe(true);
+    // Each anomaly joined raises the incident's revision (it orders the incident's diagnoses).
+    expect(first.incident.seq).toBe(2);
+    // Beginning 4 minutes later: its own incident.
+    const apart: IncidentBook = { incidents: [] };
+    assignAnomaly(apart, t, cpu('Pod', 'co-b', 5), T0 + 5 * 60_000);
+    const later = assignAnomaly(apart, t, cpu('Pod', 'other-a', 9), T0 + 9 * 60_000);
+    expect([later.created, later.incident.seq]).toEqual([true, 1]);
     // A symptom has no onset in common with anything: it joins through the topology only.
     const fresh: IncidentBook = { incidents: [] };
     assignAnomaly(fresh, t, cpu('Pod', 'co-b', 5), T0 + 5 * 60_000);
