@@ -277,6 +277,7 @@ async function writeIncident(
         }
       : {}),
     anomalies: d.anomalyIds.length,
+    ...(d.sequence === undefined ? {} : { revision: d.sequence }),
     affected: [...new Set(incident.anomalies.map((a) => describe(a.entity)))].slice(0, 50),
     explanation: d.explanation,
     causalPath: d.causalPath
@@ -285,35 +286,73 @@ async function writeIncident(
     evidence: d.evidence.slice(0, 30).map((e) => `${e.at} ${describe(e.object)}: ${e.description}`),
     recommendedActions: d.recommendedActions.map((a) => `${a.type} ${describe(a.target)}: ${a.reason}`),
   };
-  const base = { group: KURATIVE_GROUP, version: KURATIVE_VERSION, plural: 'incidents' };
   try {
-    // Concurrent deliveries: the one that created the Incident may not have written its status yet,
-    // or a retried first write may find the incident already in the store. Read what is there.
-    const existing = created ? undefined : await getIncident(kube, incident.id);
-    if (created || !existing) {
-      await kube.custom
-        .createClusterCustomObject({
-          ...base,
-          body: {
-            apiVersion: KURATIVE_API_VERSION,
-            kind: 'Incident',
-            metadata: { name: incident.id, labels: { 'app.kubernetes.io/managed-by': 'kurative' } },
-            spec: { summary: d.explanation.slice(0, 200) },
-          },
-        })
-        .catch((error: unknown) => {
-          if (statusOf(error) !== 409) throw error;
-        });
+    // Another writer (policy, act, a newer diagnosis) between the read and the patch: read again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await patchIncidentStatus(kube, incident.id, d, status, created && attempt === 1, log);
+        return;
+      } catch (error) {
+        if (statusOf(error) !== 409 || attempt >= WRITE_ATTEMPTS) throw error;
+      }
     }
-    if (!existing?.status?.phase) status.phase = 'Diagnosed';
-    await kube.custom.patchClusterCustomObjectStatus(
-      { ...base, name: incident.id, body: { status } },
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-    );
   } catch (error) {
     log.error({ incident: incident.id, status: statusOf(error) }, 'could not write the Incident');
     throw apiFailure(`writing Incident ${incident.id}`, error);
   }
+}
+
+const WRITE_ATTEMPTS = 5;
+
+/**
+ * One read-and-patch of an Incident's status, conditional on the resourceVersion read. Diagnoses
+ * are written concurrently: one from an older revision of the incident, finishing after a newer
+ * one, would show a stale root cause, so it leaves the Incident as it is.
+ */
+async function patchIncidentStatus(
+  kube: KubeClients,
+  name: string,
+  d: DiagnosisData,
+  status: Partial<IncidentStatus>,
+  created: boolean,
+  log: Logger,
+): Promise<void> {
+  const base = { group: KURATIVE_GROUP, version: KURATIVE_VERSION, plural: 'incidents' };
+  // The delivery that created the Incident may not have written its status yet, or a retried first
+  // write may find the incident already in the store. Read what is there.
+  const existing = created ? undefined : await getIncident(kube, name);
+  const shown = existing?.status?.revision;
+  if (shown !== undefined && d.sequence !== undefined && d.sequence < shown) {
+    log.debug({ incident: name, revision: d.sequence, shown }, 'older diagnosis: Incident left as it is');
+    return;
+  }
+  if (created || !existing) {
+    await kube.custom
+      .createClusterCustomObject({
+        ...base,
+        body: {
+          apiVersion: KURATIVE_API_VERSION,
+          kind: 'Incident',
+          metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'kurative' } },
+          spec: { summary: d.explanation.slice(0, 200) },
+        },
+      })
+      .catch((error: unknown) => {
+        if (statusOf(error) !== 409) throw error;
+      });
+  }
+  const version = existing?.metadata?.resourceVersion;
+  await kube.custom.patchClusterCustomObjectStatus(
+    {
+      ...base,
+      name,
+      body: {
+        ...(version ? { metadata: { resourceVersion: version } } : {}),
+        status: existing?.status?.phase ? status : { ...status, phase: 'Diagnosed' },
+      },
+    },
+    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+  );
 }
 
 /** A Kubernetes Event on the root-cause object, so `kubectl describe` on it shows the diagnosis. */

@@ -114,6 +114,8 @@ export const IncidentStatus = z
     faultClass: z.string().optional(),
     confidence: z.number().min(0).max(1).optional(),
     anomalies: z.number().int().min(0),
+    /** The incident revision the status was written from (a late, older diagnosis does not overwrite it). */
+    revision: z.number().int().positive().optional(),
     affected: z.array(z.string()).default([]),
     explanation: z.string().optional(),
     causalPath: z.array(z.string()).default([]),

@@ -1,0 +1,99 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as k8s from '@kubernetes/client-node';
+import { definition as rca, type RcaDeps } from '../../../functions/rca/index.js';
+import { installKurative } from '../../../cli/pipeline.js';
+import { Sandbox } from '../../../sandbox/sandbox.js';
+import {
+  DiagnosisData,
+  EVENT_TYPES,
+  type AnomalyData,
+  type IncidentStatus,
+} from '../../../shared/contracts/index.js';
+import { createKubeClients, loadKubeConfig, type KubeClients } from '../../../shared/kube/index.js';
+import type { InboundEvent } from '../../../shared/runtime/index.js';
+import { MemoryStore } from '../../../shared/store/index.js';
+import { INCIDENTS } from '../../support/incidents.js';
+import { scenario } from '../../support/pipeline.js';
+import { silentLog, testConfig } from '../../support/runtime.js';
+
+describe('rca writes an Incident from its newest diagnosis only', () => {
+  let sandbox: Sandbox;
+  let kube: KubeClients;
+
+  beforeAll(async () => {
+    sandbox = await Sandbox.start({
+      scenario: scenario('memory-leak'),
+      dir: mkdtempSync(join(tmpdir(), 'k-rca-')),
+    });
+    installKurative(sandbox);
+    for (let i = 0; i < 6; i++) sandbox.step();
+    kube = createKubeClients(loadKubeConfig({ kubeconfig: sandbox.kubeconfigPath }));
+  });
+  afterAll(async () => sandbox.close());
+
+  const at = () => new Date(sandbox.simulator.clock.epochMs).toISOString();
+  const cartPods = () =>
+    sandbox.simulator.cluster.store
+      .list('/pods')
+      .map((p) => p.metadata.name)
+      .filter((n) => n.startsWith('cart-'));
+
+  function anomaly(pod: string): InboundEvent {
+    const data: AnomalyData = {
+      anomalyId: `mem-${pod}`,
+      entity: { kind: 'Pod', namespace: 'shop', name: pod, container: 'app' },
+      signal: 'memory_working_set_bytes',
+      kind: 'deviation',
+      detector: 'builtin-memory-deviation',
+      score: 0.99,
+      threshold: 0.9,
+      severity: 'warning',
+      value: 2e8,
+      baseline: { level: 1e8, spread: 1e6 },
+      onset: at(),
+      observedAt: at(),
+    };
+    return {
+      id: data.anomalyId,
+      type: EVENT_TYPES.anomaly,
+      source: 'test',
+      subject: undefined,
+      time: at(),
+      incidentId: undefined,
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      data,
+      extensions: {},
+    };
+  }
+
+  it('leaves the Incident to a newer revision, and still emits the diagnosis', async () => {
+    const deps: RcaDeps = { store: new MemoryStore(), kube };
+    const handle = async (e: InboundEvent) => {
+      const out = (await rca.handle(e as never, { deps, log: silentLog, config: testConfig() })) as
+        { data: unknown } | undefined;
+      return out && DiagnosisData.parse(out.data);
+    };
+    const [a, b, c] = cartPods();
+    const first = await handle(anomaly(a ?? ''));
+    expect(first?.sequence).toBe(1);
+    const name = first?.incidentId ?? '';
+    const read = async () =>
+      ((await kube.custom.getClusterCustomObject({ ...INCIDENTS, name })) as { status: IncidentStatus })
+        .status;
+    expect(await read()).toMatchObject({ revision: 1, anomalies: 1, phase: 'Diagnosed' });
+    const second = await handle(anomaly(b ?? ''));
+    expect(second?.sequence).toBe(2);
+    expect(await read()).toMatchObject({ revision: 2, anomalies: 2 });
+    // As if a newer diagnosis (revision 9) had been written meanwhile by another instance.
+    await kube.custom.patchClusterCustomObjectStatus(
+      { ...INCIDENTS, name, body: { status: { revision: 9, rootCause: 'newer' } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    const third = await handle(anomaly(c ?? ''));
+    expect(third?.sequence).toBe(3);
+    expect(await read()).toMatchObject({ revision: 9, rootCause: 'newer', anomalies: 2 });
+  });
+});
