@@ -44,6 +44,15 @@ describe.runIf(kubectlAvailable)('approvals through the real kubectl annotate', 
   });
   afterAll(async () => sandbox.close());
 
+  /** Policy's dependencies for one test: its own store, the sandbox's API server. */
+  const policyDeps = (extra: Partial<PolicyDeps> = {}): PolicyDeps => ({
+    store: new MemoryStore(),
+    kube,
+    ownNamespace: 'kurative',
+    defaultMode: 'observe',
+    ...extra,
+  });
+
   const handle = (deps: PolicyDeps, event: InboundEvent) =>
     policy.handle(event as never, { deps, log: silentLog, config: testConfig() }) as Promise<
       { data: DecisionData; extensions?: Record<string, string> } | undefined
@@ -106,12 +115,7 @@ describe.runIf(kubectlAvailable)('approvals through the real kubectl annotate', 
     };
 
   it('waits on the Incident, then acts on kubectl annotate … kurative.dev/approve=<action>', async () => {
-    const deps: PolicyDeps = {
-      store: new MemoryStore(),
-      kube,
-      ownNamespace: 'kurative',
-      defaultMode: 'observe',
-    };
+    const deps = policyDeps();
     await incident('inc-approve');
     const pending = await handle(deps, diagnosis('inc-approve', 'cart'));
     expect(pending?.data.verdict).toBe('pendingApproval');
@@ -165,13 +169,7 @@ describe.runIf(kubectlAvailable)('approvals through the real kubectl annotate', 
   });
 
   it('lets a new incident gather its anomalies for the group wait, then decides it on a tick', async () => {
-    const deps: PolicyDeps = {
-      store: new MemoryStore(),
-      kube,
-      ownNamespace: 'kurative',
-      defaultMode: 'observe',
-      groupWaitMs: 30_000,
-    };
+    const deps = policyDeps({ groupWaitMs: 30_000 });
     await incident('inc-wait');
     // Closed before it settled: never decided.
     await createIncident(kube, 'inc-gone', {
@@ -198,12 +196,7 @@ describe.runIf(kubectlAvailable)('approvals through the real kubectl annotate', 
   });
 
   it('ignores a diagnosis that arrives after a later one of the same incident', async () => {
-    const deps: PolicyDeps = {
-      store: new MemoryStore(),
-      kube,
-      ownNamespace: 'kurative',
-      defaultMode: 'observe',
-    };
+    const deps = policyDeps();
     await incident('inc-stale');
     const sequenced = (workload: string, sequence: number): InboundEvent => {
       const e = diagnosis('inc-stale', workload);
@@ -218,12 +211,7 @@ describe.runIf(kubectlAvailable)('approvals through the real kubectl annotate', 
   });
 
   it('turns kurative.dev/reject into a denial', async () => {
-    const deps: PolicyDeps = {
-      store: new MemoryStore(),
-      kube,
-      ownNamespace: 'kurative',
-      defaultMode: 'observe',
-    };
+    const deps = policyDeps();
     await incident('inc-reject');
     expect((await handle(deps, diagnosis('inc-reject', 'frontend')))?.data.verdict).toBe('pendingApproval');
     await kubectl(sandbox.kubeconfigPath, [
@@ -237,12 +225,7 @@ describe.runIf(kubectlAvailable)('approvals through the real kubectl annotate', 
   });
 
   it('lets approvals expire', async () => {
-    const deps: PolicyDeps = {
-      store: new MemoryStore(),
-      kube,
-      ownNamespace: 'kurative',
-      defaultMode: 'observe',
-    };
+    const deps = policyDeps();
     await incident('inc-late');
     expect((await handle(deps, diagnosis('inc-late', 'cart')))?.data.expiresAt).toBe(
       new Date(now + 30 * 60_000).toISOString(),
@@ -258,12 +241,7 @@ describe.runIf(kubectlAvailable)('approvals through the real kubectl annotate', 
   });
 
   it('ignores an approval naming another action', async () => {
-    const deps: PolicyDeps = {
-      store: new MemoryStore(),
-      kube,
-      ownNamespace: 'kurative',
-      defaultMode: 'observe',
-    };
+    const deps = policyDeps();
     await incident('inc-other');
     await handle(deps, diagnosis('inc-other', 'cart'));
     await kubectl(sandbox.kubeconfigPath, [
@@ -279,12 +257,7 @@ describe.runIf(kubectlAvailable)('approvals through the real kubectl annotate', 
   });
 
   it('goes down the ladder at once when an action is not allowed, and records both decisions', async () => {
-    const deps: PolicyDeps = {
-      store: new MemoryStore(),
-      kube,
-      ownNamespace: 'kurative',
-      defaultMode: 'observe',
-    };
+    const deps = policyDeps();
     await incident('inc-ladder');
     const event = diagnosis('inc-ladder', 'cart');
     const d = event.data as DiagnosisData;
@@ -315,12 +288,7 @@ describe.runIf(kubectlAvailable)('approvals through the real kubectl annotate', 
       )
       .replace('mode: enforce', 'mode: enforce\n  priority: 10');
     expect((await kubectl(sandbox.kubeconfigPath, ['apply', '-f', '-'], invalid)).code).toBe(0);
-    const deps: PolicyDeps = {
-      store: new MemoryStore(),
-      kube,
-      ownNamespace: 'kurative',
-      defaultMode: 'observe',
-    };
+    const deps = policyDeps();
     await incident('inc-invalid');
     const d = await handle(deps, diagnosis('inc-invalid', 'cart'));
     expect(d?.data).toMatchObject({

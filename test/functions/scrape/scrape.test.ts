@@ -18,15 +18,15 @@ import * as k8s from '@kubernetes/client-node';
 let sandbox: Sandbox;
 let kube: KubeClients;
 
-beforeEach(async () => {
-  sandbox = await Sandbox.start({
-    scenario: scenario('memory-leak'),
-    dir: mkdtempSync(join(tmpdir(), 'k-scrape-')),
-  });
+/** A sandbox of the scenario with kurative installed, `steps` simulator steps in. */
+async function start(name: string, steps: number): Promise<void> {
+  sandbox = await Sandbox.start({ scenario: scenario(name), dir: mkdtempSync(join(tmpdir(), 'k-scrape-')) });
   installKurative(sandbox);
-  for (let i = 0; i < 12; i++) sandbox.step();
+  for (let i = 0; i < steps; i++) sandbox.step();
   kube = createKubeClients(loadKubeConfig({ kubeconfig: sandbox.kubeconfigPath }));
-});
+}
+
+beforeEach(() => start('memory-leak', 12));
 afterEach(async () => sandbox.close());
 
 type Emitted = { type: string; data: unknown }[];
@@ -52,17 +52,11 @@ const ticks = (events: Emitted) =>
 describe('scrape with Prometheus: the limit query of a Detector', () => {
   it('gives each storage series the limit of the container it names, and none where it has none', async () => {
     await sandbox.close();
-    sandbox = await Sandbox.start({
-      scenario: scenario('disk-fill'),
-      dir: mkdtempSync(join(tmpdir(), 'k-scrape-')),
-    });
-    installKurative(sandbox);
-    for (let i = 0; i < 12; i++) sandbox.step();
+    await start('disk-fill', 12);
     const prometheus = new SandboxPrometheus(sandbox.simulator);
     const url = await prometheus.listen();
     try {
-      const clients = createKubeClients(loadKubeConfig({ kubeconfig: sandbox.kubeconfigPath }));
-      const events = await tick(clients, testConfig({ KURATIVE_PROMETHEUS_URL: url }));
+      const events = await tick(kube, testConfig({ KURATIVE_PROMETHEUS_URL: url }));
       const storage = events
         .filter((e) => e.type === EVENT_TYPES.metrics)
         .flatMap((e) => (e.data as MetricsData).samples)
@@ -83,12 +77,7 @@ describe('scrape with Prometheus: the limit query of a Detector', () => {
 
   it('runs a query two Detectors share once, and sends each of its series once with the limit', async () => {
     await sandbox.close();
-    sandbox = await Sandbox.start({
-      scenario: scenario('disk-fill'),
-      dir: mkdtempSync(join(tmpdir(), 'k-scrape-')),
-    });
-    installKurative(sandbox);
-    sandbox.step();
+    await start('disk-fill', 1);
     const prometheus = new SandboxPrometheus(sandbox.simulator);
     const url = await prometheus.listen();
     const asked: string[] = [];
@@ -97,7 +86,6 @@ describe('scrape with Prometheus: the limit query of a Detector', () => {
       return fetch(input, init);
     };
     try {
-      const clients = createKubeClients(loadKubeConfig({ kubeconfig: sandbox.kubeconfigPath }));
       const detectors = sandbox.simulator.cluster.store.list('kurative.dev/detectors') as unknown as {
         spec: { signal: { promql?: string; limitPromql?: string } };
       }[];
@@ -106,7 +94,7 @@ describe('scrape with Prometheus: the limit query of a Detector', () => {
       expect(fs.length).toBe(2);
       expect(fs.filter((d) => d.spec.signal.limitPromql).length).toBe(1);
       const config = testConfig({ KURATIVE_PROMETHEUS_URL: url, KURATIVE_BACKFILL: '0s' });
-      const events = await tick(clients, config, counting);
+      const events = await tick(kube, config, counting);
       expect(asked.filter((q) => q === fs[0]?.spec.signal.promql).length).toBe(1);
       const cart = events
         .filter((e) => e.type === EVENT_TYPES.metrics)
