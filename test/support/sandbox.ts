@@ -2,7 +2,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
+import { installKurative } from '../../cli/pipeline.js';
+import { Sandbox } from '../../sandbox/sandbox.js';
 import { startApiServer, type RunningApiServer } from '../../sandbox/server-bootstrap.js';
+import { createKubeClients, loadKubeConfig, type KubeClients } from '../../shared/kube/index.js';
+import { scenario } from './pipeline.js';
 
 /** Start a bare sandbox API server in a temp dir. */
 export async function startTestApiServer(): Promise<RunningApiServer> {
@@ -19,4 +23,22 @@ export function kubeConfigFrom(
     kc.loadFromString(server.kubeconfigFor(asServiceAccount.namespace, asServiceAccount.name));
   else kc.loadFromFile(server.kubeconfigPath);
   return kc;
+}
+
+/**
+ * A sandbox running the named scenario with kurative's CRDs and default Detectors installed,
+ * `steps` simulator steps in (12 = two minutes: every pod running and ready), and clients for its
+ * API server. The caller closes it.
+ */
+export async function startWithKurative(
+  name: string,
+  steps: number,
+): Promise<{ sandbox: Sandbox; kube: KubeClients }> {
+  const sandbox = await Sandbox.start({
+    scenario: scenario(name),
+    dir: mkdtempSync(join(tmpdir(), `k-${name}-`)),
+  });
+  installKurative(sandbox);
+  for (let i = 0; i < steps; i++) sandbox.step();
+  return { sandbox, kube: createKubeClients(loadKubeConfig({ kubeconfig: sandbox.kubeconfigPath })) };
 }

@@ -1,37 +1,27 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { definition as act } from '../../../functions/act/index.js';
 import { perform } from '../../../functions/act/actions.js';
-import { installKurative } from '../../../cli/pipeline.js';
-import { Sandbox } from '../../../sandbox/sandbox.js';
+import type { Sandbox } from '../../../sandbox/sandbox.js';
 import {
   EVENT_TYPES,
   type ActionSpec,
   type DecisionData,
   type RemediationData,
 } from '../../../shared/contracts/index.js';
-import { createKubeClients, loadKubeConfig, type KubeClients } from '../../../shared/kube/index.js';
+import type { KubeClients } from '../../../shared/kube/index.js';
 import { MemoryStore } from '../../../shared/store/index.js';
 import type { InboundEvent } from '../../../shared/runtime/index.js';
 import { createIncident, INCIDENTS } from '../../support/incidents.js';
-import { scenario } from '../../support/pipeline.js';
 import { silentLog, testConfig } from '../../support/runtime.js';
+import { startWithKurative } from '../../support/sandbox.js';
 
 const MI = 2 ** 20;
 let sandbox: Sandbox;
 let kube: KubeClients;
 
 beforeEach(async () => {
-  sandbox = await Sandbox.start({
-    scenario: scenario('memory-leak'),
-    dir: mkdtempSync(join(tmpdir(), 'k-act-')),
-  });
-  installKurative(sandbox);
-  for (let i = 0; i < 12; i++) sandbox.step(); // two minutes: every pod running and ready
-  kube = createKubeClients(loadKubeConfig({ kubeconfig: sandbox.kubeconfigPath }));
+  ({ sandbox, kube } = await startWithKurative('memory-leak', 12)); // every pod running and ready
 });
 afterEach(async () => sandbox.close());
 

@@ -1,29 +1,19 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { perform } from '../../../functions/act/actions.js';
 import { verify } from '../../../functions/act/verify.js';
 import { gatherFacts } from '../../../functions/policy/facts.js';
-import { installKurative } from '../../../cli/pipeline.js';
-import { Sandbox } from '../../../sandbox/sandbox.js';
+import type { Sandbox } from '../../../sandbox/sandbox.js';
 import type { ActionSpec } from '../../../shared/contracts/index.js';
-import { createKubeClients, loadKubeConfig, type KubeClients } from '../../../shared/kube/index.js';
-import { scenario } from '../../support/pipeline.js';
+import type { KubeClients } from '../../../shared/kube/index.js';
+import { startWithKurative } from '../../support/sandbox.js';
 
 const GI = 2 ** 30;
 let sandbox: Sandbox;
 let kube: KubeClients;
 
 beforeEach(async () => {
-  sandbox = await Sandbox.start({
-    scenario: scenario('volume-fill'),
-    dir: mkdtempSync(join(tmpdir(), 'k-volume-')),
-  });
-  installKurative(sandbox);
-  for (let i = 0; i < 12; i++) sandbox.step(); // two minutes: the database running on its claim
-  kube = createKubeClients(loadKubeConfig({ kubeconfig: sandbox.kubeconfigPath }));
+  ({ sandbox, kube } = await startWithKurative('volume-fill', 12)); // the database running on its claim
 });
 afterEach(async () => sandbox.close());
 

@@ -1,18 +1,14 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { definition as policy, type PolicyDeps } from '../../../functions/policy/index.js';
-import { installKurative } from '../../../cli/pipeline.js';
-import { Sandbox } from '../../../sandbox/sandbox.js';
+import type { Sandbox } from '../../../sandbox/sandbox.js';
 import { EVENT_TYPES, type DecisionData, type DiagnosisData } from '../../../shared/contracts/index.js';
-import { createKubeClients, loadKubeConfig, type KubeClients } from '../../../shared/kube/index.js';
+import type { KubeClients } from '../../../shared/kube/index.js';
 import { MemoryStore } from '../../../shared/store/index.js';
 import type { InboundEvent } from '../../../shared/runtime/index.js';
 import { kubectl, kubectlAvailable } from '../../support/kubectl.js';
 import { createIncident, INCIDENTS } from '../../support/incidents.js';
-import { scenario } from '../../support/pipeline.js';
 import { silentLog, testConfig } from '../../support/runtime.js';
+import { startWithKurative } from '../../support/sandbox.js';
 
 const POLICY = `apiVersion: kurative.dev/v1alpha1
 kind: RemediationPolicy
@@ -31,13 +27,7 @@ describe.runIf(kubectlAvailable)('approvals through the real kubectl annotate', 
   let now: number;
 
   beforeAll(async () => {
-    sandbox = await Sandbox.start({
-      scenario: scenario('memory-leak'),
-      dir: mkdtempSync(join(tmpdir(), 'k-pol-')),
-    });
-    installKurative(sandbox);
-    for (let i = 0; i < 12; i++) sandbox.step();
-    kube = createKubeClients(loadKubeConfig({ kubeconfig: sandbox.kubeconfigPath }));
+    ({ sandbox, kube } = await startWithKurative('memory-leak', 12));
     now = sandbox.simulator.clock.epochMs;
     const applied = await kubectl(sandbox.kubeconfigPath, ['apply', '-f', '-'], POLICY);
     expect(applied.stderr).toBe('');

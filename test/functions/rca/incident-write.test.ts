@@ -1,36 +1,26 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as k8s from '@kubernetes/client-node';
 import { definition as rca, type RcaDeps } from '../../../functions/rca/index.js';
-import { installKurative } from '../../../cli/pipeline.js';
-import { Sandbox } from '../../../sandbox/sandbox.js';
+import type { Sandbox } from '../../../sandbox/sandbox.js';
 import {
   DiagnosisData,
   EVENT_TYPES,
   type AnomalyData,
   type IncidentStatus,
 } from '../../../shared/contracts/index.js';
-import { createKubeClients, loadKubeConfig, type KubeClients } from '../../../shared/kube/index.js';
+import type { KubeClients } from '../../../shared/kube/index.js';
 import type { InboundEvent } from '../../../shared/runtime/index.js';
 import { MemoryStore } from '../../../shared/store/index.js';
 import { INCIDENTS } from '../../support/incidents.js';
-import { scenario } from '../../support/pipeline.js';
 import { silentLog, testConfig } from '../../support/runtime.js';
+import { startWithKurative } from '../../support/sandbox.js';
 
 describe('rca writes an Incident from its newest diagnosis only', () => {
   let sandbox: Sandbox;
   let kube: KubeClients;
 
   beforeAll(async () => {
-    sandbox = await Sandbox.start({
-      scenario: scenario('memory-leak'),
-      dir: mkdtempSync(join(tmpdir(), 'k-rca-')),
-    });
-    installKurative(sandbox);
-    for (let i = 0; i < 6; i++) sandbox.step();
-    kube = createKubeClients(loadKubeConfig({ kubeconfig: sandbox.kubeconfigPath }));
+    ({ sandbox, kube } = await startWithKurative('memory-leak', 6));
   });
   afterAll(async () => sandbox.close());
 

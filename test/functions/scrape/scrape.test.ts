@@ -1,29 +1,22 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { limitsByEntity, definition as scrape } from '../../../functions/scrape/index.js';
 import { entityFromLabels } from '../../../functions/scrape/samples.js';
 import { SandboxPrometheus } from '../../../sandbox/prometheus.js';
 import type { Fetch } from '../../../shared/prometheus/index.js';
-import { installKurative } from '../../../cli/pipeline.js';
-import { Sandbox } from '../../../sandbox/sandbox.js';
+import type { Sandbox } from '../../../sandbox/sandbox.js';
 import { EVENT_TYPES, type MetricsData, type TickData } from '../../../shared/contracts/index.js';
-import { createKubeClients, loadKubeConfig, type KubeClients } from '../../../shared/kube/index.js';
+import type { KubeClients } from '../../../shared/kube/index.js';
 import { createIncident, INCIDENTS } from '../../support/incidents.js';
-import { scenario } from '../../support/pipeline.js';
 import { silentLog, testConfig } from '../../support/runtime.js';
 import * as k8s from '@kubernetes/client-node';
+import { startWithKurative } from '../../support/sandbox.js';
 
 let sandbox: Sandbox;
 let kube: KubeClients;
 
 /** A sandbox of the scenario with kurative installed, `steps` simulator steps in. */
 async function start(name: string, steps: number): Promise<void> {
-  sandbox = await Sandbox.start({ scenario: scenario(name), dir: mkdtempSync(join(tmpdir(), 'k-scrape-')) });
-  installKurative(sandbox);
-  for (let i = 0; i < steps; i++) sandbox.step();
-  kube = createKubeClients(loadKubeConfig({ kubeconfig: sandbox.kubeconfigPath }));
+  ({ sandbox, kube } = await startWithKurative(name, steps));
 }
 
 beforeEach(() => start('memory-leak', 12));
