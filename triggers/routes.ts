@@ -32,6 +32,12 @@ export const ROUTES: readonly Route[] = [
     function: 'rca',
     filter: { type: EVENT_TYPES.apiServerUpdate, kind: 'ConfigMap' },
   },
+  // Replica counts: a workload scaled down (to zero) just before its service fails is the change.
+  {
+    name: 'rca-deployment-change',
+    function: 'rca',
+    filter: { type: EVENT_TYPES.apiServerUpdate, kind: 'Deployment' },
+  },
   { name: 'policy-diagnosis', function: 'policy', filter: { type: EVENT_TYPES.diagnosis } },
   { name: 'policy-remediation', function: 'policy', filter: { type: EVENT_TYPES.remediation } },
   {

@@ -6,6 +6,8 @@ export interface Change {
   readonly at: number;
   readonly kind: 'rollout' | 'restart' | 'config' | 'scale' | 'node-condition' | 'node-spec';
   readonly description: string;
+  /** For a scale change: the replica counts before and after. */
+  readonly replicas?: { readonly from: number; readonly to: number };
 }
 
 const REVISION = 'deployment.kubernetes.io/revision';

@@ -15,6 +15,9 @@ export interface ClassifyInput {
   readonly cpuRisingWorkloads?: number;
 }
 
+const scaledToZero = (change: Change | undefined) =>
+  change?.kind === 'scale' && change.replicas?.to === 0 && change.replicas.from > 0;
+
 /** CPU rising on this many workloads at once, with nothing failing, is load (more requests). */
 export const LOAD_WIDE_WORKLOADS = 3;
 
@@ -58,6 +61,8 @@ function classifyNode(input: ClassifyInput): FaultClass {
 function classifyWorkload(input: ClassifyInput): FaultClass {
   const { own } = input;
   const rollout = input.change?.kind === 'rollout';
+  // Scaled to zero just before its service failed: someone's change to the workload took it away.
+  if (scaledToZero(input.change) && own.some((a) => a.entity.kind === 'Service')) return 'config-change';
   if (has(own, 'FailedCreate', /quota/i)) return 'quota-exceeded';
   if (has(own, 'FailedCreate', /maximum|minimum|must specify/i)) return 'resource-misconfiguration';
   if (has(own, 'FailedScheduling', /Insufficient/i)) return 'resource-misconfiguration';
@@ -72,6 +77,7 @@ function classifyWorkload(input: ClassifyInput): FaultClass {
     rollout &&
     (has(own, 'CrashLoopBackOff') ||
       signal(own, 'http_error_ratio') ||
+      signal(own, 'http_latency_ms') ||
       has(own, 'CreateContainerConfigError'))
   )
     return 'bad-rollout';
@@ -108,16 +114,31 @@ export interface ActionContext {
   readonly rollout: boolean;
   /** CPU rose on several workloads at once (more requests): restarting would only cut capacity. */
   readonly load?: boolean;
+  /** The change that preceded the onset on the root (a workload scaled to zero is scaled back). */
+  readonly change?: Change;
+}
+
+const action = (
+  type: ActionSpec['type'],
+  target: ObjectRef,
+  reason: string,
+  params: ActionSpec['params'] = {},
+): ActionSpec => ({ type, target, params, reason });
+
+/** A workload scaled to zero before its service failed: back to the replicas it had. */
+function scaleBack(root: ObjectRef, change: Change): ActionSpec[] {
+  const from = change.replicas?.from ?? 1;
+  return [
+    action('scaleWorkload', root, `scale back to the ${from} replicas it had before it was scaled to 0`, {
+      delta: from,
+    }),
+    action('notify', root, `${change.description}: find out who scaled it down and why`),
+  ];
 }
 
 /** Recommended actions for a fault class, in the order to try them. */
 export function recommendActions(faultClass: FaultClass, ctx: ActionContext): ActionSpec[] {
-  const a = (
-    type: ActionSpec['type'],
-    target: ObjectRef,
-    reason: string,
-    params: ActionSpec['params'] = {},
-  ): ActionSpec => ({ type, target, params, reason });
+  const a = action;
   const { root } = ctx;
   switch (faultClass) {
     case 'pod-memory-hog':
@@ -161,6 +182,7 @@ export function recommendActions(faultClass: FaultClass, ctx: ActionContext): Ac
         ? [a('rollbackDeployment', root, 'the rollout added a placement constraint no node satisfies')]
         : [a('notify', root, 'a node change (taint, label) left pods unschedulable: a human must decide')];
     case 'config-change':
+      if (ctx.change && scaledToZero(ctx.change)) return scaleBack(root, ctx.change);
       return [
         ...(ctx.consumer
           ? [
@@ -190,15 +212,13 @@ export function recommendActions(faultClass: FaultClass, ctx: ActionContext): Ac
     case 'pod-cpu-hog':
       if (ctx.load)
         return [
-          a(
+          action(
             'scaleWorkload',
             root,
             'add replicas: CPU rose on several workloads at once, more requests than a runaway',
-            {
-              delta: 1,
-            },
+            { delta: 1 },
           ),
-          a('notify', root, 'the service is overloaded: add capacity or shed load'),
+          action('notify', root, 'the service is overloaded: add capacity or shed load'),
         ];
       return [
         a('restartPod', root, 'restart the runaway pods one at a time'),

@@ -9,7 +9,7 @@ import type {
 import type { Change } from './changes.js';
 import { classifyFault, LOAD_WIDE_WORKLOADS, recommendActions } from './classify.js';
 import { causalPath, rankCauses, type RankedCause } from './rank.js';
-import { keyOf, workloadOf, type ClusterSnapshot, type Topology } from './topology.js';
+import { keyOf, servingWorkload, workloadOf, type ClusterSnapshot, type Topology } from './topology.js';
 
 /** The objects an anomaly counts for: itself, its pod's workload, a service's backing workloads. */
 export function ownersOf(topology: Topology, a: AnomalyData): Set<string> {
@@ -21,7 +21,7 @@ export function ownersOf(topology: Topology, a: AnomalyData): Set<string> {
   }
   if (a.entity.kind === 'Service') {
     for (const e of topology.in.get(k) ?? []) {
-      const w = e.relation === 'serves' ? workloadOf(topology, e.from) : undefined;
+      const w = e.relation === 'serves' ? servingWorkload(topology, e.from) : undefined;
       if (w) out.add(w);
     }
   }
@@ -78,6 +78,15 @@ function promoteBlockingNodes(
   });
   const keys = new Set(promoted.map((p) => p.key));
   return [...promoted, ...ranked.filter((r) => !keys.has(r.key))];
+}
+
+/** What the explanation says when CPU rose on several workloads at once (load). */
+function loadNote(faultClass: string, cpuRising: number): string {
+  if (faultClass === 'benign')
+    return `CPU rose together on ${cpuRising} workloads while nothing failed: load, not a fault. Nothing to do; adding replicas is the autoscaler's job.`;
+  if (faultClass === 'pod-cpu-hog' && cpuRising >= LOAD_WIDE_WORKLOADS)
+    return `CPU rose together on ${cpuRising} workloads: more requests, not a runaway pod, so replicas are added rather than pods restarted.`;
+  return '';
 }
 
 /** Workloads whose pods' CPU deviates upward in the incident. */
@@ -196,6 +205,7 @@ export function diagnose(input: {
     root: top.object,
     rollout: top.change?.kind === 'rollout',
     load: cpuRising >= LOAD_WIDE_WORKLOADS,
+    ...(top.change ? { change: top.change } : {}),
     ...(consumerRef ? { consumer: consumerRef } : {}),
   });
   const runnersUp = ranked
@@ -210,12 +220,7 @@ export function diagnose(input: {
       ? `It changed ${Math.max(0, Math.round((onset - top.change.at) / 60_000))} min before the onset: ${top.change.description}.`
       : 'No change to it preceded the onset.',
     runnersUp.length > 0 ? `Next candidates: ${runnersUp.join(', ')}.` : '',
-    faultClass === 'benign'
-      ? `CPU rose together on ${cpuRising} workloads while nothing failed: load, not a fault. Nothing to do; adding replicas is the autoscaler's job.`
-      : '',
-    faultClass === 'pod-cpu-hog' && cpuRising >= LOAD_WIDE_WORKLOADS
-      ? `CPU rose together on ${cpuRising} workloads: more requests, not a runaway pod, so replicas are added rather than pods restarted.`
-      : '',
+    loadNote(faultClass, cpuRising),
   ]
     .filter(Boolean)
     .join(' ');

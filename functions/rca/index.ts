@@ -204,9 +204,14 @@ async function recordChange(
     data?: unknown;
     binaryData?: unknown;
     spec?: { replicas?: number };
+    status?: { replicas?: number };
   };
   const print = fingerprint(o);
   if (!print) return;
+  // The first update seen of a Deployment may be the scaling itself: until the controller catches
+  // up, its status still counts the replicas it had.
+  const running = o.status?.replicas;
+  const before = print.kind === 'scale' && typeof running === 'number' ? String(running) : undefined;
   const key = keyOf({ kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name });
   const at = Date.parse(event.time ?? '') || Date.now();
   await withStore(() =>
@@ -215,7 +220,7 @@ async function recordChange(
       [CHANGES_KEY],
       (_k, current) => {
         const state = structuredClone(current ?? { hashes: {}, changes: [] });
-        const previous = state.hashes[key];
+        const previous = state.hashes[key] ?? before;
         state.hashes[key] = print.value;
         // A ConfigMap update means it was modified (counted even without an earlier hash); a
         // Deployment update is a scaling only when the replica count moved.
@@ -224,7 +229,15 @@ async function recordChange(
             ? previous !== print.value
             : previous !== undefined && previous !== print.value;
         if (changed)
-          state.changes.push({ object: key, at, kind: print.kind, description: print.describe(previous) });
+          state.changes.push({
+            object: key,
+            at,
+            kind: print.kind,
+            description: print.describe(previous),
+            ...(print.kind === 'scale' && previous !== undefined
+              ? { replicas: { from: Number(previous), to: Number(print.value) } }
+              : {}),
+          });
         state.changes = state.changes.filter((c) => at - c.at <= CHANGE_HISTORY_MS);
         return state;
       },

@@ -9,7 +9,7 @@
 // workloads, nodes, ConfigMaps/Secrets, services and bare pods.
 import type { AnomalyData, ObjectRef } from '../../shared/contracts/index.js';
 import type { Change } from './changes.js';
-import { keyOf, workloadOf, type Edge, type Topology } from './topology.js';
+import { keyOf, servingWorkload, workloadOf, type Edge, type Topology } from './topology.js';
 
 export interface RankOptions {
   readonly damping: number;
@@ -110,7 +110,7 @@ function liftedStrength(topology: Topology, strength: Map<string, number>): Map<
     const workloads = new Set(
       (topology.in.get(k) ?? [])
         .filter((e) => e.relation === 'serves')
-        .map((e) => workloadOf(topology, e.from))
+        .map((e) => servingWorkload(topology, e.from))
         .filter((w): w is string => w !== undefined),
     );
     for (const w of workloads) out.set(w, 1 - (1 - (out.get(w) ?? 0)) * (1 - s));

@@ -187,19 +187,36 @@ class GraphBuilder {
       );
   }
 
-  /** Pod → Service it backs (selector); `pods` are the pods of the service's namespace. */
-  linkService(svc: ObjectView, pods: readonly ObjectView[]): void {
+  /**
+   * Pod → Service it backs (selector); `pods` are the pods of the service's namespace. A Service
+   * that selects no pod (its workload scaled to zero, or every pod gone) is linked from the
+   * workloads whose pod template it selects: what is wrong behind it is still theirs.
+   */
+  linkService(svc: ObjectView, pods: readonly ObjectView[], workloads: readonly WorkloadView[]): void {
     const m = svc.metadata ?? {};
     const svcKey = keyOf({ kind: 'Service', namespace: m.namespace, name: m.name ?? '' });
     const selector = (svc.spec as { selector?: Record<string, string> } | undefined)?.selector;
+    let served = false;
     for (const pod of pods) {
       if (selects(selector, pod.metadata?.labels)) {
+        served = true;
         this.link(
           keyOf({ kind: 'Pod', namespace: m.namespace, name: pod.metadata?.name ?? '' }),
           svcKey,
           'serves',
         );
       }
+    }
+    if (served) return;
+    for (const w of workloads) {
+      const labels = (w.object.spec as { template?: { metadata?: { labels?: Record<string, string> } } })
+        ?.template?.metadata?.labels;
+      if (w.object.metadata?.namespace === m.namespace && selects(selector, labels))
+        this.link(
+          keyOf({ kind: w.kind, namespace: m.namespace, name: w.object.metadata?.name ?? '' }),
+          svcKey,
+          'serves',
+        );
     }
   }
 
@@ -280,14 +297,29 @@ export function buildTopology(snapshot: ClusterSnapshot): Topology {
     if (list) list.push(pod);
     else podsByNamespace.set(ns, [pod]);
   }
+  const workloads: WorkloadView[] = [
+    ...snapshot.deployments.map((object) => ({ kind: 'Deployment', object })),
+    ...snapshot.statefulSets.map((object) => ({ kind: 'StatefulSet', object })),
+  ];
   for (const svc of snapshot.services)
-    g.linkService(svc, podsByNamespace.get(svc.metadata?.namespace ?? '') ?? []);
+    g.linkService(svc, podsByNamespace.get(svc.metadata?.namespace ?? '') ?? [], workloads);
   for (const d of snapshot.deployments) g.linkDependencies('Deployment', d);
   for (const d of snapshot.statefulSets) g.linkDependencies('StatefulSet', d);
   for (const d of snapshot.daemonSets) g.linkDependencies('DaemonSet', d);
   for (const hpa of snapshot.hpas) g.linkHpa(hpa);
   for (const call of snapshot.calls ?? []) g.linkObservedCall(call);
   return g.build();
+}
+
+/** A workload object with its kind (for linking a Service with no pods to what it selects). */
+interface WorkloadView {
+  readonly kind: string;
+  readonly object: ObjectView;
+}
+
+/** The workload behind a `serves` edge: the pod's owner, or the workload itself when it has no pods. */
+export function servingWorkload(topology: Topology, from: string): string | undefined {
+  return from.startsWith('Pod/') ? workloadOf(topology, from) : from;
 }
 
 /** The workload (Deployment/StatefulSet/DaemonSet) that owns a pod, through its ReplicaSet. */

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,15 +7,17 @@ import { buildReport, clusterChanges, type ScenarioRun } from '../../cli/report.
 import { runScenario } from '../../cli/run-scenario.js';
 import { RemediationPolicySpec } from '../../shared/contracts/index.js';
 import { scenario } from '../support/pipeline.js';
+import { loadScenarios, type Scenario } from '../../sandbox/simulator/scenario.js';
 
 // The npm start mix, the benign scenarios and a node failure.
 const MIX = ['memory-leak', 'bad-rollout', 'traffic-spike', 'pod-delete', 'normal-rollout', 'node-failure'];
 
-/** The scenario without kurative and in enforce mode, in that order. */
-async function noneThenEnforce(name: string): Promise<[ScenarioRun, ScenarioRun]> {
-  const dir = mkdtempSync(join(tmpdir(), `kurative-${name}-`));
-  const none = (await runScenario(scenario(name), { mode: 'none', dir, inProcess: true })).run;
-  const enforce = (await runScenario(scenario(name), { mode: 'enforce', dir, inProcess: true })).run;
+/** The scenario (by name, or one built here) without kurative and in enforce mode, in that order. */
+async function noneThenEnforce(which: string | Scenario): Promise<[ScenarioRun, ScenarioRun]> {
+  const s = typeof which === 'string' ? scenario(which) : which;
+  const dir = mkdtempSync(join(tmpdir(), `kurative-${s.name}-`));
+  const none = (await runScenario(s, { mode: 'none', dir, inProcess: true })).run;
+  const enforce = (await runScenario(s, { mode: 'enforce', dir, inProcess: true })).run;
   return [none, enforce];
 }
 
@@ -73,6 +75,46 @@ describe('self-correction end to end: enforce mode against no kurative on the sa
     expect([...new Set(clusterChanges(enforce.audit).map((a) => a.resource))]).toEqual([
       'persistentvolumeclaims',
     ]);
+  }, 300_000);
+
+  it('a Deployment scaled to zero by hand: its service fails, and kurative scales it back to the replicas it had', async () => {
+    // The bad-rollout cluster, where someone scales payment (2 replicas) to 0 at minute 20 instead.
+    const dir = mkdtempSync(join(tmpdir(), 'kurative-scaled-'));
+    const yaml = readFileSync(join('sandbox', 'scenarios', 'bad-rollout.yaml'), 'utf8')
+      .replace(/^name: .*$/m, 'name: scaled-to-zero')
+      .replace(
+        /^faults:[\s\S]*$/m,
+        [
+          'faults:',
+          '  - at: 20m',
+          '    type: patch',
+          '    target: { apiVersion: apps/v1, kind: Deployment, namespace: shop, name: payment }',
+          '    patch: { spec: { replicas: 0 } }',
+          'truth:',
+          '  rootCause: { kind: Deployment, namespace: shop, name: payment }',
+          '  faultClass: config-change',
+          '  actions: [scaleWorkload]',
+          '  actionWanted: true',
+          '  failureAt: 20m',
+          '',
+        ].join('\n'),
+      );
+    writeFileSync(join(dir, 'scaled-to-zero.yaml'), yaml);
+    const [s] = loadScenarios(dir);
+    const runs = await noneThenEnforce(s as Scenario);
+    const [none, enforce] = runs;
+    expect(none.outcome.impairedSeconds).toBeGreaterThan(600);
+    const scaled = enforce.remediations.filter((r) => r.action.type === 'scaleWorkload');
+    expect(scaled[0]).toMatchObject({
+      status: 'succeeded',
+      action: { target: { kind: 'Deployment', name: 'payment' }, params: { from: 0, replicas: 2 } },
+    });
+    expect(enforce.remediations.some((r) => r.status === 'verified')).toBe(true);
+    expect(enforce.outcome.impairedSeconds).toBeLessThan(none.outcome.impairedSeconds / 4);
+    const spec = RemediationPolicySpec.parse(examplePolicy('enforce').spec);
+    const report = buildReport(runs, { none: spec, observe: spec, enforce: spec });
+    expect(report.modes.enforce.falseActions).toBe(0);
+    expect(report.modes.enforce.actionsBeyondPolicy).toBe(0);
   }, 300_000);
 
   it('node-cpu-saturation: the climbing worker is capped well before the node saturates, within policy', async () => {

@@ -78,6 +78,7 @@ describe('classifyFault', () => {
     ['leak', deploy, [metric('memory_working_set_bytes', 'forecast')], undefined, 'pod-memory-hog'],
     ['crash after rollout', deploy, [symptom('CrashLoopBackOff')], rollout, 'bad-rollout'],
     ['errors after rollout', deploy, [metric('http_error_ratio')], rollout, 'bad-rollout'],
+    ['slower after rollout', deploy, [metric('http_latency_ms')], rollout, 'bad-rollout'],
     [
       'disk',
       deploy,
@@ -122,6 +123,31 @@ describe('classifyFault', () => {
     expect(
       classifyFault({ ...input, all: [...cpu, symptom('CrashLoopBackOff')], cpuRisingWorkloads: 3 }),
     ).toBe('pod-cpu-hog');
+  });
+
+  it('a workload scaled to zero before its service failed is scaled back', () => {
+    const errors = {
+      ...metric('http_error_ratio'),
+      entity: { kind: 'Service', namespace: 'shop', name: 'cart' },
+    };
+    const scaled = {
+      object: 'Deployment/shop/cart',
+      at: 0,
+      kind: 'scale' as const,
+      description: 'scaled 3 → 0 replicas',
+      replicas: { from: 3, to: 0 },
+    };
+    expect(classifyFault({ root: deploy, own: [errors], all: [errors], change: scaled })).toBe(
+      'config-change',
+    );
+    const actions = recommendActions('config-change', { root: deploy, rollout: false, change: scaled });
+    expect(actions.map((a) => [a.type, a.params])).toEqual([
+      ['scaleWorkload', { delta: 3 }],
+      ['notify', {}],
+    ]);
+    // Scaled down but not to zero: not this rule.
+    const down = { ...scaled, replicas: { from: 3, to: 2 } };
+    expect(classifyFault({ root: deploy, own: [errors], all: [errors], change: down })).toBe('unknown');
   });
 
   it('a CPU hog without a CPU limit is a noisy neighbour', () => {

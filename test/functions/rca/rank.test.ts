@@ -302,6 +302,30 @@ describe('rankCauses', () => {
   });
 });
 
+describe('a service whose workload has no pods', () => {
+  it('is served by the workload its selector picks from the pod template', () => {
+    const base = shop();
+    const templated = base.deployments.map((d) => ({
+      ...d,
+      spec: { ...(d.spec as object), template: { metadata: { labels: { app: d.metadata?.name ?? '' } } } },
+    }));
+    const t = buildTopology({
+      ...base,
+      deployments: templated,
+      pods: base.pods.filter((p) => !p.metadata?.name?.startsWith('pay-')),
+    });
+    expect(
+      t.edges.filter((e) => e.to === 'Service/shop/payment').map((e) => `${e.from} ${e.relation}`),
+    ).toEqual(['Deployment/shop/payment serves']);
+    // Services whose pods run keep their pod edges only.
+    expect(
+      t.edges.filter((e) => e.to === 'Service/shop/checkout').every((e) => e.from.startsWith('Pod/')),
+    ).toBe(true);
+    const errors = anomaly('Service', 'payment', { signal: 'http_error_ratio', kind: 'deviation' });
+    expect(rankCauses(t, [errors], [], T0)[0]?.key).toBe('Deployment/shop/payment');
+  });
+});
+
 describe('observed calls', () => {
   it('adds call edges seen in traffic metrics, once, and only between known objects', () => {
     const base = shop();
