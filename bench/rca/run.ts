@@ -38,8 +38,15 @@ const program = new Command('bench:rca')
         .map((e) => DiagnosisData.parse(e.data));
       const ms = Math.round(performance.now() - t0);
       if (s.benign) {
+        // Each incident judged on its latest diagnosis (highest revision), as a fault's is: policy
+        // decides nothing before the group wait, so the first diagnoses of a scrape are not acted on.
+        const latest = new Map<string, DiagnosisData>();
+        for (const d of diagnoses) {
+          const seen = latest.get(d.incidentId);
+          if (!seen || (d.sequence ?? 0) >= (seen.sequence ?? 0)) latest.set(d.incidentId, d);
+        }
         const actionable = new Set(
-          diagnoses
+          [...latest.values()]
             .filter(
               (d) =>
                 (d.candidates[0]?.confidence ?? 0) >= ACTION_CONFIDENCE &&
@@ -55,7 +62,12 @@ const program = new Command('bench:rca')
       // The incident the fault caused: the first opened after it; judged on its latest diagnosis.
       const after = diagnoses.filter((d) => Date.parse(d.diagnosedAt) >= faultAt);
       const incidentId = after[0]?.incidentId;
-      const latest = [...after].reverse().find((d) => d.incidentId === incidentId);
+      const latest = after
+        .filter((d) => d.incidentId === incidentId)
+        .reduce<DiagnosisData | undefined>(
+          (a, d) => (!a || (d.sequence ?? 0) >= (a.sequence ?? 0) ? d : a),
+          undefined,
+        );
       const truth = s.truth.rootCause ? keyOf(s.truth.rootCause) : '';
       const ranked = (latest?.candidates ?? []).map((c) => keyOf(c.object));
       const position = ranked.indexOf(truth);
