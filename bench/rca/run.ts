@@ -1,13 +1,16 @@
-// `npm run bench:rca [-- --scenarios <dir>]`: every scenario through the real pipeline (scrape,
+// `npm run bench:rca [-- --scenarios <dir>] [--perturb]`: every scenario through the real pipeline (scrape,
 // score, rca as functions-framework handlers on the dev broker, against the sandbox), then the
 // incident each fault produced is compared with the scenario's ground truth.
-import { resolve } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { DiagnosisData, EVENT_TYPES } from '../../shared/contracts/index.js';
 import { repoRoot } from '../../shared/tools/index.js';
 import { loadScenarios } from '../../sandbox/simulator/scenario.js';
 import { keyOf } from '../../functions/rca/topology.js';
 import { runScenario } from '../../test/support/pipeline.js';
+import { perturbScenarios } from './perturb.js';
 
 /**
  * Confidence from which an incident would be acted on (policy's default minimum). One diagnosed as
@@ -18,9 +21,16 @@ const ACTION_CONFIDENCE = 0.5;
 const program = new Command('bench:rca')
   .option('--scenarios <dir>', 'scenario directory', resolve(repoRoot, 'sandbox/scenarios'))
   .option('--only <name>', 'run one scenario')
-  .action(async (opts: { scenarios: string; only?: string }) => {
-    const scenarios = loadScenarios(resolve(opts.scenarios)).filter(
-      (s) => !opts.only || s.name === opts.only,
+  .option(
+    '--perturb',
+    'run perturbed copies instead: another seed, namespaces renamed, faults 7 minutes later',
+  )
+  .action(async (opts: { scenarios: string; only?: string; perturb?: boolean }) => {
+    const dir = opts.perturb
+      ? perturbScenarios(resolve(opts.scenarios), mkdtempSync(join(tmpdir(), 'kurative-perturbed-')))
+      : resolve(opts.scenarios);
+    const scenarios = loadScenarios(dir).filter(
+      (s) => !opts.only || s.name === opts.only || s.name === `${opts.only}-p`,
     );
     let faults = 0;
     let top1 = 0;
