@@ -15,16 +15,19 @@ export interface Perturbation {
   readonly namespaceSuffix: string;
 }
 
+/** Appended to a perturbed scenario's name. */
+export const PERTURBED_SUFFIX = '-p';
+
 export const DEFAULT_PERTURBATION: Perturbation = {
   seedOffset: 7919,
   shiftMs: 7 * 60_000,
-  namespaceSuffix: '-p',
+  namespaceSuffix: PERTURBED_SUFFIX,
 };
 
 const minutes = (ms: number) => `${Math.round(ms / 60_000)}m`;
 const later = (text: string, shiftMs: number) => minutes(parseDuration(text) + shiftMs);
 
-/** One scenario file's text, perturbed (its name gets a `-p` suffix). */
+/** One scenario file's text, perturbed (its name gets PERTURBED_SUFFIX). */
 export function perturbScenario(text: string, p: Perturbation = DEFAULT_PERTURBATION): string {
   const namespaces = (
     (parse(text) as { cluster?: { namespaces?: string[] } }).cluster?.namespaces ?? []
@@ -41,7 +44,7 @@ export function perturbScenario(text: string, p: Perturbation = DEFAULT_PERTURBA
     truth?: { failureAt?: string };
     benign?: boolean;
   };
-  s.name = `${s.name}-p`;
+  s.name = `${s.name}${PERTURBED_SUFFIX}`;
   s.seed = (s.seed ?? 1) + p.seedOffset;
   if (s.faults && s.faults.length > 0) {
     for (const f of s.faults) f.at = later(f.at, p.shiftMs);

@@ -10,13 +10,23 @@ import { repoRoot } from '../../shared/tools/index.js';
 import { loadScenarios } from '../../sandbox/simulator/scenario.js';
 import { keyOf } from '../../functions/rca/topology.js';
 import { runScenario } from '../../test/support/pipeline.js';
-import { perturbScenarios } from './perturb.js';
+import { PERTURBED_SUFFIX, perturbScenarios } from './perturb.js';
 
 /**
  * Confidence from which an incident would be acted on (policy's default minimum). One diagnosed as
  * benign (load, not a fault) recommends nothing and is not counted against a benign scenario.
  */
 const ACTION_CONFIDENCE = 0.5;
+
+/** Each incident's latest diagnosis: the highest revision (deliveries may arrive out of order). */
+function latestByIncident(diagnoses: readonly DiagnosisData[]): Map<string, DiagnosisData> {
+  const latest = new Map<string, DiagnosisData>();
+  for (const d of diagnoses) {
+    const seen = latest.get(d.incidentId);
+    if (!seen || (d.sequence ?? 0) >= (seen.sequence ?? 0)) latest.set(d.incidentId, d);
+  }
+  return latest;
+}
 
 const program = new Command('bench:rca')
   .option('--scenarios <dir>', 'scenario directory', resolve(repoRoot, 'sandbox/scenarios'))
@@ -30,7 +40,7 @@ const program = new Command('bench:rca')
       ? perturbScenarios(resolve(opts.scenarios), mkdtempSync(join(tmpdir(), 'kurative-perturbed-')))
       : resolve(opts.scenarios);
     const scenarios = loadScenarios(dir).filter(
-      (s) => !opts.only || s.name === opts.only || s.name === `${opts.only}-p`,
+      (s) => !opts.only || s.name === opts.only || s.name === `${opts.only}${PERTURBED_SUFFIX}`,
     );
     let faults = 0;
     let top1 = 0;
@@ -48,15 +58,10 @@ const program = new Command('bench:rca')
         .map((e) => DiagnosisData.parse(e.data));
       const ms = Math.round(performance.now() - t0);
       if (s.benign) {
-        // Each incident judged on its latest diagnosis (highest revision), as a fault's is: policy
-        // decides nothing before the group wait, so the first diagnoses of a scrape are not acted on.
-        const latest = new Map<string, DiagnosisData>();
-        for (const d of diagnoses) {
-          const seen = latest.get(d.incidentId);
-          if (!seen || (d.sequence ?? 0) >= (seen.sequence ?? 0)) latest.set(d.incidentId, d);
-        }
+        // Each incident judged on its latest diagnosis, as a fault's is: policy decides nothing
+        // before the group wait, so the first diagnoses of a scrape are not acted on.
         const actionable = new Set(
-          [...latest.values()]
+          [...latestByIncident(diagnoses).values()]
             .filter(
               (d) =>
                 (d.candidates[0]?.confidence ?? 0) >= ACTION_CONFIDENCE &&
@@ -72,12 +77,7 @@ const program = new Command('bench:rca')
       // The incident the fault caused: the first opened after it; judged on its latest diagnosis.
       const after = diagnoses.filter((d) => Date.parse(d.diagnosedAt) >= faultAt);
       const incidentId = after[0]?.incidentId;
-      const latest = after
-        .filter((d) => d.incidentId === incidentId)
-        .reduce<DiagnosisData | undefined>(
-          (a, d) => (!a || (d.sequence ?? 0) >= (a.sequence ?? 0) ? d : a),
-          undefined,
-        );
+      const latest = incidentId === undefined ? undefined : latestByIncident(after).get(incidentId);
       const truth = s.truth.rootCause ? keyOf(s.truth.rootCause) : '';
       const ranked = (latest?.candidates ?? []).map((c) => keyOf(c.object));
       const position = ranked.indexOf(truth);

@@ -39,8 +39,11 @@ const STORAGE_SIGNAL = /(^|_)(fs|disk|volume|storage|ephemeral)(_|$)/i;
  * or climbing far above its usual level (a container without a limit fills its node's disk).
  */
 const isStorageFilling = (a: AnomalyData) =>
-  STORAGE_SIGNAL.test(a.signal) &&
-  (a.kind === 'forecast' || (a.kind === 'deviation' && (a.value ?? 0) > (a.baseline?.level ?? Infinity)));
+  STORAGE_SIGNAL.test(a.signal) && (a.kind === 'forecast' || risesAboveBaseline(a));
+
+/** A deviation above its baseline (one without value or baseline says nothing of its direction). */
+export const risesAboveBaseline = (a: AnomalyData) =>
+  a.kind === 'deviation' && (a.value ?? 0) > (a.baseline?.level ?? Infinity);
 
 function classifyNode(input: ClassifyInput): FaultClass {
   if (has(input.own, 'NodeNotReady')) return 'node-failure';
@@ -212,13 +215,13 @@ export function recommendActions(faultClass: FaultClass, ctx: ActionContext): Ac
     case 'pod-cpu-hog':
       if (ctx.load)
         return [
-          action(
+          a(
             'scaleWorkload',
             root,
             'add replicas: CPU rose on several workloads at once, more requests than a runaway',
             { delta: 1 },
           ),
-          action('notify', root, 'the service is overloaded: add capacity or shed load'),
+          a('notify', root, 'the service is overloaded: add capacity or shed load'),
         ];
       return [
         a('restartPod', root, 'restart the runaway pods one at a time'),

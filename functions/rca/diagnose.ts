@@ -7,7 +7,7 @@ import type {
   Severity,
 } from '../../shared/contracts/index.js';
 import type { Change } from './changes.js';
-import { classifyFault, LOAD_WIDE_WORKLOADS, recommendActions } from './classify.js';
+import { classifyFault, LOAD_WIDE_WORKLOADS, recommendActions, risesAboveBaseline } from './classify.js';
 import { causalPath, rankCauses, type RankedCause } from './rank.js';
 import { keyOf, servingWorkload, workloadOf, type ClusterSnapshot, type Topology } from './topology.js';
 
@@ -93,8 +93,7 @@ function loadNote(faultClass: string, cpuRising: number): string {
 function cpuRisingWorkloads(topology: Topology, anomalies: readonly AnomalyData[]): number {
   const rising = new Set<string>();
   for (const a of anomalies) {
-    if (a.signal !== 'cpu_usage_cores' || a.kind !== 'deviation') continue;
-    if (!((a.value ?? 0) > (a.baseline?.level ?? Infinity))) continue;
+    if (a.signal !== 'cpu_usage_cores' || !risesAboveBaseline(a)) continue;
     const w = workloadOf(topology, keyOf(a.entity));
     if (w) rising.add(w);
   }

@@ -15,6 +15,14 @@ const csv = z
 const url = z.url({ protocol: /^https?$/ });
 const intFrom = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
+/** A duration (`30s`, `6h`, `1h30m`) in ms, at most `max` (written as `maxText` in the message). */
+const durationUpTo = (hint: string, max: number, maxText: string, fallback: number) =>
+  z
+    .string()
+    .regex(DURATION_PATTERN, hint)
+    .transform(parseDuration)
+    .pipe(z.number().max(max, `at most ${maxText}`))
+    .default(fallback);
 
 const ConfigSchema = z.object({
   FUNCTION_TARGET: FunctionName.optional(),
@@ -30,12 +38,12 @@ const ConfigSchema = z.object({
   KURATIVE_SINK_TIMEOUT_MS: intFrom(100, 120_000, 10_000),
   KURATIVE_MAX_EVENT_BYTES: intFrom(4096, 4 * 1024 * 1024, 256 * 1024),
   /** How much history a new PromQL Detector's series are warmed with (query_range); 0s disables. */
-  KURATIVE_BACKFILL: z
-    .string()
-    .regex(DURATION_PATTERN, 'a duration like 6h or 24h (0s disables)')
-    .transform(parseDuration)
-    .pipe(z.number().max(7 * 86_400_000, 'at most 7d'))
-    .default(86_400_000),
+  KURATIVE_BACKFILL: durationUpTo(
+    'a duration like 6h or 24h (0s disables)',
+    7 * 86_400_000,
+    '7d',
+    86_400_000,
+  ),
   /** At most this many backfilled samples per Detector (the window shrinks to fit its series). */
   KURATIVE_BACKFILL_MAX_SAMPLES: intFrom(1_000, 5_000_000, 200_000),
   /**
@@ -43,12 +51,12 @@ const ConfigSchema = z.object({
    * Alertmanager's group_wait): the first anomaly of a scrape alone can look like a fault that the
    * rest of the scrape shows to be load. 0s decides on the first diagnosis.
    */
-  KURATIVE_GROUP_WAIT: z
-    .string()
-    .regex(DURATION_PATTERN, 'a duration like 30s or 1m (0s decides at once)')
-    .transform(parseDuration)
-    .pipe(z.number().max(10 * 60_000, 'at most 10m'))
-    .default(30_000),
+  KURATIVE_GROUP_WAIT: durationUpTo(
+    'a duration like 30s or 1m (0s decides at once)',
+    10 * 60_000,
+    '10m',
+    30_000,
+  ),
   KUBECONFIG: z.string().min(1).optional(),
   KUBERNETES_SERVICE_HOST: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
