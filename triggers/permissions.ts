@@ -37,7 +37,8 @@ export const PERMISSIONS: Record<FunctionName, readonly Rule[]> = {
   score: [rule([KURATIVE], ['detectors'], READ), rule([KURATIVE], ['detectors/status'], ['patch'])],
   rca: [
     rule([''], ['pods', 'nodes', 'services', 'configmaps'], READ),
-    rule(['apps'], ['deployments', 'replicasets', 'statefulsets', 'daemonsets'], READ),
+    // replicasets, controllerrevisions: rollouts, and what they changed.
+    rule(['apps'], ['deployments', 'replicasets', 'statefulsets', 'daemonsets', 'controllerrevisions'], READ),
     rule(['autoscaling'], ['horizontalpodautoscalers'], READ),
     rule([KURATIVE], ['incidents'], ['get', 'list', 'create']),
     rule([KURATIVE], ['incidents/status'], ['get', 'patch']),
@@ -47,7 +48,8 @@ export const PERMISSIONS: Record<FunctionName, readonly Rule[]> = {
     rule([''], ['pods', 'nodes', 'namespaces', 'configmaps', 'persistentvolumeclaims'], READ),
     // Whether a claim's StorageClass allows volume expansion.
     rule(['storage.k8s.io'], ['storageclasses'], ['get']),
-    rule(['apps'], ['deployments', 'replicasets', 'statefulsets', 'daemonsets'], READ),
+    // replicasets, controllerrevisions: whether there is a revision to roll back to.
+    rule(['apps'], ['deployments', 'replicasets', 'statefulsets', 'daemonsets', 'controllerrevisions'], READ),
     // Scaling is left to an autoscaler that owns the replica count.
     rule(['autoscaling'], ['horizontalpodautoscalers'], READ),
     rule([KURATIVE], ['remediationpolicies'], READ),
@@ -58,15 +60,15 @@ export const PERMISSIONS: Record<FunctionName, readonly Rule[]> = {
     EVENTS,
   ],
   act: [
-    // patch pods: the quarantine label; eviction: restart, move off a node, drain.
-    rule([''], ['pods'], ['get', 'list', 'patch']),
+    // patch pods: the quarantine label; eviction: restart, move off a node, drain; delete: a
+    // StatefulSet's forced rollback (its pods of the bad revision that never become Ready).
+    rule([''], ['pods'], ['get', 'list', 'patch', 'delete']),
     rule([''], ['pods/eviction'], ['create']),
     rule([''], ['nodes'], ['get', 'patch']),
-    // update deployments: a rollback writes the previous template back (as kubectl rollout undo).
-    rule(['apps'], ['deployments'], ['get', 'list', 'patch', 'update']),
-    rule(['apps'], ['statefulsets', 'daemonsets'], ['get', 'list', 'patch']),
+    // update: a rollback writes the previous template back (as kubectl rollout undo).
+    rule(['apps'], ['deployments', 'statefulsets', 'daemonsets'], ['get', 'list', 'patch', 'update']),
     rule(['apps'], ['deployments/scale', 'statefulsets/scale'], ['get', 'patch']),
-    rule(['apps'], ['replicasets'], READ),
+    rule(['apps'], ['replicasets', 'controllerrevisions'], READ),
     rule(['networking.k8s.io'], ['networkpolicies'], ['create']),
     // patch persistentvolumeclaims: a volume expansion raises the claim's requested size.
     rule([''], ['persistentvolumeclaims'], ['get', 'patch']),

@@ -3,7 +3,14 @@ import type { ActionSpec, ObjectRef } from '../../shared/contracts/index.js';
 import { apiFailure, apiReason, statusOf, type KubeClients } from '../../shared/kube/index.js';
 import { describeRef } from '../../shared/kube/incidents.js';
 import { unavailable } from '../../shared/runtime/index.js';
-import { matchLabelsSelector, readWorkload, type Workload } from '../../shared/kube/workloads.js';
+import {
+  deploymentRevision,
+  matchLabelsSelector,
+  podReady,
+  readWorkload,
+  templateRevisions,
+  type Workload,
+} from '../../shared/kube/workloads.js';
 import { formatQuantity, parseQuantity } from '../../shared/quantity/index.js';
 
 /** What one action did (or would do, as a dry run). */
@@ -25,7 +32,9 @@ export interface ActionContext {
 const DRY = (dryRun: boolean) => (dryRun ? { dryRun: 'All' } : {});
 const STRATEGIC = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch);
 const MERGE = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
-const REVISION = 'deployment.kubernetes.io/revision';
+/** A StatefulSet's pods name their revision here. */
+const REVISION_HASH = 'controller-revision-hash';
+const ROLLBACK_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
 const QUARANTINE_LABEL = 'kurative.dev/quarantined';
 
 const done = (message: string, changes: string[], verify: ObjectRef[]): ActionResult => ({
@@ -313,42 +322,100 @@ async function scale(ctx: ActionContext, action: ActionSpec): Promise<ActionResu
   );
 }
 
-/** What `kubectl rollout undo` does: copy the previous revision's pod template back into the Deployment. */
-async function rollback(ctx: ActionContext, action: ActionSpec): Promise<ActionResult> {
-  const { target } = action;
-  if (target.kind !== 'Deployment') return failed('only a Deployment can be rolled back');
-  const namespace = target.namespace ?? 'default';
-  for (let attempt = 0; attempt < 4; attempt++) {
-    const d = await ctx.kube.apps.readNamespacedDeployment({ namespace, name: target.name });
-    const sets = (
-      await ctx.kube.apps.listNamespacedReplicaSet({
-        namespace,
-        labelSelector: matchLabelsSelector(d.spec?.selector.matchLabels),
-      })
-    ).items.filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.uid === d.metadata?.uid));
-    const revisionOf = (o: { metadata?: k8s.V1ObjectMeta }) =>
-      Number(o.metadata?.annotations?.[REVISION] ?? 0);
-    const current = revisionOf(d);
-    const previous = sets
-      .filter((rs) => revisionOf(rs) < current && revisionOf(rs) > 0)
-      .sort((a, b) => revisionOf(b) - revisionOf(a))[0];
-    if (!previous?.spec?.template)
-      return failed(`no revision before ${current} to roll back to`, [], [target]);
-    const template = structuredClone(previous.spec.template);
-    if (template.metadata?.labels) delete template.metadata.labels['pod-template-hash'];
-    const message = `rolled ${describeRef(target)} back from revision ${current} to ${revisionOf(previous)}`;
+/** Write a workload back with another pod template (a full update: a concurrent change is a 409). */
+async function replaceTemplate(
+  ctx: ActionContext,
+  kind: string,
+  w: Workload,
+  template: k8s.V1PodTemplateSpec,
+): Promise<void> {
+  const name = w.metadata?.name ?? '';
+  const namespace = w.metadata?.namespace ?? 'default';
+  const common = { name, namespace, ...DRY(ctx.dryRun) };
+  if (kind === 'Deployment') {
+    const d = w as k8s.V1Deployment;
+    await ctx.kube.apps.replaceNamespacedDeployment({
+      ...common,
+      body: { ...d, spec: { ...(d.spec as k8s.V1DeploymentSpec), template } },
+    });
+  } else if (kind === 'StatefulSet') {
+    const s = w as k8s.V1StatefulSet;
+    await ctx.kube.apps.replaceNamespacedStatefulSet({
+      ...common,
+      body: { ...s, spec: { ...(s.spec as k8s.V1StatefulSetSpec), template } },
+    });
+  } else {
+    const s = w as k8s.V1DaemonSet;
+    await ctx.kube.apps.replaceNamespacedDaemonSet({
+      ...common,
+      body: { ...s, spec: { ...(s.spec as k8s.V1DaemonSetSpec), template } },
+    });
+  }
+}
+
+/**
+ * A StatefulSet with ordered pod management waits for every pod to be Ready before it replaces
+ * any, so a pod of the bad revision that never becomes Ready blocks the rollback for good
+ * (Kubernetes' "forced rollback"): delete the pods that are not Ready and not at the revision
+ * rolled back to, and the controller recreates them from it.
+ */
+async function forceRollback(
+  ctx: ActionContext,
+  s: k8s.V1StatefulSet,
+  to: string,
+  target: ObjectRef,
+): Promise<string[]> {
+  if ((s.spec?.podManagementPolicy ?? 'OrderedReady') !== 'OrderedReady') return [];
+  if ((s.spec?.updateStrategy?.type ?? 'RollingUpdate') !== 'RollingUpdate') return [];
+  const stuck = (await podsOf(ctx.kube, target)).filter(
+    (p) => p.metadata?.labels?.[REVISION_HASH] !== to && !podReady(p),
+  );
+  const changes: string[] = [];
+  for (const p of stuck) {
+    const name = p.metadata?.name ?? '';
     try {
-      await ctx.kube.apps.replaceNamespacedDeployment({
-        name: target.name,
-        namespace,
-        body: { ...d, spec: { ...(d.spec as k8s.V1DeploymentSpec), template } },
+      await ctx.kube.core.deleteNamespacedPod({
+        name,
+        namespace: p.metadata?.namespace ?? 'default',
         ...DRY(ctx.dryRun),
       });
-      return done(message, [message], [target]);
+      changes.push(`deleted Pod ${p.metadata?.namespace}/${name}: not Ready at a revision rolled back from`);
+    } catch (error) {
+      if (statusOf(error) !== 404) throw apiFailure(`deleting Pod ${name}`, error);
+    }
+  }
+  return changes;
+}
+
+/**
+ * What `kubectl rollout undo` does: write the previous revision's pod template back into the
+ * workload (a Deployment's ReplicaSets, a StatefulSet's or DaemonSet's ControllerRevisions), and
+ * for a StatefulSet also the forced rollback Kubernetes documents (see forceRollback).
+ */
+async function rollback(ctx: ActionContext, action: ActionSpec): Promise<ActionResult> {
+  const { target } = action;
+  if (!ROLLBACK_KINDS.has(target.kind))
+    return failed('only a Deployment, StatefulSet or DaemonSet can be rolled back');
+  const namespace = target.namespace ?? 'default';
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const w = await readWorkload(ctx.kube, target.kind, namespace, target.name);
+    if (!w) return failed(`${describeRef(target)} not found`);
+    const revisions = await templateRevisions(ctx.kube, target.kind, w);
+    const current = target.kind === 'Deployment' ? deploymentRevision(w) : (revisions[0]?.revision ?? 0);
+    const previous = revisions.find((r) => r.revision < current && r.revision > 0);
+    if (!previous?.template) return failed(`no revision before ${current} to roll back to`, [], [target]);
+    const message = `rolled ${describeRef(target)} back from revision ${current} to ${previous.revision}`;
+    try {
+      await replaceTemplate(ctx, target.kind, w, previous.template);
     } catch (error) {
       if (statusOf(error) === 409) continue;
       throw apiFailure(`rolling back ${describeRef(target)}`, error);
     }
+    const forced =
+      target.kind === 'StatefulSet'
+        ? await forceRollback(ctx, w as k8s.V1StatefulSet, previous.name, target)
+        : [];
+    return done(message, [message, ...forced], [target]);
   }
   throw unavailable(`rolling back ${describeRef(target)}: still conflicting after 4 attempts`);
 }

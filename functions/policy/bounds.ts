@@ -14,7 +14,7 @@ export interface TargetFacts {
   }[];
   /** Any of the workload's pods carries the opt-out label. */
   readonly podsOptedOut?: boolean;
-  /** Deployment revisions kept (ReplicaSets); a rollback needs at least two. */
+  /** Pod template revisions kept (ReplicaSets, ControllerRevisions); a rollback needs at least two. */
   readonly revisions?: number;
   /** The HorizontalPodAutoscaler that owns the replica count, if any. */
   readonly autoscaler?: string;
@@ -227,10 +227,10 @@ export function planBounds(
     case 'drainNode':
       return planNodes(action, a.drainNode?.maxNodes ?? 0, facts);
     case 'rollbackDeployment':
-      if (action.target.kind !== 'Deployment')
-        return deny('unsupported-target', 'only a Deployment can be rolled back');
+      if (!['Deployment', 'StatefulSet', 'DaemonSet'].includes(action.target.kind))
+        return deny('unsupported-target', 'only a Deployment, StatefulSet or DaemonSet can be rolled back');
       if ((facts.target?.revisions ?? 0) < 2)
-        return deny('bounds', 'the Deployment has no previous revision to roll back to');
+        return deny('bounds', `the ${action.target.kind} has no previous revision to roll back to`);
       return { ok: true, action };
     default:
       return { ok: true, action };

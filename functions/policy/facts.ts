@@ -2,7 +2,12 @@ import * as k8s from '@kubernetes/client-node';
 import type { ActionSpec } from '../../shared/contracts/index.js';
 import { apiFailure, statusOf, type KubeClients } from '../../shared/kube/index.js';
 import { isOpenIncident, listIncidents } from '../../shared/kube/incidents.js';
-import { matchLabelsSelector, readWorkload, type Workload } from '../../shared/kube/workloads.js';
+import {
+  matchLabelsSelector,
+  readWorkload,
+  templateRevisions,
+  type Workload,
+} from '../../shared/kube/workloads.js';
 import { parseQuantity } from '../../shared/quantity/index.js';
 import { OPT_OUT_LABEL, OPT_OUT_VALUE } from '../../shared/contracts/index.js';
 import type { ClusterFacts } from './decide.js';
@@ -48,11 +53,7 @@ async function workloadFacts(kube: KubeClients, kind: string, w: Workload): Prom
   const autoscaler = hpas.find(
     (h) => h.spec?.scaleTargetRef.kind === kind && h.spec.scaleTargetRef.name === w.metadata?.name,
   )?.metadata?.name;
-  let revisions: number | undefined;
-  if (kind === 'Deployment') {
-    const rs = (await kube.apps.listNamespacedReplicaSet({ namespace, labelSelector: selector })).items;
-    revisions = rs.filter((r) => r.metadata?.ownerReferences?.some((o) => o.uid === w.metadata?.uid)).length;
-  }
+  const revisions = (await templateRevisions(kube, kind, w)).length;
   const replicas =
     kind === 'DaemonSet'
       ? ((w as k8s.V1DaemonSet).status?.desiredNumberScheduled ?? pods.length)
@@ -63,7 +64,7 @@ async function workloadFacts(kube: KubeClients, kind: string, w: Workload): Prom
     replicas,
     containers: containersOf(w.spec?.template.spec),
     podsOptedOut: pods.some((p) => p.metadata?.labels?.[OPT_OUT_LABEL] === OPT_OUT_VALUE),
-    ...(revisions === undefined ? {} : { revisions }),
+    revisions,
     ...(autoscaler ? { autoscaler } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import { keyOf, type ClusterSnapshot } from './topology.js';
+import { keyOf, type ClusterSnapshot, type MetaView } from './topology.js';
 
 /** Something that changed in the cluster, when, and on which object. */
 export interface Change {
@@ -16,22 +16,18 @@ function time(t: string | Date | undefined): number {
   return t === undefined ? Number.NaN : new Date(t).getTime();
 }
 
-/** The pod template without what only restarts pods (`kubectl rollout restart`) or names the ReplicaSet. */
-function essentialTemplate(rs: { spec?: Record<string, unknown> }): string {
-  const template = structuredClone(
-    (
-      rs.spec as
-        | {
-            template?: {
-              metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
-            };
-          }
-        | undefined
-    )?.template ?? {},
-  );
-  delete template.metadata?.labels?.['pod-template-hash'];
-  delete template.metadata?.annotations?.['kubectl.kubernetes.io/restartedAt'];
-  return canonical(template);
+type Template = {
+  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: { containers?: { name: string; image?: string }[] };
+};
+
+/** The pod template without what only restarts pods (`kubectl rollout restart`) or names the revision. */
+function essentialTemplate(template: Template | undefined): string {
+  const t = structuredClone(template ?? {}) as Template & { $patch?: string };
+  delete t.$patch;
+  delete t.metadata?.labels?.['pod-template-hash'];
+  delete t.metadata?.annotations?.['kubectl.kubernetes.io/restartedAt'];
+  return canonical(t);
 }
 
 /** JSON with object keys sorted and empty objects dropped, so equal templates compare equal. */
@@ -50,50 +46,72 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
-function images(rs: { spec?: Record<string, unknown> }): string {
-  const containers =
-    (rs.spec as { template?: { spec?: { containers?: { name: string; image?: string }[] } } } | undefined)
-      ?.template?.spec?.containers ?? [];
-  return containers.map((c) => `${c.name}=${c.image ?? ''}`).join(',');
+function images(template: Template | undefined): string {
+  return (template?.spec?.containers ?? []).map((c) => `${c.name}=${c.image ?? ''}`).join(',');
+}
+
+/** One revision of a workload's pod template: a ReplicaSet, or a ControllerRevision. */
+interface TemplateRecord {
+  readonly at: number;
+  readonly revision: number;
+  readonly template: Template | undefined;
+}
+
+/** Every workload's template revisions, by workload key. */
+function templateRecords(snapshot: ClusterSnapshot): Map<string, TemplateRecord[]> {
+  const byOwner = new Map<string, TemplateRecord[]>();
+  const add = (
+    o: { metadata?: MetaView },
+    ownerKinds: readonly string[],
+    revision: number,
+    template: unknown,
+  ) => {
+    const owner = o.metadata?.ownerReferences?.find((r) => r.controller && ownerKinds.includes(r.kind));
+    if (!owner) return;
+    const key = keyOf({ kind: owner.kind, namespace: o.metadata?.namespace, name: owner.name });
+    const at = time(o.metadata?.creationTimestamp);
+    byOwner.set(key, [...(byOwner.get(key) ?? []), { at, revision, template: template as Template }]);
+  };
+  for (const rs of snapshot.replicaSets)
+    add(
+      rs,
+      ['Deployment'],
+      Number(rs.metadata?.annotations?.[REVISION] ?? 0),
+      (rs.spec as { template?: unknown } | undefined)?.template,
+    );
+  for (const cr of snapshot.controllerRevisions ?? [])
+    add(cr, ['StatefulSet', 'DaemonSet'], Number(cr.revision ?? 0), cr.data?.spec?.template);
+  return byOwner;
 }
 
 /**
- * Rollouts read from the ReplicaSets in a snapshot: every ReplicaSet after a Deployment's first
- * revision is a rollout of that Deployment at the ReplicaSet's creation, described by what changed.
+ * Rollouts read from the template revisions in a snapshot (a Deployment's ReplicaSets, a
+ * StatefulSet's or DaemonSet's ControllerRevisions): every revision after a workload's first is a
+ * rollout of that workload at the revision's creation, described by what changed.
  */
 export function rolloutChanges(snapshot: ClusterSnapshot): Change[] {
-  const byOwner = new Map<string, { rs: (typeof snapshot.replicaSets)[number]; revision: number }[]>();
-  for (const rs of snapshot.replicaSets) {
-    const owner = rs.metadata?.ownerReferences?.find((r) => r.controller && r.kind === 'Deployment');
-    if (!owner) continue;
-    const key = keyOf({ kind: 'Deployment', namespace: rs.metadata?.namespace, name: owner.name });
-    const revision = Number(rs.metadata?.annotations?.[REVISION] ?? 0);
-    byOwner.set(key, [...(byOwner.get(key) ?? []), { rs, revision }]);
-  }
   const out: Change[] = [];
-  for (const [deployment, list] of byOwner) {
-    const sorted = [...list].sort(
-      (a, b) => time(a.rs.metadata?.creationTimestamp) - time(b.rs.metadata?.creationTimestamp),
-    );
+  for (const [workload, list] of templateRecords(snapshot)) {
+    const sorted = [...list].sort((a, b) => a.at - b.at);
     for (let i = 1; i < sorted.length; i++) {
       const prev = sorted[i - 1];
       const cur = sorted[i];
       if (!prev || !cur) continue;
-      const at = time(cur.rs.metadata?.creationTimestamp);
-      if (essentialTemplate(prev.rs) === essentialTemplate(cur.rs)) {
+      const at = cur.at;
+      if (essentialTemplate(prev.template) === essentialTemplate(cur.template)) {
         out.push({
-          object: deployment,
+          object: workload,
           at,
           kind: 'restart',
           description: `restart (revision ${cur.revision}): same pod template, pods recreated`,
         });
         continue;
       }
-      const before = images(prev.rs);
-      const after = images(cur.rs);
+      const before = images(prev.template);
+      const after = images(cur.template);
       const what = before === after ? 'pod template changed (same images)' : `images ${before} → ${after}`;
       out.push({
-        object: deployment,
+        object: workload,
         at,
         kind: 'rollout',
         description: `rollout to revision ${cur.revision}: ${what}`,

@@ -31,6 +31,7 @@ import {
   type ClusterSnapshot,
   type ObjectView,
   type ObservedCall,
+  type RevisionView,
 } from './topology.js';
 
 export interface RcaDeps {
@@ -104,21 +105,33 @@ async function readSnapshot(kube: KubeClients): Promise<ClusterSnapshot> {
   const items = <T>(p: Promise<{ items: T[] }>) => p.then((l) => l.items as unknown as ObjectView[]);
   try {
     const autoscaling = kube.kubeConfig.makeApiClient(k8s.AutoscalingV2Api);
-    const [pods, replicaSets, deployments, statefulSets, daemonSets, services, nodes, configMaps, hpas] =
-      await Promise.all([
-        items(kube.core.listPodForAllNamespaces()),
-        items(kube.apps.listReplicaSetForAllNamespaces()),
-        items(kube.apps.listDeploymentForAllNamespaces()),
-        items(kube.apps.listStatefulSetForAllNamespaces()),
-        items(kube.apps.listDaemonSetForAllNamespaces()),
-        items(kube.core.listServiceForAllNamespaces()),
-        items(kube.core.listNode()),
-        items(kube.core.listConfigMapForAllNamespaces()),
-        items(autoscaling.listHorizontalPodAutoscalerForAllNamespaces()),
-      ]);
+    const [
+      pods,
+      replicaSets,
+      controllerRevisions,
+      deployments,
+      statefulSets,
+      daemonSets,
+      services,
+      nodes,
+      configMaps,
+      hpas,
+    ] = await Promise.all([
+      items(kube.core.listPodForAllNamespaces()),
+      items(kube.apps.listReplicaSetForAllNamespaces()),
+      kube.apps.listControllerRevisionForAllNamespaces().then((l) => l.items as RevisionView[]),
+      items(kube.apps.listDeploymentForAllNamespaces()),
+      items(kube.apps.listStatefulSetForAllNamespaces()),
+      items(kube.apps.listDaemonSetForAllNamespaces()),
+      items(kube.core.listServiceForAllNamespaces()),
+      items(kube.core.listNode()),
+      items(kube.core.listConfigMapForAllNamespaces()),
+      items(autoscaling.listHorizontalPodAutoscalerForAllNamespaces()),
+    ]);
     return {
       pods,
       replicaSets,
+      controllerRevisions,
       deployments,
       statefulSets,
       daemonSets,
@@ -300,7 +313,9 @@ async function writeIncident(
     recommendedActions: d.recommendedActions.map((a) => `${a.type} ${describe(a.target)}: ${a.reason}`),
   };
   try {
-    // Another writer (policy, act, a newer diagnosis) between the read and the patch: read again.
+    // Another writer (policy, act, a newer diagnosis) between the read and the patch: read again,
+    // after a random pause that grows with each attempt, so writers racing for one Incident (a
+    // burst of anomalies from crash-looping pods) spread out instead of colliding again.
     for (let attempt = 1; ; attempt++) {
       try {
         await patchIncidentStatus(kube, incident.id, d, status, created && attempt === 1, log);
@@ -308,6 +323,7 @@ async function writeIncident(
       } catch (error) {
         if (statusOf(error) !== 409 || attempt >= WRITE_ATTEMPTS) throw error;
       }
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * WRITE_BACKOFF_MS * 2 ** attempt));
     }
   } catch (error) {
     log.error({ incident: incident.id, status: statusOf(error) }, 'could not write the Incident');
@@ -315,7 +331,9 @@ async function writeIncident(
   }
 }
 
-const WRITE_ATTEMPTS = 5;
+const WRITE_ATTEMPTS = 8;
+/** First backoff ceiling between conflicting writes (doubling: 20 ms … 2.6 s). */
+const WRITE_BACKOFF_MS = 10;
 
 /**
  * One read-and-patch of an Incident's status, conditional on the resourceVersion read. Diagnoses

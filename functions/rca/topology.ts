@@ -17,6 +17,13 @@ export interface ObjectView {
   data?: Record<string, string>;
 }
 
+/** A ControllerRevision: its number and the pod template it holds (as a patch). */
+export interface RevisionView {
+  metadata?: MetaView;
+  revision?: number;
+  data?: { spec?: { template?: unknown } };
+}
+
 export interface ClusterSnapshot {
   readonly pods: readonly ObjectView[];
   readonly replicaSets: readonly ObjectView[];
@@ -29,6 +36,8 @@ export interface ClusterSnapshot {
   /** Optional: Secret nodes are otherwise created from the pods' references. */
   readonly secrets?: readonly ObjectView[];
   readonly hpas: readonly ObjectView[];
+  /** StatefulSets' and DaemonSets' template revisions (their rollouts); none when absent. */
+  readonly controllerRevisions?: readonly RevisionView[];
   /** Observed calls between workloads (e.g. from a service mesh's request metrics). */
   readonly calls?: readonly ObservedCall[];
 }

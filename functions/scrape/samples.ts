@@ -1,4 +1,5 @@
 import type { Sample } from '../../shared/contracts/index.js';
+import { podReady } from '../../shared/kube/workloads.js';
 import { parseQuantity } from '../../shared/quantity/index.js';
 
 /** The parts of API objects that scrape reads (client-node models are structurally compatible). */
@@ -136,7 +137,7 @@ function podState(pod: PodView, now: string): Sample[] {
   const uid = pod.metadata?.uid;
   const entity = { kind: 'Pod', namespace, name, ...(uid ? { uid } : {}) };
   const restarts = (pod.status?.containerStatuses ?? []).reduce((s, c) => s + (c.restartCount ?? 0), 0);
-  const ready = (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True') ? 1 : 0;
+  const ready = podReady(pod) ? 1 : 0;
   return [
     { entity, signal: 'restarts_total', value: restarts, unit: 'count', at: now },
     { entity, signal: 'ready', value: ready, unit: 'bool', at: now },

@@ -86,6 +86,7 @@ export const BUILTIN_RESOURCES: readonly ResourceType[] = [
     categories: ['all'],
   }),
   rt('apps', 'v1', 'daemonsets', 'DaemonSet', true, ['ds'], ['status'], { categories: ['all'] }),
+  rt('apps', 'v1', 'controllerrevisions', 'ControllerRevision', true, [], []),
   rt('autoscaling', 'v2', 'horizontalpodautoscalers', 'HorizontalPodAutoscaler', true, ['hpa'], ['status'], {
     categories: ['all'],
   }),

@@ -569,41 +569,134 @@ function writeWorkloadStatus(
   }
 }
 
-/** StatefulSet controller (OrderedReady): pods <name>-0..N-1, created one at a time, each after the previous is ready. */
+/** Label of a StatefulSet's or DaemonSet's pods naming the revision they were made from. */
+export const REVISION_HASH = 'controller-revision-hash';
+/** Label of a ControllerRevision: the hash of the template it holds. */
+const REVISION_TEMPLATE_HASH = 'controller.kubernetes.io/hash';
+
+const revisionNumber = (r: KubeObject): number => Number(r['revision'] ?? 0);
+
+/**
+ * The ControllerRevisions of a StatefulSet or DaemonSet, kept as their controllers keep them: one
+ * per distinct pod template (data: the template as a strategic merge patch that replaces it, which
+ * is what `kubectl rollout undo` applies), numbered in order. Going back to an earlier template
+ * renumbers its revision, as a Deployment renumbers a ReplicaSet. History beyond
+ * spec.revisionHistoryLimit (10) that no pod runs is deleted. Returns the update revision.
+ */
+function syncRevisions(ctx: SimContext, owner: KubeObject, pods: readonly KubeObject[]): KubeObject {
+  const c = ctx.cluster;
+  const type = c.kind('apps/v1', 'ControllerRevision');
+  const ns = owner.metadata.namespace ?? 'default';
+  const template = field<KubeObject>(owner, 'spec.template') ?? ({} as KubeObject);
+  const hash = templateHash(template);
+  const all = c.store.scan('apps/controllerrevisions', ns).filter((r) => owned(r, owner));
+  const top = Math.max(0, ...all.map(revisionNumber));
+  let update = all.find((r) => r.metadata.labels?.[REVISION_TEMPLATE_HASH] === hash);
+  if (!update)
+    update = c.create(type, {
+      apiVersion: 'apps/v1',
+      kind: 'ControllerRevision',
+      metadata: {
+        name: `${owner.metadata.name}-${hash}`,
+        namespace: ns,
+        labels: {
+          ...(field<Record<string, string>>(owner, 'spec.selector.matchLabels') ?? {}),
+          [REVISION_TEMPLATE_HASH]: hash,
+        },
+        ownerReferences: [ownerRef(owner)],
+      },
+      data: { spec: { template: { ...structuredClone(template), $patch: 'replace' } } },
+      revision: top + 1,
+    });
+  else if (revisionNumber(update) < top) update = c.update(type, { ...update, revision: top + 1 });
+  const limit = field<number>(owner, 'spec.revisionHistoryLimit') ?? 10;
+  const inUse = new Set(pods.map((p) => p.metadata.labels?.[REVISION_HASH]));
+  const history = all
+    .filter((r) => r.metadata.uid !== update.metadata.uid)
+    .filter((r) => !inUse.has(r.metadata.name) && !inUse.has(r.metadata.labels?.[REVISION_TEMPLATE_HASH]))
+    .sort((a, b) => revisionNumber(a) - revisionNumber(b));
+  for (const r of history.slice(0, Math.max(0, history.length - limit))) c.delete(type, ns, r.metadata.name);
+  return update;
+}
+
+const updateStrategy = (o: KubeObject): string =>
+  field<string>(o, 'spec.updateStrategy.type') ?? 'RollingUpdate';
+
+/**
+ * StatefulSet controller (OrderedReady): pods <name>-0..N-1, created one at a time, each after the
+ * previous is Running and Ready. A RollingUpdate replaces pods not at the update revision from the
+ * highest ordinal down, one at a time, and only while every pod is Ready (partition honoured).
+ * As in Kubernetes, a pod of a bad revision that never becomes Ready blocks the StatefulSet for
+ * good, even after its template is reverted: it must be deleted ("forced rollback").
+ */
 export function reconcileStatefulSets(ctx: SimContext): void {
   const c = ctx.cluster;
+  const podType = c.kind('v1', 'Pod');
   for (const sts of c.store.scan('apps/statefulsets')) {
+    const ns = sts.metadata.namespace ?? 'default';
     const want = field<number>(sts, 'spec.replicas') ?? 1;
-    const pods = c.store.scan('/pods', sts.metadata.namespace).filter((p) => owned(p, sts) && isActivePod(p));
+    const pods = c.store.scan('/pods', ns).filter((p) => owned(p, sts) && isActivePod(p));
+    const update = syncRevisions(ctx, sts, pods).metadata.name;
     const byName = new Map(pods.map((p) => [p.metadata.name, p]));
-    for (let i = 0; i < want; i++) {
+    let blocked = false;
+    for (let i = 0; i < want && !blocked; i++) {
       const name = `${sts.metadata.name}-${i}`;
       const existing = byName.get(name);
-      if (existing) {
-        if (!podIsReady(existing)) break;
-        continue;
+      blocked = !existing || !podIsReady(existing);
+      if (!existing) {
+        const pod = podFromTemplate(sts, name, { hostname: name });
+        pod.metadata.labels = {
+          ...(pod.metadata.labels ?? {}),
+          [REVISION_HASH]: update,
+          'statefulset.kubernetes.io/pod-name': name,
+        };
+        createOwnedPod(ctx, sts, pod, 'statefulset-controller');
       }
-      createOwnedPod(ctx, sts, podFromTemplate(sts, name, { hostname: name }), 'statefulset-controller');
-      break;
     }
     for (const p of pods) {
       const ordinal = Number(p.metadata.name.slice(sts.metadata.name.length + 1));
-      if (ordinal >= want) c.delete(c.kind('v1', 'Pod'), p.metadata.namespace, p.metadata.name);
+      if (ordinal >= want) c.delete(podType, ns, p.metadata.name);
     }
-    const now = c.store.scan('/pods', sts.metadata.namespace).filter((p) => owned(p, sts) && isActivePod(p));
+    const partition = field<number>(sts, 'spec.updateStrategy.rollingUpdate.partition') ?? 0;
+    if (!blocked && updateStrategy(sts) === 'RollingUpdate')
+      for (let i = want - 1; i >= partition; i--) {
+        const pod = byName.get(`${sts.metadata.name}-${i}`);
+        if (!pod || pod.metadata.labels?.[REVISION_HASH] === update) continue;
+        c.delete(podType, ns, pod.metadata.name);
+        ctx.events.record(
+          sts,
+          'Normal',
+          'SuccessfulDelete',
+          `delete Pod ${pod.metadata.name} in StatefulSet ${sts.metadata.name} successful`,
+          'statefulset-controller',
+        );
+        break;
+      }
+    const now = c.store.scan('/pods', ns).filter((p) => owned(p, sts) && isActivePod(p));
     const ready = now.filter(podIsReady).length;
+    const updated = now.filter((p) => p.metadata.labels?.[REVISION_HASH] === update).length;
+    // The current revision moves to the update revision once every replica runs it.
+    const previous = field<string>(sts, 'status.currentRevision');
+    const current = !previous || (updated === want && now.length === want) ? update : previous;
     writeWorkloadStatus(ctx, sts, 'apps/statefulsets', {
       replicas: now.length,
       readyReplicas: ready,
       availableReplicas: ready,
-      currentReplicas: now.length,
-      updatedReplicas: now.length,
+      currentReplicas: now.filter((p) => p.metadata.labels?.[REVISION_HASH] === current).length,
+      updatedReplicas: updated,
+      currentRevision: current,
+      updateRevision: update,
       observedGeneration: sts.metadata.generation,
     });
   }
 }
 
-/** DaemonSet controller: one pod on every ready node whose taints the pod tolerates, bound directly. */
+/**
+ * DaemonSet controller: one pod on every ready node whose taints the pod tolerates, bound directly.
+ * A RollingUpdate deletes old pods that are not Ready first (they cost no availability), then old
+ * Ready ones while fewer than maxUnavailable (default 1) nodes lack a Ready pod; the node's pod
+ * is recreated from the new template. A new pod that never becomes Ready stalls the rollout.
+ */
 export function reconcileDaemonSets(
   ctx: SimContext,
   nodeAccepts: (pod: KubeObject, node: KubeObject) => boolean,
@@ -611,28 +704,67 @@ export function reconcileDaemonSets(
   const c = ctx.cluster;
   const nodes = c.store.scan('/nodes');
   for (const ds of c.store.scan('apps/daemonsets')) {
-    const pods = c.store.scan('/pods', ds.metadata.namespace).filter((p) => owned(p, ds) && isActivePod(p));
+    const ns = ds.metadata.namespace ?? 'default';
+    const pods = c.store.scan('/pods', ns).filter((p) => owned(p, ds) && isActivePod(p));
+    const update = syncRevisions(ctx, ds, pods).metadata.labels?.[REVISION_TEMPLATE_HASH] ?? '';
     const onNode = new Set(pods.map((p) => field<string>(p, 'spec.nodeName')));
     let desired = 0;
     for (const node of nodes) {
       const candidate = podFromTemplate(ds, `${ds.metadata.name}-${node.metadata.name}`, {
         nodeName: node.metadata.name,
       });
+      candidate.metadata.labels = { ...(candidate.metadata.labels ?? {}), [REVISION_HASH]: update };
       if (!nodeAccepts(candidate, node)) continue;
       desired++;
       if (!onNode.has(node.metadata.name)) createOwnedPod(ctx, ds, candidate, 'daemonset-controller');
     }
-    const now = c.store.scan('/pods', ds.metadata.namespace).filter((p) => owned(p, ds) && isActivePod(p));
+    if (updateStrategy(ds) === 'RollingUpdate') rollDaemonSet(ctx, ds, pods, update, desired);
+    const now = c.store.scan('/pods', ns).filter((p) => owned(p, ds) && isActivePod(p));
     const ready = now.filter(podIsReady).length;
     writeWorkloadStatus(ctx, ds, 'apps/daemonsets', {
       desiredNumberScheduled: desired,
       currentNumberScheduled: now.length,
       numberReady: ready,
       numberAvailable: ready,
-      updatedNumberScheduled: now.length,
+      updatedNumberScheduled: now.filter((p) => p.metadata.labels?.[REVISION_HASH] === update).length,
       numberMisscheduled: 0,
       observedGeneration: ds.metadata.generation,
     });
+  }
+}
+
+function rollDaemonSet(
+  ctx: SimContext,
+  ds: KubeObject,
+  pods: readonly KubeObject[],
+  update: string,
+  desired: number,
+): void {
+  const c = ctx.cluster;
+  const podType = c.kind('v1', 'Pod');
+  const old = pods.filter((p) => p.metadata.labels?.[REVISION_HASH] !== update);
+  const remove = (p: KubeObject) => {
+    c.delete(podType, p.metadata.namespace, p.metadata.name);
+    ctx.events.record(
+      ds,
+      'Normal',
+      'SuccessfulDelete',
+      `Deleted pod: ${p.metadata.name}`,
+      'daemonset-controller',
+    );
+  };
+  const unready = old.filter((p) => !podIsReady(p));
+  unready.forEach(remove);
+  const maxUnavailable = resolveIntOrPercent(
+    field<unknown>(ds, 'spec.updateStrategy.rollingUpdate.maxUnavailable') ?? 1,
+    desired,
+    true,
+  );
+  let unavailable = desired - pods.filter(podIsReady).length;
+  for (const p of old.filter(podIsReady)) {
+    if (unavailable >= Math.max(1, maxUnavailable)) break;
+    remove(p);
+    unavailable++;
   }
 }
 

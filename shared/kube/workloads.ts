@@ -10,6 +10,13 @@ export function matchLabelsSelector(labels: Readonly<Record<string, string>> | u
     .join(',');
 }
 
+/** Whether a pod's Ready condition is True. */
+export function podReady(pod: {
+  status?: { conditions?: readonly { type: string; status: string }[] };
+}): boolean {
+  return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
 /** Read a Deployment, StatefulSet or DaemonSet; undefined for any other kind. API errors propagate. */
 export async function readWorkload(
   kube: KubeClients,
@@ -27,4 +34,56 @@ export async function readWorkload(
     default:
       return undefined;
   }
+}
+
+/** One revision of a workload's pod template: a Deployment's ReplicaSet, or a StatefulSet's or DaemonSet's ControllerRevision. */
+export interface TemplateRevision {
+  /** The ReplicaSet's or ControllerRevision's name (a StatefulSet's pods carry it as `controller-revision-hash`). */
+  readonly name: string;
+  readonly revision: number;
+  /** The pod template without the controller's own hash label. */
+  readonly template: k8s.V1PodTemplateSpec | undefined;
+}
+
+const DEPLOYMENT_REVISION = 'deployment.kubernetes.io/revision';
+
+/** The revision a Deployment's annotation or a ControllerRevision names (0 when absent). */
+export function deploymentRevision(o: { metadata?: k8s.V1ObjectMeta }): number {
+  return Number(o.metadata?.annotations?.[DEPLOYMENT_REVISION] ?? 0);
+}
+
+/**
+ * The revisions of a workload's pod template, newest first, as `kubectl rollout history` lists
+ * them: a Deployment's ReplicaSets (revision annotation), a StatefulSet's or DaemonSet's
+ * ControllerRevisions (whose data is the template as a patch that replaces it). Only those the
+ * workload controls, found through its selector.
+ */
+export async function templateRevisions(
+  kube: KubeClients,
+  kind: string,
+  w: Workload,
+): Promise<TemplateRevision[]> {
+  const namespace = w.metadata?.namespace ?? 'default';
+  const labelSelector = matchLabelsSelector(w.spec?.selector.matchLabels);
+  const mine = (o: { metadata?: k8s.V1ObjectMeta }) =>
+    o.metadata?.ownerReferences?.some((r) => r.controller && r.uid === w.metadata?.uid) ?? false;
+  let out: TemplateRevision[];
+  if (kind === 'Deployment') {
+    const sets = (await kube.apps.listNamespacedReplicaSet({ namespace, labelSelector })).items;
+    out = sets.filter(mine).map((rs) => {
+      const template = structuredClone(rs.spec?.template);
+      if (template?.metadata?.labels) delete template.metadata.labels['pod-template-hash'];
+      return { name: rs.metadata?.name ?? '', revision: deploymentRevision(rs), template };
+    });
+  } else if (kind === 'StatefulSet' || kind === 'DaemonSet') {
+    const revisions = (await kube.apps.listNamespacedControllerRevision({ namespace, labelSelector })).items;
+    out = revisions.filter(mine).map((r) => {
+      const data = r.data as
+        { spec?: { template?: k8s.V1PodTemplateSpec & { $patch?: string } } } | undefined;
+      const template = structuredClone(data?.spec?.template);
+      if (template) delete template.$patch;
+      return { name: r.metadata?.name ?? '', revision: Number(r.revision), template };
+    });
+  } else out = [];
+  return out.sort((a, b) => b.revision - a.revision);
 }

@@ -139,11 +139,8 @@ describe.runIf(kubectlAvailable)('least-privilege RBAC from the chart, enforced 
         ),
     ],
     ['policy', 'scale a Deployment', (k) => scale(k)],
-    [
-      'act',
-      'delete a pod',
-      (k, p) => k.core.deleteNamespacedPod({ namespace: 'shop', name: p, dryRun: 'All' }),
-    ],
+    // act may delete pods (a StatefulSet's forced rollback), but not the nodes they run on.
+    ['act', 'delete a node', (k) => k.core.deleteNode({ name: 'node-1', dryRun: 'All' })],
     [
       'act',
       'delete a Deployment',

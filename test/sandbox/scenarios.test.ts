@@ -161,6 +161,108 @@ truth: { faultClass: benign, actionWanted: false }
     expect(ds?.['status']).toMatchObject({ desiredNumberScheduled: 3, numberReady: 3 });
   });
 
+  describe('rolling updates of StatefulSets and DaemonSets', () => {
+    const sim = () =>
+      new Simulator(
+        parseScenario(`
+name: rolling
+description: a StatefulSet and a DaemonSet, and an image that never pulls
+cluster:
+  nodePools:
+    - { prefix: node, count: 3 }
+images:
+  data/db:2: { pullFails: true }
+  data/agent:2: { pullFails: true }
+  data/agent:3: {}
+workloads:
+  - { name: db, namespace: data, kind: StatefulSet, replicas: 3, image: data/db:1, requests: { cpu: 100m, memory: 64Mi } }
+  - { name: agent, namespace: data, kind: DaemonSet, image: data/agent:1, requests: { cpu: 10m, memory: 16Mi } }
+truth: { faultClass: benign, actionWanted: false }
+`),
+      );
+    const pods = (s: Simulator, prefix: string) =>
+      s.cluster.store
+        .list('/pods', 'data')
+        .filter((p) => p.metadata.name.startsWith(prefix))
+        .map((p) => ({
+          name: p.metadata.name,
+          revision: p.metadata.labels?.['controller-revision-hash'],
+          image: (p['spec'] as { containers: { image: string }[] }).containers[0]?.image,
+        }))
+        .sort((a, b) => a.name.localeCompare(b.name));
+    const setImage = (s: Simulator, kind: string, name: string, image: string) => {
+      const type = s.cluster.kind('apps/v1', kind);
+      const o = structuredClone(s.cluster.get(type, 'data', name));
+      const spec = o['spec'] as { template: { spec: { containers: { image: string }[] } } };
+      const container = spec.template.spec.containers[0];
+      if (container) container.image = image;
+      s.cluster.update(type, o);
+    };
+    const revisions = (s: Simulator, owner: string) =>
+      s.cluster.store
+        .list('apps/controllerrevisions', 'data')
+        .filter((r) => r.metadata.name.startsWith(`${owner}-`))
+        .map((r) => r['revision'])
+        .sort();
+
+    it('replaces StatefulSet pods from the highest ordinal, and a pod never Ready blocks it even after a revert', () => {
+      const s = sim();
+      s.runToEnd(2 * 60_000);
+      const good = pods(s, 'db-')[0]?.revision;
+      expect(good).toMatch(/^db-/);
+      setImage(s, 'StatefulSet', 'db', 'data/db:2');
+      s.runToEnd(6 * 60_000);
+      // db-2 went first and never became Ready: db-1 and db-0 still run the old revision.
+      const rolled = pods(s, 'db-');
+      expect(rolled.map((p) => p.image)).toEqual(['data/db:1', 'data/db:1', 'data/db:2']);
+      const bad = rolled[2]?.revision;
+      expect(bad).not.toBe(good);
+      const sts = s.cluster.store.get('apps/statefulsets', 'data', 'db');
+      expect(sts?.['status']).toMatchObject({
+        updateRevision: bad,
+        currentRevision: good,
+        updatedReplicas: 1,
+      });
+      expect(revisions(s, 'db')).toEqual([1, 2]);
+      // Reverting the template renumbers the first revision, but the controller waits on db-2.
+      setImage(s, 'StatefulSet', 'db', 'data/db:1');
+      s.runToEnd(12 * 60_000);
+      expect(pods(s, 'db-').map((p) => p.image)).toEqual(['data/db:1', 'data/db:1', 'data/db:2']);
+      expect(revisions(s, 'db')).toEqual([2, 3]);
+      // Deleting it (the forced rollback) lets the controller recreate it from the good revision.
+      s.cluster.delete(s.cluster.kind('v1', 'Pod'), 'data', 'db-2');
+      s.runToEnd(14 * 60_000);
+      expect(pods(s, 'db-').map((p) => p.revision)).toEqual([good, good, good]);
+      expect(s.cluster.store.get('apps/statefulsets', 'data', 'db')?.['status']).toMatchObject({
+        readyReplicas: 3,
+        currentRevision: good,
+        updateRevision: good,
+      });
+    });
+
+    it('replaces DaemonSet pods one node at a time, and a revert replaces the pod that never became Ready', () => {
+      const s = sim();
+      s.runToEnd(2 * 60_000);
+      setImage(s, 'DaemonSet', 'agent', 'data/agent:2');
+      s.runToEnd(6 * 60_000);
+      // maxUnavailable 1: one node's pod was replaced and never became Ready; the rollout stalls.
+      expect(pods(s, 'agent-').filter((p) => p.image === 'data/agent:2')).toHaveLength(1);
+      expect(s.cluster.store.get('apps/daemonsets', 'data', 'agent')?.['status']).toMatchObject({
+        numberReady: 2,
+        updatedNumberScheduled: 1,
+      });
+      // A fixed image rolls out everywhere: the pod that is not Ready goes first, at no cost.
+      setImage(s, 'DaemonSet', 'agent', 'data/agent:3');
+      s.runToEnd(10 * 60_000);
+      expect(pods(s, 'agent-').map((p) => p.image)).toEqual(['data/agent:3', 'data/agent:3', 'data/agent:3']);
+      expect(s.cluster.store.get('apps/daemonsets', 'data', 'agent')?.['status']).toMatchObject({
+        numberReady: 3,
+        updatedNumberScheduled: 3,
+      });
+      expect(revisions(s, 'agent')).toEqual([1, 2, 3]);
+    });
+  });
+
   it('rejects an invalid scenario with a message naming the field', () => {
     expect(() =>
       parseScenario(
