@@ -333,7 +333,7 @@ async function replaceTemplate(
   const namespace = w.metadata?.namespace ?? 'default';
   const common = { name, namespace, ...DRY(ctx.dryRun) };
   if (kind === 'Deployment') {
-    const d = w as k8s.V1Deployment;
+    const d = w;
     await ctx.kube.apps.replaceNamespacedDeployment({
       ...common,
       body: { ...d, spec: { ...(d.spec as k8s.V1DeploymentSpec), template } },
