@@ -117,6 +117,25 @@ describe('self-correction end to end: enforce mode against no kurative on the sa
     expect(report.modes.enforce.actionsBeyondPolicy).toBe(0);
   }, 300_000);
 
+  it('statefulset-rollout: the StatefulSet is rolled back and its crash-looping pods replaced, within policy', async () => {
+    const runs = await noneThenEnforce('statefulset-rollout');
+    const [none, enforce] = runs;
+    expect(none.outcome.impairedSeconds).toBeGreaterThan(3000);
+    const rollbacks = enforce.remediations.filter((r) => r.action.type === 'rollbackDeployment');
+    expect(rollbacks[0]).toMatchObject({
+      status: 'succeeded',
+      action: { target: { kind: 'StatefulSet', name: 'sessions' } },
+    });
+    // The template alone would leave the StatefulSet waiting on its crashing pods: they are deleted.
+    expect(rollbacks[0]?.changes.some((c) => c.startsWith('deleted Pod shop/sessions-'))).toBe(true);
+    expect(enforce.remediations.some((r) => r.status === 'verified')).toBe(true);
+    expect(enforce.outcome.impairedSeconds).toBeLessThan(none.outcome.impairedSeconds / 10);
+    const spec = RemediationPolicySpec.parse(examplePolicy('enforce').spec);
+    const report = buildReport(runs, { none: spec, observe: spec, enforce: spec });
+    expect(report.modes.enforce.falseActions).toBe(0);
+    expect(report.modes.enforce.actionsBeyondPolicy).toBe(0);
+  }, 300_000);
+
   it('node-cpu-saturation: the climbing worker is capped well before the node saturates, within policy', async () => {
     const runs = await noneThenEnforce('node-cpu-saturation');
     const [none, enforce] = runs;

@@ -6,6 +6,7 @@ import { installKurative } from '../../cli/pipeline.js';
 import { Sandbox } from '../../sandbox/sandbox.js';
 import { startApiServer, type RunningApiServer } from '../../sandbox/server-bootstrap.js';
 import { createKubeClients, loadKubeConfig, type KubeClients } from '../../shared/kube/index.js';
+import type { Scenario } from '../../sandbox/simulator/scenario.js';
 import { scenario } from './pipeline.js';
 
 /** Start a bare sandbox API server in a temp dir. */
@@ -26,17 +27,18 @@ export function kubeConfigFrom(
 }
 
 /**
- * A sandbox running the named scenario with kurative's CRDs and default Detectors installed,
+ * A sandbox running the scenario (by name or as given) with kurative's CRDs and default Detectors installed,
  * `steps` simulator steps in (12 = two minutes: every pod running and ready), and clients for its
  * API server. The caller closes it.
  */
 export async function startWithKurative(
-  name: string,
+  which: string | Scenario,
   steps: number,
 ): Promise<{ sandbox: Sandbox; kube: KubeClients }> {
+  const run = typeof which === 'string' ? scenario(which) : which;
   const sandbox = await Sandbox.start({
-    scenario: scenario(name),
-    dir: mkdtempSync(join(tmpdir(), `k-${name}-`)),
+    scenario: run,
+    dir: mkdtempSync(join(tmpdir(), `k-${run.name}-`)),
   });
   installKurative(sandbox);
   for (let i = 0; i < steps; i++) sandbox.step();

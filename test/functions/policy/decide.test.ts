@@ -270,6 +270,21 @@ describe('decide: bounds', () => {
     const one = { ...base, target: { ...base.target!, revisions: 1 } };
     expect(decide(input({ facts: one })).rule.name).toBe('bounds');
   });
+
+  it('rolls back StatefulSets and DaemonSets too, but no other kind', () => {
+    const base = facts();
+    for (const kind of ['StatefulSet', 'DaemonSet']) {
+      const f = { ...base, target: { ...base.target!, kind } };
+      expect(decide(input({ action: action('rollbackDeployment', { kind }), facts: f })).verdict, kind).toBe(
+        'approved',
+      );
+    }
+    const pod = { ...base, target: { ...base.target!, kind: 'Pod' } };
+    expect(
+      decide(input({ action: action('rollbackDeployment', { kind: 'Pod', name: 'cart-0' }), facts: pod }))
+        .rule.name,
+    ).toBe('unsupported-target');
+  });
 });
 
 describe('decide: limits, breaker, approvals, windows', () => {

@@ -288,6 +288,63 @@ describe('rankCauses', () => {
     ]);
   });
 
+  it("reads a StatefulSet's and a DaemonSet's rollouts from their ControllerRevisions", () => {
+    const revision = (kind: string, owner: string, n: number, minutes: number, image: string) => ({
+      metadata: {
+        name: `${owner}-r${n}`,
+        namespace: 'shop',
+        creationTimestamp: new Date(T0 + minutes * 60_000).toISOString(),
+        ownerReferences: [{ kind, name: owner, controller: true }],
+      },
+      revision: n,
+      data: {
+        spec: {
+          template: {
+            $patch: 'replace',
+            metadata: { labels: { app: owner } },
+            spec: { containers: [{ name: 'app', image }] },
+          },
+        },
+      },
+    });
+    const snapshot = shop({
+      controllerRevisions: [
+        revision('StatefulSet', 'sessions', 1, -120, 'sessions:7.0'),
+        revision('StatefulSet', 'sessions', 2, -4, 'sessions:7.2'),
+        revision('DaemonSet', 'agent', 1, -120, 'agent:1'),
+        // Same template again (a restart annotation aside): a restart, not a rollout.
+        {
+          ...revision('DaemonSet', 'agent', 2, -2, 'agent:1'),
+          data: {
+            spec: {
+              template: {
+                metadata: {
+                  labels: { app: 'agent' },
+                  annotations: { 'kubectl.kubernetes.io/restartedAt': 'now' },
+                },
+                spec: { containers: [{ name: 'app', image: 'agent:1' }] },
+              },
+            },
+          },
+        },
+      ],
+    });
+    expect(rolloutChanges(snapshot)).toEqual([
+      {
+        object: 'StatefulSet/shop/sessions',
+        at: T0 - 4 * 60_000,
+        kind: 'rollout',
+        description: 'rollout to revision 2: images app=sessions:7.0 → app=sessions:7.2',
+      },
+      {
+        object: 'DaemonSet/shop/agent',
+        at: T0 - 2 * 60_000,
+        kind: 'restart',
+        description: 'restart (revision 2): same pod template, pods recreated',
+      },
+    ]);
+  });
+
   it('ignores changes made after the onset', () => {
     const topology = buildTopology(shop());
     const later: Change[] = [
