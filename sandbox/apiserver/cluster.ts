@@ -524,7 +524,15 @@ const DEFAULTERS: Record<string, (object: KubeObject, spec: Record<string, unkno
   },
   StatefulSet: (object, spec) => {
     spec['replicas'] ??= 1;
+    spec['revisionHistoryLimit'] ??= 10;
+    spec['podManagementPolicy'] ??= 'OrderedReady';
+    spec['updateStrategy'] ??= { type: 'RollingUpdate', rollingUpdate: { partition: 0 } };
     object['status'] ??= { replicas: 0 };
+  },
+  DaemonSet: (object, spec) => {
+    spec['revisionHistoryLimit'] ??= 10;
+    spec['updateStrategy'] ??= { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } };
+    object['status'] ??= {};
   },
   Namespace: (object) => {
     delete object['spec'];

@@ -22,6 +22,13 @@ workloads:
     limits: { cpu: 500m, memory: 256Mi }
     behaviour: { cpu: 20m, memory: 50Mi, rps: 10 }
     pdb: { minAvailable: 2 }
+  - name: db
+    namespace: data
+    kind: StatefulSet
+    replicas: 2
+    image: db:1
+    requests: { cpu: 100m, memory: 64Mi }
+    behaviour: { cpu: 20m, memory: 50Mi, rps: 10 }
 truth: { faultClass: benign, actionWanted: false }
 `);
 
@@ -181,6 +188,43 @@ describe.runIf(kubectlAvailable)('the real kubectl against the sandbox', () => {
       await run('get', 'pods', '-o', 'jsonpath={.items[*].spec.containers[0].image}')
     ).stdout.split(' ');
     expect(new Set(images)).toEqual(new Set(['web:1']));
+  });
+
+  it('rolls a StatefulSet out and back with set image, rollout history and rollout undo', async () => {
+    const image = async () =>
+      (
+        await run(
+          'get',
+          'sts',
+          'db',
+          '-n',
+          'data',
+          '-o',
+          'jsonpath={.spec.template.spec.containers[0].image}',
+        )
+      ).stdout;
+    const podImages = async () =>
+      new Set(
+        (
+          await run('get', 'pods', '-n', 'data', '-o', 'jsonpath={.items[*].spec.containers[0].image}')
+        ).stdout.split(' '),
+      );
+    expect((await run('set', 'image', 'statefulset/db', 'app=db:2', '-n', 'data')).code).toBe(0);
+    for (let i = 0; i < 30; i++) sandbox.step();
+    expect(await podImages()).toEqual(new Set(['db:2']));
+    const history = await run('rollout', 'history', 'statefulset/db', '-n', 'data');
+    expect(history.stdout).toMatch(/REVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>/);
+    const undo = await run('rollout', 'undo', 'statefulset/db', '-n', 'data');
+    expect(undo).toMatchObject({ code: 0, stdout: 'statefulset.apps/db rolled back\n' });
+    expect(await image()).toBe('db:1');
+    for (let i = 0; i < 30; i++) sandbox.step();
+    expect(await podImages()).toEqual(new Set(['db:1']));
+    const status = await run('rollout', 'status', 'statefulset/db', '-n', 'data', '--watch=false');
+    // What kubectl prints for the API server's default strategy (RollingUpdate, partition 0).
+    expect(status).toMatchObject({
+      code: 0,
+      stdout: 'partitioned roll out complete: 2 new pods have been updated...\n',
+    });
   });
 
   it('cordons a node, and drains another while the PDB holds', async () => {
