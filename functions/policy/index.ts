@@ -28,6 +28,7 @@ import {
 } from './book.js';
 import { BOOK_KEY, decideStep, type PolicyDeps } from './decisions.js';
 import { onIncidentUpdate } from './approvals.js';
+import { targetKey } from './decide.js';
 
 export type { PolicyDeps } from './decisions.js';
 
@@ -125,10 +126,33 @@ async function onDiagnosis(
  */
 const settled = (plan: Plan, now: number, deps: PolicyDeps) => {
   const wait = deps.groupWaitMs ?? 0;
-  return now - (plan.diagnosedAt ?? plan.createdAt) >= wait || now - plan.createdAt >= SETTLE_LIMIT_MS;
+  return (
+    now - (plan.diagnosedAt ?? plan.createdAt) >= wait ||
+    now - plan.createdAt >= SETTLE_LIMIT_MS ||
+    rollsBackRoot(plan)
+  );
 };
 /** An incident is decided on at the latest this long after its first diagnosis. */
 const SETTLE_LIMIT_MS = 10 * 60_000;
+
+/**
+ * The one remedy decided without the group wait: rolling back the workload the diagnosis names as
+ * the root, confidently — the failure began with its own rollout. Going back to the revision that
+ * ran before is what an operator does first, and waiting only lets the new revision hurt longer
+ * (its pods are OOM-killed or crash within a minute). Never seen on a benign or other diagnosis
+ * in the scenarios and their variants; a rollback of another workload (a ConfigMap's consumer)
+ * still waits.
+ */
+function rollsBackRoot(plan: Plan): boolean {
+  const next = plan.actions[plan.step];
+  return (
+    next?.type === 'rollbackDeployment' &&
+    plan.root !== undefined &&
+    targetKey(next) === targetKey({ target: plan.root }) &&
+    plan.confidence >= ROLLBACK_AT_ONCE_CONFIDENCE
+  );
+}
+const ROLLBACK_AT_ONCE_CONFIDENCE = 0.8;
 
 /**
  * scrape's follow-up tick (only while an Incident is open): decide the plans that settled since

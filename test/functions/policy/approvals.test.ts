@@ -185,6 +185,31 @@ describe.runIf(kubectlAvailable)('approvals through the real kubectl annotate', 
     await forget('inc-wait', 'inc-gone');
   });
 
+  it("decides a confident rollback of the root's own rollout at once, and any other rollback after the group wait", async () => {
+    const deps = policyDeps({ groupWaitMs: 30_000 });
+    const rollback = (id: string, root: string, target: string, confidence: number): InboundEvent => {
+      const e = diagnosis(id, root);
+      const d = e.data as DiagnosisData;
+      const ref = (name: string) => ({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'shop', name });
+      return {
+        ...e,
+        data: {
+          ...d,
+          candidates: [{ object: ref(root), faultClass: 'bad-rollout', confidence, score: 1 }],
+          recommendedActions: [
+            { type: 'rollbackDeployment', target: ref(target), params: {}, reason: 'the rollout broke it' },
+          ],
+        },
+      };
+    };
+    for (const name of ['inc-rb-root', 'inc-rb-unsure', 'inc-rb-other']) await incident(name);
+    const atOnce = await handle(deps, rollback('inc-rb-root', 'cart', 'cart', 0.95));
+    expect(atOnce?.data).toMatchObject({ incidentId: 'inc-rb-root', action: { type: 'rollbackDeployment' } });
+    expect(await handle(deps, rollback('inc-rb-unsure', 'cart', 'cart', 0.6))).toBeUndefined();
+    expect(await handle(deps, rollback('inc-rb-other', 'frontend', 'cart', 0.95))).toBeUndefined();
+    await forget('inc-rb-root', 'inc-rb-unsure', 'inc-rb-other');
+  });
+
   it('ignores a diagnosis that arrives after a later one of the same incident', async () => {
     const deps = policyDeps();
     await incident('inc-stale');
