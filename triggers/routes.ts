@@ -32,6 +32,12 @@ export const ROUTES: readonly Route[] = [
     function: 'rca',
     filter: { type: EVENT_TYPES.apiServerUpdate, kind: 'ConfigMap' },
   },
+  // A ConfigMap deleted: pods that start after it cannot (CreateContainerConfigError).
+  {
+    name: 'rca-configmap-delete',
+    function: 'rca',
+    filter: { type: EVENT_TYPES.apiServerDelete, kind: 'ConfigMap' },
+  },
   // Replica counts: a workload scaled down (to zero) just before its service fails is the change.
   {
     name: 'rca-deployment-change',

@@ -8,6 +8,11 @@ export interface Change {
   readonly description: string;
   /** For a scale change: the replica counts before and after. */
   readonly replicas?: { readonly from: number; readonly to: number };
+  /**
+   * For a config change: when it took effect in the incident, if later than the change itself (a
+   * pod reads its ConfigMaps when it starts, so an edit hurts only when a pod starts after it).
+   */
+  readonly effectiveAt?: number;
 }
 
 const REVISION = 'deployment.kubernetes.io/revision';

@@ -108,6 +108,45 @@ function describe(key: string): string {
   return ns ? `${kind} ${ns}/${name}` : `${kind} ${name}`;
 }
 
+/** What the explanation says of the change that preceded the onset on the root. */
+function changeNote(change: Change | undefined, onset: number): string {
+  if (!change) return 'No change to it preceded the onset.';
+  const before = (at: number) => Math.max(0, Math.round((onset - at) / 60_000));
+  const changed = `It changed ${before(change.at)} min before the onset: ${change.description}.`;
+  return change.effectiveAt !== undefined && change.effectiveAt > change.at
+    ? `${changed} It took effect when a pod reading it started, ${before(change.effectiveAt)} min before the onset.`
+    : changed;
+}
+
+/**
+ * A pod reads its ConfigMaps and Secrets when it starts, so a config change (an edit, a deletion)
+ * hurts only when a pod starts after it — a pod deleted an hour after an edit comes back with it
+ * and crash-loops, while its siblings started before run on. Such a change takes effect when the
+ * first abnormal pod reading it started after it; the change prior counts from then.
+ */
+export function configTakesEffect(
+  changes: readonly Change[],
+  topology: Topology,
+  snapshot: ClusterSnapshot,
+  anomalies: readonly AnomalyData[],
+): Change[] {
+  const abnormal = new Set(anomalies.filter((a) => a.entity.kind === 'Pod').map((a) => keyOf(a.entity)));
+  const started = new Map<string, number>();
+  for (const p of snapshot.pods) {
+    const key = keyOf({ kind: 'Pod', namespace: p.metadata?.namespace, name: p.metadata?.name ?? '' });
+    const at = new Date(p.metadata?.creationTimestamp ?? Number.NaN).getTime();
+    if (abnormal.has(key) && Number.isFinite(at)) started.set(key, at);
+  }
+  return changes.map((c) => {
+    if (c.kind !== 'config') return c;
+    const after = (topology.out.get(c.object) ?? [])
+      .filter((e) => e.relation === 'configures')
+      .map((e) => started.get(e.to))
+      .filter((t): t is number => t !== undefined && t >= c.at);
+    return after.length > 0 ? { ...c, effectiveAt: Math.min(...after) } : c;
+  });
+}
+
 /**
  * Diagnose one incident: rank causes, classify the fault, trace the causal path from the cause to
  * every affected object, collect the evidence for each step, explain it and recommend actions.
@@ -125,8 +164,9 @@ export function diagnose(input: {
   const { topology, anomalies } = input;
   if (anomalies.length === 0) return undefined;
   const onset = Math.min(...anomalies.map((a) => Date.parse(a.onset)));
+  const changes = configTakesEffect(input.changes, topology, input.snapshot, anomalies);
   const ranked = promoteBlockingNodes(
-    rankCauses(topology, anomalies, input.changes, onset),
+    rankCauses(topology, anomalies, changes, onset),
     anomalies,
     input.snapshot,
     topology,
@@ -215,9 +255,7 @@ export function diagnose(input: {
     own.length > 0
       ? `Its own signals: ${[...new Set(own.map((a) => a.reason ?? a.signal))].slice(0, 5).join(', ')}.`
       : 'It has no anomaly itself; it is upstream of the affected objects.',
-    top.change
-      ? `It changed ${Math.max(0, Math.round((onset - top.change.at) / 60_000))} min before the onset: ${top.change.description}.`
-      : 'No change to it preceded the onset.',
+    changeNote(top.change, onset),
     runnersUp.length > 0 ? `Next candidates: ${runnersUp.join(', ')}.` : '',
     loadNote(faultClass, cpuRising),
   ]

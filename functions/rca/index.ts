@@ -49,14 +49,15 @@ const BOOK_KEY = 'rca|incidents';
 const CHANGES_KEY = 'rca|changes';
 const CHANGE_HISTORY_MS = 6 * 3_600_000;
 
-type Accepted = typeof EVENT_TYPES.anomaly | typeof EVENT_TYPES.apiServerUpdate;
+type Accepted =
+  typeof EVENT_TYPES.anomaly | typeof EVENT_TYPES.apiServerUpdate | typeof EVENT_TYPES.apiServerDelete;
 
 /** rca: group anomalies into incidents, find each incident's root cause, keep the Incident current. */
 export const definition = defineFunction<RcaDeps, Accepted>({
   name: 'rca',
-  accepts: [EVENT_TYPES.anomaly, EVENT_TYPES.apiServerUpdate],
+  accepts: [EVENT_TYPES.anomaly, EVENT_TYPES.apiServerUpdate, EVENT_TYPES.apiServerDelete],
   handle: async (event, { deps, log }) => {
-    if (event.type === EVENT_TYPES.apiServerUpdate) {
+    if (event.type === EVENT_TYPES.apiServerUpdate || event.type === EVENT_TYPES.apiServerDelete) {
       await recordChange(event, deps);
       return undefined;
     }
@@ -174,13 +175,22 @@ async function readCalls(url: string, log: Logger): Promise<ObservedCall[]> {
   }
 }
 
-/** What an update changed, for the objects whose edits the API keeps no time of. */
-function fingerprint(o: {
-  kind: string;
-  data?: unknown;
-  binaryData?: unknown;
-  spec?: { replicas?: number };
-}): { value: string; describe: (before: string | undefined) => string; kind: Change['kind'] } | undefined {
+/** The fingerprint of a ConfigMap that was deleted (a hash is hex: it cannot collide). */
+const DELETED = 'deleted';
+
+/** What an update (or a deletion) changed, for the objects whose edits the API keeps no time of. */
+function fingerprint(
+  o: {
+    kind: string;
+    data?: unknown;
+    binaryData?: unknown;
+    spec?: { replicas?: number };
+  },
+  deleted: boolean,
+): { value: string; describe: (before: string | undefined) => string; kind: Change['kind'] } | undefined {
+  if (o.kind === 'ConfigMap' && deleted)
+    return { value: DELETED, kind: 'config', describe: () => 'ConfigMap deleted' };
+  if (deleted) return undefined;
   if (o.kind === 'ConfigMap') {
     const value = createHash('sha256')
       .update(JSON.stringify([o.data ?? {}, o.binaryData ?? {}]))
@@ -192,7 +202,9 @@ function fingerprint(o: {
       describe: (b) =>
         b === undefined
           ? 'ConfigMap updated'
-          : `ConfigMap data changed (${b.slice(0, 7)} → ${value.slice(0, 7)})`,
+          : b === DELETED
+            ? 'ConfigMap created again'
+            : `ConfigMap data changed (${b.slice(0, 7)} → ${value.slice(0, 7)})`,
     };
   }
   if (o.kind === 'Deployment' && typeof o.spec?.replicas === 'number') {
@@ -203,12 +215,12 @@ function fingerprint(o: {
 }
 
 /**
- * ConfigMap edits and Deployment scaling: the API keeps no time for them, so rca notes them from
- * ApiServerSource updates (only a hash of ConfigMap data is kept). Secrets are not watched: their
+ * ConfigMap edits and deletions, and Deployment scaling: the API keeps no time for them, so rca
+ * notes them from ApiServerSource updates and deletions (only a hash of ConfigMap data is kept). Secrets are not watched: their
  * data would travel the broker to every subscriber.
  */
 async function recordChange(
-  event: InboundOf<typeof EVENT_TYPES.apiServerUpdate>,
+  event: InboundOf<typeof EVENT_TYPES.apiServerUpdate> | InboundOf<typeof EVENT_TYPES.apiServerDelete>,
   deps: RcaDeps,
 ): Promise<void> {
   const o = event.data as {
@@ -219,7 +231,7 @@ async function recordChange(
     spec?: { replicas?: number };
     status?: { replicas?: number };
   };
-  const print = fingerprint(o);
+  const print = fingerprint(o, event.type === EVENT_TYPES.apiServerDelete);
   if (!print) return;
   // The first update seen of a Deployment may be the scaling itself: until the controller catches
   // up, its status still counts the replicas it had.

@@ -137,8 +137,9 @@ function changePrior(
   for (const c of changes) {
     if (c.object !== key) continue;
     // Changes after the onset cannot explain it (2 minutes of slack for clock and scrape delay).
-    const lead = onset - c.at;
-    if (lead < -120_000) continue;
+    if (onset - c.at < -120_000) continue;
+    // A config change counts from when it took effect (a pod started with it), if later.
+    const lead = onset - Math.max(c.at, c.effectiveAt ?? c.at);
     // A restart changes no code or config (pods only re-read what they depend on), and scaling
     // changes only capacity: both weigh little.
     const value =

@@ -173,8 +173,13 @@ class GraphBuilder {
     const nodeName = (pod.spec as { nodeName?: string } | undefined)?.nodeName;
     if (nodeName) this.link(keyOf({ kind: 'Node', name: nodeName }), podKey, 'hosts');
     const { configMaps, secrets } = configRefs(pod);
+    // A ConfigMap a pod references is a node even when it is gone: its deletion may be the cause.
     for (const c of configMaps)
-      this.link(keyOf({ kind: 'ConfigMap', namespace: m.namespace, name: c }), podKey, 'configures');
+      this.link(
+        this.add({ kind: 'ConfigMap', ...(m.namespace ? { namespace: m.namespace } : {}), name: c }),
+        podKey,
+        'configures',
+      );
     // Secrets are known from the pods that reference them: rca never reads Secrets (least privilege).
     for (const c of secrets)
       this.link(

@@ -12,13 +12,17 @@ import { loadScenarios, type Scenario } from '../../sandbox/simulator/scenario.j
 // The npm start mix, the benign scenarios and a node failure.
 const MIX = ['memory-leak', 'bad-rollout', 'traffic-spike', 'pod-delete', 'normal-rollout', 'node-failure'];
 
+/** The Incident board (one line per Incident) of each scenario's last enforce run here. */
+const boards = new Map<string, string[]>();
+
 /** The scenario (by name, or one built here) without kurative and in enforce mode, in that order. */
 async function noneThenEnforce(which: string | Scenario): Promise<[ScenarioRun, ScenarioRun]> {
   const s = typeof which === 'string' ? scenario(which) : which;
   const dir = mkdtempSync(join(tmpdir(), `kurative-${s.name}-`));
   const none = (await runScenario(s, { mode: 'none', dir, inProcess: true })).run;
-  const enforce = (await runScenario(s, { mode: 'enforce', dir, inProcess: true })).run;
-  return [none, enforce];
+  const enforce = await runScenario(s, { mode: 'enforce', dir, inProcess: true });
+  boards.set(s.name, enforce.summary.incidents);
+  return [none, enforce.run];
 }
 
 describe('self-correction end to end: enforce mode against no kurative on the same seeded scenarios', () => {
@@ -130,6 +134,24 @@ describe('self-correction end to end: enforce mode against no kurative on the sa
     expect(rollbacks[0]?.changes.some((c) => c.startsWith('deleted Pod shop/sessions-'))).toBe(true);
     expect(enforce.remediations.some((r) => r.status === 'verified')).toBe(true);
     expect(enforce.outcome.impairedSeconds).toBeLessThan(none.outcome.impairedSeconds / 10);
+    const spec = RemediationPolicySpec.parse(examplePolicy('enforce').spec);
+    const report = buildReport(runs, { none: spec, observe: spec, enforce: spec });
+    expect(report.modes.enforce.falseActions).toBe(0);
+    expect(report.modes.enforce.actionsBeyondPolicy).toBe(0);
+  }, 300_000);
+
+  it('configmap-deleted: the deleted ConfigMap is the root; the stalled restart is rolled back, within policy', async () => {
+    const runs = await noneThenEnforce('configmap-deleted');
+    const [none, enforce] = runs;
+    expect(none.outcome.stalledRolloutSeconds).toBeGreaterThan(1800);
+    expect(boards.get('configmap-deleted')).toEqual([
+      expect.stringMatching(/ root=ConfigMap\/shop\/payment-config class=config-change /),
+    ]);
+    expect(enforce.remediations.find((r) => r.status === 'succeeded')?.action).toMatchObject({
+      type: 'rollbackDeployment',
+      target: { kind: 'Deployment', name: 'payment' },
+    });
+    expect(enforce.outcome.stalledRolloutSeconds).toBeLessThan(none.outcome.stalledRolloutSeconds / 10);
     const spec = RemediationPolicySpec.parse(examplePolicy('enforce').spec);
     const report = buildReport(runs, { none: spec, observe: spec, enforce: spec });
     expect(report.modes.enforce.falseActions).toBe(0);

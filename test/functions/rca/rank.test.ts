@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { AnomalyData } from '../../../shared/contracts/index.js';
 import { rolloutChanges, type Change } from '../../../functions/rca/changes.js';
 import { causalPath, rankCauses } from '../../../functions/rca/rank.js';
+import { configTakesEffect } from '../../../functions/rca/diagnose.js';
 import { assignAnomaly, type IncidentBook } from '../../../functions/rca/grouping.js';
 import {
   buildTopology,
@@ -356,6 +357,48 @@ describe('rankCauses', () => {
       ranked.find((r) => r.key === keyOf({ kind: 'ConfigMap', namespace: 'shop', name: 'payment-config' }))
         ?.change,
     ).toBeUndefined();
+  });
+});
+
+describe('a config change takes effect when a pod reading it starts', () => {
+  const edit: Change = {
+    object: 'ConfigMap/shop/payment-config',
+    at: T0 - 40 * 60_000,
+    kind: 'config',
+    description: 'ConfigMap data changed (aaaaaaa → bbbbbbb)',
+  };
+  // pay-b was deleted 2 minutes before the onset and came back with the edited config.
+  const restarted = (createdMin: number) =>
+    shop({
+      pods: shop().pods.map((p) =>
+        p.metadata?.name === 'pay-b'
+          ? { ...p, metadata: { ...p.metadata, creationTimestamp: iso(createdMin) } }
+          : { ...p, metadata: { ...p.metadata, creationTimestamp: iso(-600) } },
+      ),
+    });
+  const rank = (snapshot: ClusterSnapshot, changes: readonly Change[]) => {
+    const topology = buildTopology(snapshot);
+    const anomalies = [anomaly('Pod', 'pay-b')];
+    return rankCauses(topology, anomalies, configTakesEffect(changes, topology, snapshot, anomalies), T0);
+  };
+
+  it('an edit long before the onset is the cause when the failing pod started after it', () => {
+    const ranked = rank(restarted(-2), [edit]);
+    expect(ranked[0]?.key).toBe('ConfigMap/shop/payment-config');
+    expect(ranked[0]?.change).toMatchObject({ at: edit.at, effectiveAt: T0 - 2 * 60_000 });
+  });
+
+  it('is not when the failing pod started before it', () => {
+    const ranked = rank(restarted(-50), [edit]);
+    expect(ranked[0]?.key).toBe('Deployment/shop/payment');
+    expect(ranked.find((r) => r.key === edit.object)?.change?.effectiveAt).toBeUndefined();
+  });
+
+  it('a ConfigMap that is gone is still a node, so its deletion can be the cause', () => {
+    const snapshot = { ...restarted(-2), configMaps: [] };
+    const deleted: Change = { ...edit, at: T0 - 3 * 60_000, description: 'ConfigMap deleted' };
+    const ranked = rank(snapshot, [deleted]);
+    expect(ranked[0]).toMatchObject({ key: 'ConfigMap/shop/payment-config', change: deleted });
   });
 });
 
