@@ -101,46 +101,33 @@ export const definition = defineFunction<RcaDeps, Accepted>({
   },
 });
 
+/** Await every promise of a record at once; the record of their values. */
+async function settleAll<T extends Record<string, Promise<unknown>>>(
+  promises: T,
+): Promise<{ [K in keyof T]: Awaited<T[K]> }> {
+  const keys = Object.keys(promises);
+  const values = await Promise.all(Object.values(promises));
+  return Object.fromEntries(keys.map((k, i) => [k, values[i]])) as { [K in keyof T]: Awaited<T[K]> };
+}
+
 /** Everything the topology needs, read at diagnosis time. */
 async function readSnapshot(kube: KubeClients): Promise<ClusterSnapshot> {
   const items = <T>(p: Promise<{ items: T[] }>) => p.then((l) => l.items as unknown as ObjectView[]);
+  const revisions = <T>(p: Promise<{ items: T[] }>) => p.then((l) => l.items as unknown as RevisionView[]);
   try {
     const autoscaling = kube.kubeConfig.makeApiClient(k8s.AutoscalingV2Api);
-    const [
-      pods,
-      replicaSets,
-      controllerRevisions,
-      deployments,
-      statefulSets,
-      daemonSets,
-      services,
-      nodes,
-      configMaps,
-      hpas,
-    ] = await Promise.all([
-      items(kube.core.listPodForAllNamespaces()),
-      items(kube.apps.listReplicaSetForAllNamespaces()),
-      kube.apps.listControllerRevisionForAllNamespaces().then((l) => l.items as RevisionView[]),
-      items(kube.apps.listDeploymentForAllNamespaces()),
-      items(kube.apps.listStatefulSetForAllNamespaces()),
-      items(kube.apps.listDaemonSetForAllNamespaces()),
-      items(kube.core.listServiceForAllNamespaces()),
-      items(kube.core.listNode()),
-      items(kube.core.listConfigMapForAllNamespaces()),
-      items(autoscaling.listHorizontalPodAutoscalerForAllNamespaces()),
-    ]);
-    return {
-      pods,
-      replicaSets,
-      controllerRevisions,
-      deployments,
-      statefulSets,
-      daemonSets,
-      services,
-      nodes,
-      configMaps,
-      hpas,
-    };
+    return await settleAll({
+      pods: items(kube.core.listPodForAllNamespaces()),
+      replicaSets: items(kube.apps.listReplicaSetForAllNamespaces()),
+      controllerRevisions: revisions(kube.apps.listControllerRevisionForAllNamespaces()),
+      deployments: items(kube.apps.listDeploymentForAllNamespaces()),
+      statefulSets: items(kube.apps.listStatefulSetForAllNamespaces()),
+      daemonSets: items(kube.apps.listDaemonSetForAllNamespaces()),
+      services: items(kube.core.listServiceForAllNamespaces()),
+      nodes: items(kube.core.listNode()),
+      configMaps: items(kube.core.listConfigMapForAllNamespaces()),
+      hpas: items(autoscaling.listHorizontalPodAutoscalerForAllNamespaces()),
+    });
   } catch (error) {
     throw apiFailure('reading the topology', error);
   }

@@ -12,6 +12,12 @@ import { loadScenarios, type Scenario } from '../../sandbox/simulator/scenario.j
 // The npm start mix, the benign scenarios and a node failure.
 const MIX = ['memory-leak', 'bad-rollout', 'traffic-spike', 'pod-delete', 'normal-rollout', 'node-failure'];
 
+/** The report of these runs, every mode judged against the example policy in enforce mode. */
+function exampleReport(runs: ScenarioRun[]): ReturnType<typeof buildReport> {
+  const spec = RemediationPolicySpec.parse(examplePolicy('enforce').spec);
+  return buildReport(runs, { none: spec, observe: spec, enforce: spec });
+}
+
 /** The Incident board (one line per Incident) of each scenario's last enforce run here. */
 const boards = new Map<string, string[]>();
 
@@ -32,8 +38,7 @@ describe('self-correction end to end: enforce mode against no kurative on the sa
     for (const name of MIX)
       for (const mode of ['none', 'enforce'] as const)
         runs.push((await runScenario(scenario(name), { mode, dir, inProcess: true })).run);
-    const spec = RemediationPolicySpec.parse(examplePolicy('enforce').spec);
-    const report = buildReport(runs, { none: spec, observe: spec, enforce: spec });
+    const report = exampleReport(runs);
     const { none, enforce } = report.modes;
     const line = (mode: string) =>
       report.perScenario
@@ -71,8 +76,7 @@ describe('self-correction end to end: enforce mode against no kurative on the sa
         params: { storage: 3 * 2 ** 30, from: 2 * 2 ** 30 },
       },
     });
-    const spec = RemediationPolicySpec.parse(examplePolicy('enforce').spec);
-    const report = buildReport(runs, { none: spec, observe: spec, enforce: spec });
+    const report = exampleReport(runs);
     expect(report.modes.enforce.falseActions).toBe(0);
     expect(report.modes.enforce.actionsBeyondPolicy).toBe(0);
     // Only the claim was changed (and kurative's own records).
@@ -115,8 +119,7 @@ describe('self-correction end to end: enforce mode against no kurative on the sa
     });
     expect(enforce.remediations.some((r) => r.status === 'verified')).toBe(true);
     expect(enforce.outcome.impairedSeconds).toBeLessThan(none.outcome.impairedSeconds / 4);
-    const spec = RemediationPolicySpec.parse(examplePolicy('enforce').spec);
-    const report = buildReport(runs, { none: spec, observe: spec, enforce: spec });
+    const report = exampleReport(runs);
     expect(report.modes.enforce.falseActions).toBe(0);
     expect(report.modes.enforce.actionsBeyondPolicy).toBe(0);
   }, 300_000);
@@ -134,8 +137,7 @@ describe('self-correction end to end: enforce mode against no kurative on the sa
     expect(rollbacks[0]?.changes.some((c) => c.startsWith('deleted Pod shop/sessions-'))).toBe(true);
     expect(enforce.remediations.some((r) => r.status === 'verified')).toBe(true);
     expect(enforce.outcome.impairedSeconds).toBeLessThan(none.outcome.impairedSeconds / 10);
-    const spec = RemediationPolicySpec.parse(examplePolicy('enforce').spec);
-    const report = buildReport(runs, { none: spec, observe: spec, enforce: spec });
+    const report = exampleReport(runs);
     expect(report.modes.enforce.falseActions).toBe(0);
     expect(report.modes.enforce.actionsBeyondPolicy).toBe(0);
   }, 300_000);
@@ -152,8 +154,7 @@ describe('self-correction end to end: enforce mode against no kurative on the sa
       target: { kind: 'Deployment', name: 'payment' },
     });
     expect(enforce.outcome.stalledRolloutSeconds).toBeLessThan(none.outcome.stalledRolloutSeconds / 10);
-    const spec = RemediationPolicySpec.parse(examplePolicy('enforce').spec);
-    const report = buildReport(runs, { none: spec, observe: spec, enforce: spec });
+    const report = exampleReport(runs);
     expect(report.modes.enforce.falseActions).toBe(0);
     expect(report.modes.enforce.actionsBeyondPolicy).toBe(0);
   }, 300_000);
@@ -174,8 +175,7 @@ describe('self-correction end to end: enforce mode against no kurative on the sa
     // What remains is the worker's replacement starting (one replica, not ready for a few ticks).
     expect(enforce.outcome.impairedSeconds).toBeLessThan(none.outcome.impairedSeconds / 10);
     expect(enforce.outcome.criticalIncidents).toBe(0);
-    const spec = RemediationPolicySpec.parse(examplePolicy('enforce').spec);
-    const report = buildReport(runs, { none: spec, observe: spec, enforce: spec });
+    const report = exampleReport(runs);
     expect(report.modes.enforce.falseActions).toBe(0);
     expect(report.modes.enforce.actionsBeyondPolicy).toBe(0);
   }, 300_000);
@@ -195,10 +195,7 @@ describe('self-correction end to end: enforce mode against no kurative on the sa
     expect(cap).toMatchObject({ status: 'succeeded', action: { target: { name: 'report-builder' } } });
     expect(enforce.outcome.lastImpairedEndAt).toBeDefined();
     expect(enforce.outcome.impairedSeconds).toBeLessThan(none.outcome.impairedSeconds / 4);
-    const spec = RemediationPolicySpec.parse(examplePolicy('enforce').spec);
-    expect(buildReport(runs, { none: spec, observe: spec, enforce: spec }).modes.enforce.falseActions).toBe(
-      0,
-    );
+    expect(exampleReport(runs).modes.enforce.falseActions).toBe(0);
   }, 300_000);
 
   it('dryRun: every action is a server-side dry run and the cluster fares as without kurative', async () => {
