@@ -128,9 +128,19 @@ function project(
   const tStat = se > 0 ? slope / se : slope > 0 ? Infinity : 0;
   if (slope <= 0) return { slope, tStat, secondsToLimit: Infinity, weight: n };
   const fittedNow = intercept + slope * lastX;
-  const secondsToLimit = Math.max(0, (limit - fittedNow) / slope);
+  // Usage scatters around the line, and the limit is hit by a peak, not by the mean: the breach is
+  // when the line comes within NOISE_MARGIN residual deviations of the limit.
+  const margin = NOISE_MARGIN * Math.sqrt(residualVar);
+  const secondsToLimit = Math.max(0, (limit - margin - fittedNow) / slope);
   return { slope, tStat, secondsToLimit, weight: n };
 }
+
+/**
+ * How many residual standard deviations below the limit a noisy series already breaches it: a
+ * memory limit is enforced on every allocation, between scrapes too, so the highest of the many
+ * values between two samples decides (the highest of ~10 normal draws is ~1.5σ, of ~1 000 ~3σ).
+ */
+export const NOISE_MARGIN = 2;
 
 /** Least squares over the recent samples, once the ring is full. */
 function projectRing(ring: readonly number[], lastX: number, limit: number): Forecast | undefined {

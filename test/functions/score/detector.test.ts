@@ -9,7 +9,7 @@ import {
   observe,
 } from '../../../functions/score/detector.js';
 import { newEpisode, stepEpisode } from '../../../functions/score/episode.js';
-import { forecast, newForecast, updateForecast } from '../../../functions/score/forecast.js';
+import { forecast, newForecast, NOISE_MARGIN, updateForecast } from '../../../functions/score/forecast.js';
 
 const MIN = 60_000;
 
@@ -203,6 +203,27 @@ describe('time-to-limit forecast', () => {
     expect(exponentialOnly.secondsToLimit / 60).toBeGreaterThan(54);
     expect(exponentialOnly.secondsToLimit / 60).toBeLessThan(72);
     expect(slowOnly.secondsToLimit / 60).toBeGreaterThan(150);
+  });
+
+  it('puts the breach of a noisy series where its peaks, not its line, reach the limit', () => {
+    // The same slow leak (0.3 MB/min) with little and with much scatter around the line.
+    const run = (scatter: number, seed: number) => {
+      const state = newForecast();
+      const rnd = noise(seed);
+      for (let i = 0; i < 120; i++) updateForecast(state, 200e6 + i * 3e5 + rnd() * scatter, i * MIN);
+      // The slow fit alone: its slope is steady on both, so only the margin moves the breach.
+      return forecast({ ...state, fw: 0, ring: [] }, 256e6, 5);
+    };
+    const smooth = run(1e4, 6);
+    const noisy = run(4e6, 6);
+    // The line reaches 256 MB in about 67 minutes; the noisy series' peaks get there sooner, by
+    // NOISE_MARGIN residual deviations of its scatter (uniform ±2 MB: σ ≈ 1.15 MB, 2σ ≈ 8 min).
+    expect(Math.abs(smooth.secondsToLimit / 60 - 67.6)).toBeLessThan(1);
+    expect(noisy.tStat).toBeGreaterThan(20);
+    const earlier = smooth.secondsToLimit / 60 - noisy.secondsToLimit / 60;
+    expect(NOISE_MARGIN).toBe(2);
+    expect(earlier).toBeGreaterThan(6);
+    expect(earlier).toBeLessThan(10);
   });
 
   it('resets after a restart drops usage', () => {
