@@ -139,6 +139,29 @@ function scaleBack(root: ObjectRef, change: Change): ActionSpec[] {
   ];
 }
 
+/**
+ * A ResourceQuota used up. Without a rollout to undo (the quota was used up by a scale-up, or
+ * lowered), any change kurative could make to the workload (its limits, its replicas) fights
+ * someone's decision: a human is told what happened.
+ */
+function quotaActions(ctx: ActionContext): ActionSpec[] {
+  const { root } = ctx;
+  if (!ctx.rollout)
+    return [
+      action(
+        'notify',
+        root,
+        ctx.change?.kind === 'scale'
+          ? `${ctx.change.description}, beyond the namespace's ResourceQuota: raise the quota or scale back`
+          : "the namespace's ResourceQuota is used up: raise it or free room in the namespace",
+      ),
+    ];
+  return [
+    action('rollbackDeployment', root, "the rollout asks for more than the namespace's ResourceQuota allows"),
+    action('notify', root, 'review the quota and the requests'),
+  ];
+}
+
 /** Recommended actions for a fault class, in the order to try them. */
 export function recommendActions(faultClass: FaultClass, ctx: ActionContext): ActionSpec[] {
   const a = action;
@@ -161,8 +184,9 @@ export function recommendActions(faultClass: FaultClass, ctx: ActionContext): Ac
           'the failure started with the latest rollout: return to the previous revision',
         ),
       ];
-    case 'resource-misconfiguration':
     case 'quota-exceeded':
+      return quotaActions(ctx);
+    case 'resource-misconfiguration':
       return ctx.rollout
         ? [
             a(

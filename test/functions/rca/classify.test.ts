@@ -150,6 +150,29 @@ describe('classifyFault', () => {
     expect(classifyFault({ root: deploy, own: [errors], all: [errors], change: down })).toBe('unknown');
   });
 
+  it('a quota used up without a rollout (a scale-up) is only notified: changing the workload would fight someone', () => {
+    const quota = symptom('FailedCreate', 'exceeded quota: shop-quota');
+    const up = {
+      object: 'Deployment/shop/cart',
+      at: 0,
+      kind: 'scale' as const,
+      description: 'scaled 2 → 12 replicas',
+      replicas: { from: 2, to: 12 },
+    };
+    expect(classifyFault({ root: deploy, own: [quota], all: [quota], change: up })).toBe('quota-exceeded');
+    const actions = recommendActions('quota-exceeded', { root: deploy, rollout: false, change: up });
+    expect(actions.map((a) => [a.type, a.reason])).toEqual([
+      [
+        'notify',
+        "scaled 2 → 12 replicas, beyond the namespace's ResourceQuota: raise the quota or scale back",
+      ],
+    ]);
+    expect(recommendActions('quota-exceeded', { root: deploy, rollout: true }).map((a) => a.type)).toEqual([
+      'rollbackDeployment',
+      'notify',
+    ]);
+  });
+
   it('a CPU hog without a CPU limit is a noisy neighbour', () => {
     expect(
       classifyFault({
