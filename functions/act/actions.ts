@@ -1,5 +1,5 @@
 import * as k8s from '@kubernetes/client-node';
-import type { ActionSpec, ObjectRef } from '../../shared/contracts/index.js';
+import { REMEDIATION_ANNOTATION, type ActionSpec, type ObjectRef } from '../../shared/contracts/index.js';
 import { apiFailure, apiReason, statusOf, type KubeClients } from '../../shared/kube/index.js';
 import { describeRef } from '../../shared/kube/incidents.js';
 import { unavailable } from '../../shared/runtime/index.js';
@@ -253,7 +253,15 @@ async function adjustResources(ctx: ActionContext, action: ActionSpec): Promise<
       );
     }
     if (patches.length === 0) return 'already applied';
-    return { spec: { template: { spec: { containers: patches } } } };
+    // The new revision says whose it is: rca must not take it for someone's rollout.
+    return {
+      spec: {
+        template: {
+          metadata: { annotations: { [REMEDIATION_ANNOTATION]: ctx.incidentId } },
+          spec: { containers: patches },
+        },
+      },
+    };
   });
   if (refused === 'already applied') return skipped('the limits already have the decided values', [target]);
   if (refused) return failed(refused, [], [target]);

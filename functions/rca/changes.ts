@@ -1,10 +1,12 @@
+import { REMEDIATION_ANNOTATION } from '../../shared/contracts/index.js';
 import { keyOf, type ClusterSnapshot, type MetaView } from './topology.js';
 
 /** Something that changed in the cluster, when, and on which object. */
 export interface Change {
   readonly object: string;
   readonly at: number;
-  readonly kind: 'rollout' | 'restart' | 'config' | 'scale' | 'node-condition' | 'node-spec';
+  /** `remediation`: a new revision kurative itself made (a resize), not someone's rollout. */
+  readonly kind: 'rollout' | 'restart' | 'remediation' | 'config' | 'scale' | 'node-condition' | 'node-spec';
   readonly description: string;
   /** For a scale change: the replica counts before and after. */
   readonly replicas?: { readonly from: number; readonly to: number };
@@ -109,6 +111,16 @@ export function rolloutChanges(snapshot: ClusterSnapshot): Change[] {
           at,
           kind: 'restart',
           description: `restart (revision ${cur.revision}): same pod template, pods recreated`,
+        });
+        continue;
+      }
+      const remediatedFor = cur.template?.metadata?.annotations?.[REMEDIATION_ANNOTATION];
+      if (remediatedFor && remediatedFor !== prev.template?.metadata?.annotations?.[REMEDIATION_ANNOTATION]) {
+        out.push({
+          object: workload,
+          at,
+          kind: 'remediation',
+          description: `kurative's remediation of ${remediatedFor} (revision ${cur.revision})`,
         });
         continue;
       }

@@ -127,6 +127,8 @@ function liftedStrength(topology: Topology, strength: Map<string, number>): Map<
   return out;
 }
 
+const MINOR_CHANGES = new Set<Change['kind']>(['restart', 'scale', 'remediation']);
+
 function changePrior(
   changes: readonly Change[],
   key: string,
@@ -140,10 +142,9 @@ function changePrior(
     if (onset - c.at < -120_000) continue;
     // A config change counts from when it took effect (a pod started with it), if later.
     const lead = onset - Math.max(c.at, c.effectiveAt ?? c.at);
-    // A restart changes no code or config (pods only re-read what they depend on), and scaling
-    // changes only capacity: both weigh little.
-    const value =
-      Math.exp(-Math.max(0, lead) / tauMs) * (c.kind === 'restart' || c.kind === 'scale' ? 0.1 : 1);
+    // A restart changes no code or config (pods only re-read what they depend on), scaling changes
+    // only capacity, and kurative's own remediation answered the fault: all weigh little.
+    const value = Math.exp(-Math.max(0, lead) / tauMs) * (MINOR_CHANGES.has(c.kind) ? 0.1 : 1);
     if (value > best.value) best = { value, change: c };
   }
   return best;

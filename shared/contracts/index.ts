@@ -52,5 +52,6 @@ export {
   OPT_OUT_VALUE,
   APPROVE_ANNOTATION,
   REJECT_ANNOTATION,
+  REMEDIATION_ANNOTATION,
 } from './policy.js';
 export type { MaintenanceWindow, ActionPolicy } from './policy.js';

@@ -213,3 +213,9 @@ export const OPT_OUT_VALUE = 'disabled';
 /** Incident annotations a human sets to answer a pending decision. */
 export const APPROVE_ANNOTATION = 'kurative.dev/approve';
 export const REJECT_ANNOTATION = 'kurative.dev/reject';
+/**
+ * Pod-template annotation act sets when a remediation changes a workload's template (a resize):
+ * the incident it was for. rca reads a revision that only sets it anew as kurative's own change,
+ * not as someone's rollout.
+ */
+export const REMEDIATION_ANNOTATION = 'kurative.dev/remediated-for';

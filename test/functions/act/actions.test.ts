@@ -118,6 +118,10 @@ describe('act against the sandbox', () => {
     expect(raced).toBe(true);
     expect(r.status).toBe('succeeded');
     expect(await memoryLimit()).toBe('384Mi');
+    // The new revision names the incident it was made for (rca reads it as kurative's own change).
+    const template = (await kube.apps.readNamespacedDeployment({ namespace: 'shop', name: 'cart' })).spec
+      ?.template;
+    expect(template?.metadata?.annotations?.['kurative.dev/remediated-for']).toBe('inc-test');
     const patches = sandbox.api.apiServer.audit.filter(
       (a) => a.resource === 'deployments' && a.verb === 'patch',
     );

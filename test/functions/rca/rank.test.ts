@@ -277,6 +277,21 @@ describe('rankCauses', () => {
     expect(ranked[0]?.key).toBe(expected);
   });
 
+  it('reads a revision kurative made for an incident (a resize) as its remediation, not a rollout', () => {
+    const resized = replicaSet('checkout', 2, -3, 'co:1');
+    const template = (resized.spec as { template: { metadata?: object } }).template;
+    template.metadata = { annotations: { 'kurative.dev/remediated-for': 'inc-1' } };
+    const snapshot = shop({ replicaSets: [...shop().replicaSets, resized] });
+    expect(rolloutChanges(snapshot)).toEqual([
+      {
+        object: 'Deployment/shop/checkout',
+        at: T0 - 3 * 60_000,
+        kind: 'remediation',
+        description: "kurative's remediation of inc-1 (revision 2)",
+      },
+    ]);
+  });
+
   it('reads rollouts from ReplicaSet revisions with what changed', () => {
     const snapshot = shop({ replicaSets: [...shop().replicaSets, replicaSet('checkout', 2, -3, 'co:2')] });
     expect(rolloutChanges(snapshot)).toEqual([
