@@ -9,6 +9,7 @@ import {
   podReady,
   readWorkload,
   templateRevisions,
+  WORKLOAD_KINDS,
   type Workload,
 } from '../../shared/kube/workloads.js';
 import { formatQuantity, parseQuantity } from '../../shared/quantity/index.js';
@@ -34,7 +35,6 @@ const STRATEGIC = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.Strateg
 const MERGE = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
 /** A StatefulSet's pods name their revision here. */
 const REVISION_HASH = 'controller-revision-hash';
-const ROLLBACK_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
 const QUARANTINE_LABEL = 'kurative.dev/quarantined';
 
 const done = (message: string, changes: string[], verify: ObjectRef[]): ActionResult => ({
@@ -341,10 +341,9 @@ async function replaceTemplate(
   const namespace = w.metadata?.namespace ?? 'default';
   const common = { name, namespace, ...DRY(ctx.dryRun) };
   if (kind === 'Deployment') {
-    const d = w;
     await ctx.kube.apps.replaceNamespacedDeployment({
       ...common,
-      body: { ...d, spec: { ...(d.spec as k8s.V1DeploymentSpec), template } },
+      body: { ...w, spec: { ...(w.spec as k8s.V1DeploymentSpec), template } },
     });
   } else if (kind === 'StatefulSet') {
     const s = w as k8s.V1StatefulSet;
@@ -402,7 +401,7 @@ async function forceRollback(
  */
 async function rollback(ctx: ActionContext, action: ActionSpec): Promise<ActionResult> {
   const { target } = action;
-  if (!ROLLBACK_KINDS.has(target.kind))
+  if (!WORKLOAD_KINDS.has(target.kind))
     return failed('only a Deployment, StatefulSet or DaemonSet can be rolled back');
   const namespace = target.namespace ?? 'default';
   for (let attempt = 0; attempt < 4; attempt++) {

@@ -1,5 +1,6 @@
 import type { ActionSpec, RemediationPolicySpec } from '../../shared/contracts/index.js';
 import { formatQuantity, parseQuantity } from '../../shared/quantity/index.js';
+import { WORKLOAD_KINDS } from '../../shared/kube/workloads.js';
 
 /** What policy knows about the object an action names. */
 export interface TargetFacts {
@@ -227,7 +228,7 @@ export function planBounds(
     case 'drainNode':
       return planNodes(action, a.drainNode?.maxNodes ?? 0, facts);
     case 'rollbackDeployment':
-      if (!['Deployment', 'StatefulSet', 'DaemonSet'].includes(action.target.kind))
+      if (!WORKLOAD_KINDS.has(action.target.kind))
         return deny('unsupported-target', 'only a Deployment, StatefulSet or DaemonSet can be rolled back');
       if ((facts.target?.revisions ?? 0) < 2)
         return deny('bounds', `the ${action.target.kind} has no previous revision to roll back to`);

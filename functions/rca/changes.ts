@@ -1,4 +1,5 @@
 import { REMEDIATION_ANNOTATION } from '../../shared/contracts/index.js';
+import { deploymentRevision, revisionTemplate } from '../../shared/kube/workloads.js';
 import { keyOf, type ClusterSnapshot, type MetaView } from './topology.js';
 
 /** Something that changed in the cluster, when, and on which object. */
@@ -17,8 +18,6 @@ export interface Change {
   readonly effectiveAt?: number;
 }
 
-const REVISION = 'deployment.kubernetes.io/revision';
-
 function time(t: string | Date | undefined): number {
   return t === undefined ? Number.NaN : new Date(t).getTime();
 }
@@ -30,8 +29,7 @@ type Template = {
 
 /** The pod template without what only restarts pods (`kubectl rollout restart`) or names the revision. */
 function essentialTemplate(template: Template | undefined): string {
-  const t = structuredClone(template ?? {}) as Template & { $patch?: string };
-  delete t.$patch;
+  const t = structuredClone(template ?? {});
   delete t.metadata?.labels?.['pod-template-hash'];
   delete t.metadata?.annotations?.['kubectl.kubernetes.io/restartedAt'];
   return canonical(t);
@@ -83,11 +81,11 @@ function templateRecords(snapshot: ClusterSnapshot): Map<string, TemplateRecord[
     add(
       rs,
       ['Deployment'],
-      Number(rs.metadata?.annotations?.[REVISION] ?? 0),
+      deploymentRevision(rs),
       (rs.spec as { template?: unknown } | undefined)?.template,
     );
   for (const cr of snapshot.controllerRevisions ?? [])
-    add(cr, ['StatefulSet', 'DaemonSet'], Number(cr.revision ?? 0), cr.data?.spec?.template);
+    add(cr, ['StatefulSet', 'DaemonSet'], Number(cr.revision ?? 0), revisionTemplate(cr.data));
   return byOwner;
 }
 

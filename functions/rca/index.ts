@@ -203,8 +203,8 @@ function fingerprint(
 
 /**
  * ConfigMap edits and deletions, and Deployment scaling: the API keeps no time for them, so rca
- * notes them from ApiServerSource updates and deletions (only a hash of ConfigMap data is kept). Secrets are not watched: their
- * data would travel the broker to every subscriber.
+ * notes them from ApiServerSource updates and deletions (only a hash of ConfigMap data is kept).
+ * Secrets are not watched: their data would travel the broker to every subscriber.
  */
 async function recordChange(
   event: InboundOf<typeof EVENT_TYPES.apiServerUpdate> | InboundOf<typeof EVENT_TYPES.apiServerDelete>,

@@ -1,4 +1,5 @@
 import type { ObjectRef } from '../../shared/contracts/index.js';
+import { WORKLOAD_KINDS } from '../../shared/kube/workloads.js';
 
 /** The parts of API objects the topology needs (client-node models fit structurally). */
 export interface MetaView {
@@ -252,7 +253,7 @@ class GraphBuilder {
   /** Service → workload that was seen calling it. */
   linkObservedCall(call: ObservedCall): void {
     const service = keyOf({ kind: 'Service', namespace: call.calleeNamespace, name: call.callee });
-    for (const kind of ['Deployment', 'StatefulSet', 'DaemonSet']) {
+    for (const kind of WORKLOAD_KINDS) {
       const caller = keyOf({ kind, namespace: call.namespace, name: call.caller });
       if (this.nodes.has(caller) && !this.edges.some((e) => e.from === service && e.to === caller))
         this.link(service, caller, 'calls');

@@ -570,7 +570,7 @@ function writeWorkloadStatus(
 }
 
 /** Label of a StatefulSet's or DaemonSet's pods naming the revision they were made from. */
-export const REVISION_HASH = 'controller-revision-hash';
+const REVISION_HASH = 'controller-revision-hash';
 /** Label of a ControllerRevision: the hash of the template it holds. */
 const REVISION_TEMPLATE_HASH = 'controller.kubernetes.io/hash';
 

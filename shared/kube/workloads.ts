@@ -3,6 +3,9 @@ import type { KubeClients } from './index.js';
 
 export type Workload = k8s.V1Deployment | k8s.V1StatefulSet | k8s.V1DaemonSet;
 
+/** The kinds a Workload is (what readWorkload reads and a rollback can roll back). */
+export const WORKLOAD_KINDS: ReadonlySet<string> = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
+
 /** `matchLabels` as a label selector string (`app=cart,tier=web`); empty when there are none. */
 export function matchLabelsSelector(labels: Readonly<Record<string, string>> | undefined): string {
   return Object.entries(labels ?? {})
@@ -47,9 +50,22 @@ export interface TemplateRevision {
 
 const DEPLOYMENT_REVISION = 'deployment.kubernetes.io/revision';
 
-/** The revision a Deployment's annotation or a ControllerRevision names (0 when absent). */
-export function deploymentRevision(o: { metadata?: k8s.V1ObjectMeta }): number {
+/** The revision a Deployment or ReplicaSet carries in its revision annotation (0 when absent). */
+export function deploymentRevision(o: { metadata?: { annotations?: Record<string, string> } }): number {
   return Number(o.metadata?.annotations?.[DEPLOYMENT_REVISION] ?? 0);
+}
+
+/**
+ * The pod template a ControllerRevision holds: its data is the template as a strategic patch that
+ * replaces it (`$patch: replace`), which is dropped here. A copy; undefined without one.
+ */
+export function revisionTemplate(data: unknown): k8s.V1PodTemplateSpec | undefined {
+  const template = structuredClone(
+    (data as { spec?: { template?: k8s.V1PodTemplateSpec & { $patch?: string } } } | undefined)?.spec
+      ?.template,
+  );
+  if (template) delete template.$patch;
+  return template;
 }
 
 /**
@@ -77,13 +93,11 @@ export async function templateRevisions(
     });
   } else if (kind === 'StatefulSet' || kind === 'DaemonSet') {
     const revisions = (await kube.apps.listNamespacedControllerRevision({ namespace, labelSelector })).items;
-    out = revisions.filter(mine).map((r) => {
-      const data = r.data as
-        { spec?: { template?: k8s.V1PodTemplateSpec & { $patch?: string } } } | undefined;
-      const template = structuredClone(data?.spec?.template);
-      if (template) delete template.$patch;
-      return { name: r.metadata?.name ?? '', revision: Number(r.revision), template };
-    });
+    out = revisions.filter(mine).map((r) => ({
+      name: r.metadata?.name ?? '',
+      revision: Number(r.revision),
+      template: revisionTemplate(r.data),
+    }));
   } else out = [];
   return out.sort((a, b) => b.revision - a.revision);
 }

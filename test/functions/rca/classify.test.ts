@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { AnomalyData } from '../../../shared/contracts/index.js';
 import { DiagnosisData } from '../../../shared/contracts/index.js';
 import { classifyFault, recommendActions } from '../../../functions/rca/classify.js';
+import type { Change } from '../../../functions/rca/changes.js';
 import { diagnose } from '../../../functions/rca/diagnose.js';
 import { buildTopology, type ClusterSnapshot } from '../../../functions/rca/topology.js';
 
@@ -125,18 +126,21 @@ describe('classifyFault', () => {
     ).toBe('pod-cpu-hog');
   });
 
+  /** cart's replicas changed by hand, as rca notes it from the Deployment's updates. */
+  const scaling = (from: number, to: number): Change => ({
+    object: 'Deployment/shop/cart',
+    at: 0,
+    kind: 'scale',
+    description: `scaled ${from} → ${to} replicas`,
+    replicas: { from, to },
+  });
+
   it('a workload scaled to zero before its service failed is scaled back', () => {
     const errors = {
       ...metric('http_error_ratio'),
       entity: { kind: 'Service', namespace: 'shop', name: 'cart' },
     };
-    const scaled = {
-      object: 'Deployment/shop/cart',
-      at: 0,
-      kind: 'scale' as const,
-      description: 'scaled 3 → 0 replicas',
-      replicas: { from: 3, to: 0 },
-    };
+    const scaled = scaling(3, 0);
     expect(classifyFault({ root: deploy, own: [errors], all: [errors], change: scaled })).toBe(
       'config-change',
     );
@@ -152,13 +156,7 @@ describe('classifyFault', () => {
 
   it('a quota used up without a rollout (a scale-up) is only notified: changing the workload would fight someone', () => {
     const quota = symptom('FailedCreate', 'exceeded quota: shop-quota');
-    const up = {
-      object: 'Deployment/shop/cart',
-      at: 0,
-      kind: 'scale' as const,
-      description: 'scaled 2 → 12 replicas',
-      replicas: { from: 2, to: 12 },
-    };
+    const up = scaling(2, 12);
     expect(classifyFault({ root: deploy, own: [quota], all: [quota], change: up })).toBe('quota-exceeded');
     const actions = recommendActions('quota-exceeded', { root: deploy, rollout: false, change: up });
     expect(actions.map((a) => [a.type, a.reason])).toEqual([
