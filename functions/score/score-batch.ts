@@ -112,6 +112,18 @@ export async function scoreStored(
   );
 }
 
+/**
+ * A young series only learns for its first `warmup` samples (20 at one a minute): a pod's series
+ * starts with its process, whose start-up (a JIT warming, caches and heaps filling, a burst of
+ * start-up work) is not yet its normal, and a node's with the machine, which fills up as pods land
+ * on it. A Service's or a workload's series (request errors, latency) outlives any one process: it
+ * may open an episode on a plainly large deviation (the robust z bound, the change at least the
+ * rule's minChange) after EARLY_SAMPLES, so a fault in kurative's first minutes on a cluster (a bad
+ * rollout, a dependency slowing down) is not learnt as the normal before it may alert.
+ */
+const EARLY_SAMPLES = 5;
+const outlivesProcesses = (kind: string) => kind !== 'Pod' && kind !== 'Node';
+
 /** Reused by every deviation rule (read before the next observe). */
 const scratchObservation: MutableObservation = { score: 0, likelihood: 0, z: 0, expected: 0, spread: 0 };
 
@@ -134,13 +146,16 @@ function applyDeviation(
   const episode = (record.e[rule.name] ??= newEpisode());
   // Either signal opens an episode: an unusual run of residuals (likelihood), or one plainly large
   // deviation — a robust z beyond the rule's bound, with the spread floored at 10 % of the baseline
-  // so that a quiet series does not turn an ordinary swing into an alert. New series only learn.
+  // so that a quiet series does not turn an ordinary swing into an alert. Young series only learn
+  // (see EARLY_SAMPLES).
   const warm = state.n > params.warmup;
   const deviation =
     Math.abs(sample.value - obs.expected) / Math.max(obs.spread, 0.1 * Math.abs(obs.expected));
   const material = Math.abs(sample.value - obs.expected) >= rule.spec.minChange;
-  const level =
-    warm && material ? Math.max(obs.likelihood, deviation >= zThresholdFor(rule.spec) ? 1 : 0) : 0;
+  const plain =
+    (warm || (state.n > EARLY_SAMPLES && outlivesProcesses(sample.entity.kind))) &&
+    deviation >= zThresholdFor(rule.spec);
+  const level = material ? Math.max(warm ? obs.likelihood : 0, plain ? 1 : 0) : 0;
   const outcome = stepEpisode(episode, wrongWay ? 0 : level, t, episodeRule);
   if (!outcome.emit) return undefined;
   const severity: Severity = obs.z > 10 ? 'critical' : 'warning';

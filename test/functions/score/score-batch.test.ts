@@ -75,6 +75,46 @@ describe('scoreSeries', () => {
     expect(level.anomalies).toEqual([]);
   });
 
+  it("alerts on a Service's errors jumping in its first minutes, but lets a young pod settle", () => {
+    const errors = [
+      {
+        name: 'http-error-ratio',
+        spec: DetectorSpec.parse({
+          target: { kinds: ['Service'] },
+          signal: { promql: 'http_error_ratio', name: 'http_error_ratio', direction: 'up' },
+          minChange: 0.05,
+          minDuration: '2m',
+        }),
+      },
+    ];
+    const service = (m: number, value: number): Sample => ({
+      entity: { kind: 'Service', namespace: 'shop', name: 'checkout' },
+      signal: 'http_error_ratio',
+      value,
+      at: at(m),
+    });
+    // A bad rollout 7 minutes after kurative first saw the Service: 30 % of requests fail.
+    const ratio = (m: number) => (m < 7 ? 0.001 * (m % 2) : 0.3 + 0.01 * (m % 3));
+    const bad = feed(
+      Array.from({ length: 20 }, (_, m) => service(m, ratio(m))),
+      errors,
+    ).anomalies;
+    expect(bad.length).toBeGreaterThan(0);
+    expect(bad[0]?.onset).toBe(at(7));
+    // Under the rule's minChange (2 % more errors): nothing, young or not.
+    const small = feed(
+      Array.from({ length: 40 }, (_, m) => service(m, m < 7 ? 0.001 : 0.02)),
+      errors,
+    ).anomalies;
+    expect(small).toEqual([]);
+    // A pod's memory climbing as its process warms up (110 → 220 MiB over its first minutes) is
+    // the same jump, but a new process's: its series learns it.
+    const warming = feed(
+      Array.from({ length: 60 }, (_, m) => mem(m, (m < 7 ? 110 : 220 + (m % 3)) * 2 ** 20)),
+    ).anomalies;
+    expect(warming.filter((a) => a.kind === 'deviation')).toEqual([]);
+  });
+
   it('emits nothing for a healthy series', () => {
     const samples = Array.from({ length: 300 }, (_, m) => mem(m, (110 + Math.sin(m / 7) * 3) * 2 ** 20));
     expect(feed(samples).anomalies).toEqual([]);
