@@ -40,6 +40,8 @@ export const PERMISSIONS: Record<FunctionName, readonly Rule[]> = {
     // replicasets, controllerrevisions: rollouts, and what they changed.
     rule(['apps'], ['deployments', 'replicasets', 'statefulsets', 'daemonsets', 'controllerrevisions'], READ),
     rule(['autoscaling'], ['horizontalpodautoscalers'], READ),
+    // Whether a workload's pods run at their CPU limit (throttled).
+    rule(['metrics.k8s.io'], ['pods'], ['list']),
     rule([KURATIVE], ['incidents'], ['get', 'list', 'create']),
     rule([KURATIVE], ['incidents/status'], ['get', 'patch']),
     EVENTS,

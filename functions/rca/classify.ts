@@ -13,6 +13,8 @@ export interface ClassifyInput {
   readonly cpuLimited?: boolean;
   /** How many workloads' CPU rose above their baselines in this incident. */
   readonly cpuRisingWorkloads?: number;
+  /** Whether a pod of the root workload uses (nearly) all of its CPU limit: it is being throttled. */
+  readonly cpuSaturated?: boolean;
 }
 
 const scaledToZero = (change: Change | undefined) =>
@@ -59,6 +61,21 @@ function classifyNode(input: ClassifyInput): FaultClass {
   return 'unknown';
 }
 
+/**
+ * What CPU says: a CPU deviation is load, a runaway, or a neighbour without a limit; a service slow
+ * or failing while its pods run at their CPU limit is throttled, not a network problem (a hog there
+ * since before its CPU baseline was learnt shows no CPU deviation, only its limit).
+ */
+function cpuFault(input: ClassifyInput): FaultClass | undefined {
+  const { own } = input;
+  if (signal(own, 'cpu_usage_cores')) {
+    if (isLoad(input)) return 'benign';
+    return input.cpuLimited === false ? 'noisy-neighbour' : 'pod-cpu-hog';
+  }
+  const troubled = signal(own, 'http_latency_ms') || signal(own, 'http_error_ratio');
+  return input.cpuSaturated && troubled ? 'pod-cpu-hog' : undefined;
+}
+
 // Ordered: the first rule that matches names the class (creation and scheduling failures are
 // unambiguous; runtime symptoms are read together with a preceding rollout).
 function classifyWorkload(input: ClassifyInput): FaultClass {
@@ -84,10 +101,8 @@ function classifyWorkload(input: ClassifyInput): FaultClass {
       has(own, 'CreateContainerConfigError'))
   )
     return 'bad-rollout';
-  if (signal(own, 'cpu_usage_cores')) {
-    if (isLoad(input)) return 'benign';
-    return input.cpuLimited === false ? 'noisy-neighbour' : 'pod-cpu-hog';
-  }
+  const cpu = cpuFault(input);
+  if (cpu) return cpu;
   if (signal(own, 'http_latency_ms')) return 'pod-network-latency';
   if (has(own, 'CrashLoopBackOff')) return 'container-kill';
   return 'unknown';

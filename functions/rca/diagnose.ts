@@ -9,6 +9,7 @@ import type {
 import type { Change } from './changes.js';
 import { classifyFault, LOAD_WIDE_WORKLOADS, recommendActions, risesAboveBaseline } from './classify.js';
 import { causalPath, rankCauses, type RankedCause } from './rank.js';
+import { parseQuantity } from '../../shared/quantity/index.js';
 import { keyOf, servingWorkload, workloadOf, type ClusterSnapshot, type Topology } from './topology.js';
 
 /** The objects an anomaly counts for: itself, its pod's workload, a service's backing workloads. */
@@ -37,6 +38,76 @@ function cpuLimited(snapshot: ClusterSnapshot, root: ObjectRef): boolean | undef
       | undefined
   )?.template?.spec?.containers;
   return containers ? containers.every((c) => c.resources?.limits?.['cpu'] !== undefined) : undefined;
+}
+
+/** A container using at least this share of its CPU limit is being throttled. */
+export const SATURATED_SHARE = 0.9;
+
+/** CPU use per container, by "namespace/pod/container", from the PodMetrics in the snapshot. */
+function cpuUsage(snapshot: ClusterSnapshot): Map<string, string> {
+  const usage = new Map<string, string>();
+  for (const m of snapshot.podMetrics ?? []) {
+    const { name = '', namespace = '' } = m.metadata ?? {};
+    for (const c of m.containers ?? [])
+      if (c.usage?.cpu !== undefined) usage.set(`${namespace}/${name}/${c.name ?? ''}`, c.usage.cpu);
+  }
+  return usage;
+}
+
+/**
+ * The root workload's containers that use at least SATURATED_SHARE of their CPU limit now, as
+ * "pod/container 480m of 500m"; undefined when there are no usage figures for its pods.
+ */
+export function cpuSaturation(
+  snapshot: ClusterSnapshot,
+  topology: Topology,
+  root: ObjectRef,
+): string[] | undefined {
+  if (!snapshot.podMetrics) return undefined;
+  const rootKey = keyOf(root);
+  const usage = cpuUsage(snapshot);
+  let measured = false;
+  const saturated: string[] = [];
+  for (const pod of snapshot.pods) {
+    const { name = '', namespace = '' } = pod.metadata ?? {};
+    if (workloadOf(topology, keyOf({ kind: 'Pod', namespace, name })) !== rootKey) continue;
+    for (const c of (pod.spec as PodSpecView | undefined)?.containers ?? []) {
+      const used = usage.get(`${namespace}/${name}/${c.name ?? ''}`);
+      if (used === undefined) continue;
+      measured = true;
+      const limit = c.resources?.limits?.['cpu'];
+      if ((parseQuantity(used) ?? 0) >= SATURATED_SHARE * (parseQuantity(limit) || Infinity))
+        saturated.push(`${name}/${c.name ?? ''} ${used} of ${limit ?? ''}`);
+    }
+  }
+  return measured ? saturated : undefined;
+}
+
+/** The evidence and the sentence for containers at their CPU limit (none when there are none). */
+function throttling(
+  root: ObjectRef,
+  saturated: readonly string[] | undefined,
+  now: number,
+): { evidence: Evidence[]; note: string } {
+  if (!saturated || saturated.length === 0) return { evidence: [], note: '' };
+  return {
+    evidence: [
+      {
+        object: root,
+        kind: 'metric',
+        at: iso(now),
+        description: `CPU at its limit (throttled): ${saturated.slice(0, 5).join(', ')}`,
+      },
+    ],
+    note: `Its pods run at their CPU limit: ${saturated.slice(0, 3).join(', ')}.`,
+  };
+}
+
+interface PodSpecView {
+  readonly containers?: readonly {
+    readonly name?: string;
+    readonly resources?: { readonly limits?: Record<string, string> };
+  }[];
 }
 
 /**
@@ -181,6 +252,7 @@ export function diagnose(input: {
   );
   const limited = cpuLimited(input.snapshot, top.object);
   const cpuRising = cpuRisingWorkloads(topology, anomalies);
+  const saturated = cpuSaturation(input.snapshot, topology, top.object);
   const faultClass = classifyFault({
     root: top.object,
     own,
@@ -188,6 +260,7 @@ export function diagnose(input: {
     change: top.change,
     cpuRisingWorkloads: cpuRising,
     ...(limited === undefined ? {} : { cpuLimited: limited }),
+    ...(saturated === undefined ? {} : { cpuSaturated: saturated.length > 0 }),
   });
   // Evidence: every anomaly, and the change that preceded the onset.
   const evidence: Evidence[] = anomalies.slice(0, 50).map((a) => ({
@@ -198,6 +271,8 @@ export function diagnose(input: {
     ...(a.value === undefined ? {} : { value: a.value }),
     ...(a.baseline ? { baseline: a.baseline.level } : {}),
   }));
+  const throttled = throttling(top.object, saturated, input.now);
+  evidence.push(...throttled.evidence);
   if (top.change)
     evidence.push({
       object: top.object,
@@ -256,6 +331,7 @@ export function diagnose(input: {
       ? `Its own signals: ${[...new Set(own.map((a) => a.reason ?? a.signal))].slice(0, 5).join(', ')}.`
       : 'It has no anomaly itself; it is upstream of the affected objects.',
     changeNote(top.change, onset),
+    throttled.note,
     runnersUp.length > 0 ? `Next candidates: ${runnersUp.join(', ')}.` : '',
     loadNote(faultClass, cpuRising),
   ]

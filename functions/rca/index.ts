@@ -31,6 +31,7 @@ import {
   type ClusterSnapshot,
   type ObjectView,
   type ObservedCall,
+  type PodMetricsView,
   type RevisionView,
 } from './topology.js';
 
@@ -64,7 +65,7 @@ export const definition = defineFunction<RcaDeps, Accepted>({
     const anomaly = event.data;
     const now = deps.now?.() ?? (Date.parse(anomaly.observedAt) || Date.now());
     const snapshot = {
-      ...(await readSnapshot(deps.kube)),
+      ...(await readSnapshot(deps.kube, log)),
       calls: deps.prometheusUrl ? await readCalls(deps.prometheusUrl, log) : [],
     };
     const topology = buildTopology(snapshot);
@@ -111,7 +112,7 @@ async function settleAll<T extends Record<string, Promise<unknown>>>(
 }
 
 /** Everything the topology needs, read at diagnosis time. */
-async function readSnapshot(kube: KubeClients): Promise<ClusterSnapshot> {
+async function readSnapshot(kube: KubeClients, log: Logger): Promise<ClusterSnapshot> {
   const items = <T>(p: Promise<{ items: T[] }>) => p.then((l) => l.items as unknown as ObjectView[]);
   const revisions = <T>(p: Promise<{ items: T[] }>) => p.then((l) => l.items as unknown as RevisionView[]);
   try {
@@ -127,9 +128,23 @@ async function readSnapshot(kube: KubeClients): Promise<ClusterSnapshot> {
       nodes: items(kube.core.listNode()),
       configMaps: items(kube.core.listConfigMapForAllNamespaces()),
       hpas: items(autoscaling.listHorizontalPodAutoscalerForAllNamespaces()),
+      podMetrics: readPodMetrics(kube, log),
     });
   } catch (error) {
     throw apiFailure('reading the topology', error);
+  }
+}
+
+/**
+ * Pods' current CPU and memory use (whether a workload runs at its CPU limit). Without
+ * metrics-server, or without the right to read it, the diagnosis goes on without them.
+ */
+async function readPodMetrics(kube: KubeClients, log: Logger): Promise<PodMetricsView[] | undefined> {
+  try {
+    return (await kube.metrics.getPodMetrics()).items;
+  } catch (error) {
+    log.warn(`pod metrics are not available (${statusOf(error) ?? 'no answer'}); diagnosing without them`);
+    return undefined;
   }
 }
 

@@ -41,6 +41,17 @@ export interface ClusterSnapshot {
   readonly controllerRevisions?: readonly RevisionView[];
   /** Observed calls between workloads (e.g. from a service mesh's request metrics). */
   readonly calls?: readonly ObservedCall[];
+  /** Pods' current usage (metrics.k8s.io PodMetrics); none when metrics-server is absent. */
+  readonly podMetrics?: readonly PodMetricsView[];
+}
+
+/** The part of a metrics.k8s.io PodMetrics rca reads. */
+export interface PodMetricsView {
+  readonly metadata?: { readonly name?: string; readonly namespace?: string };
+  readonly containers?: readonly {
+    readonly name?: string;
+    readonly usage?: { readonly cpu?: string; readonly memory?: string };
+  }[];
 }
 
 /** One caller → callee pair seen in traffic metrics. */

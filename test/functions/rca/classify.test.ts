@@ -326,3 +326,78 @@ describe('diagnose: an environment change blocks scheduling', () => {
     expect(result?.diagnosis.recommendedActions.map((a) => a.type)).toEqual(['notify']);
   });
 });
+
+describe('diagnose: slow while its pods run at their CPU limit', () => {
+  const pod = (name: string) => ({
+    metadata: {
+      name,
+      namespace: 'shop',
+      uid: name,
+      ownerReferences: [{ kind: 'ReplicaSet', name: 'catalog-1', uid: 'r1', controller: true }],
+    },
+    spec: {
+      nodeName: 'n1',
+      containers: [{ name: 'app', resources: { limits: { cpu: '500m', memory: '256Mi' } } }],
+    },
+  });
+  const snapshot = (cpu: readonly string[] | undefined): ClusterSnapshot => ({
+    deployments: [{ metadata: { name: 'catalog', namespace: 'shop', uid: 'd1' } }],
+    replicaSets: [
+      {
+        metadata: {
+          name: 'catalog-1',
+          namespace: 'shop',
+          uid: 'r1',
+          ownerReferences: [{ kind: 'Deployment', name: 'catalog', uid: 'd1', controller: true }],
+        },
+      },
+    ],
+    pods: [pod('catalog-1-a'), pod('catalog-1-b')],
+    nodes: [{ metadata: { name: 'n1' } }],
+    services: [],
+    configMaps: [],
+    statefulSets: [],
+    daemonSets: [],
+    hpas: [],
+    ...(cpu
+      ? {
+          podMetrics: cpu.map((c, i) => ({
+            metadata: { name: `catalog-1-${'ab'[i] ?? ''}`, namespace: 'shop' },
+            containers: [{ name: 'app', usage: { cpu: c, memory: '100Mi' } }],
+          })),
+        }
+      : {}),
+  });
+  const slow = {
+    ...metric('http_latency_ms'),
+    entity: { kind: 'Pod', namespace: 'shop', name: 'catalog-1-a' },
+  };
+  const run = (cpu: readonly string[] | undefined) => {
+    const s = snapshot(cpu);
+    const d = diagnose({
+      incidentId: 'inc-3',
+      topology: buildTopology(s),
+      snapshot: s,
+      anomalies: [slow],
+      changes: [],
+      now: Date.UTC(2026, 0, 1),
+    })?.diagnosis;
+    return {
+      faultClass: d?.candidates[0]?.faultClass,
+      explanation: d?.explanation ?? '',
+      evidence: d?.evidence,
+    };
+  };
+
+  it('is a CPU hog when a pod uses nearly all its CPU limit, with the figures as evidence', () => {
+    const d = run(['480m', '120m']);
+    expect(d.faultClass).toBe('pod-cpu-hog');
+    expect(d.explanation).toMatch(/run at their CPU limit: catalog-1-a\/app 480m of 500m/);
+    expect(d.evidence?.some((e) => /CPU at its limit \(throttled\)/.test(e.description))).toBe(true);
+  });
+
+  it('stays network latency when its pods have CPU to spare, or when there are no usage figures', () => {
+    expect(run(['300m', '120m']).faultClass).toBe('pod-network-latency');
+    expect(run(undefined).faultClass).toBe('pod-network-latency');
+  });
+});
