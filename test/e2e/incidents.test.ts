@@ -85,3 +85,28 @@ describe.runIf(kubectlAvailable)('incidents end to end: metrics → anomaly → 
     expect(run.events.filter((e) => e.type === EVENT_TYPES.remediation)).toEqual([]);
   }, 180_000);
 });
+
+describe("faults in kurative's first minutes on a cluster", () => {
+  // Every baseline is a few samples old: a Service's series may already alert on a plainly large
+  // deviation, and a slow service whose pods run at their CPU limit is a CPU hog without any CPU
+  // baseline to deviate from.
+  it.each(['bad-rollout', 'cpu-hog', 'network-latency'])(
+    '%s 6 minutes in: detected, nothing before it, the cause and its class named',
+    async (name) => {
+      const base = scenario(name);
+      const first = Math.min(...base.faults.map((f) => f.at));
+      const shift = first - 6 * 60_000;
+      const early = { ...base, faults: base.faults.map((f) => ({ ...f, at: f.at - shift })) };
+      const run = await runScenario(early, { untilMs: 6 * 60_000 + 25 * 60_000 });
+      expect(run.anomalies.filter((a) => a.minute < 6)).toEqual([]);
+      const diagnoses = run.events
+        .filter((e) => e.type === EVENT_TYPES.diagnosis)
+        .map((e) => DiagnosisData.parse(e.data));
+      expect(diagnoses.length).toBeGreaterThan(0);
+      const last = diagnoses[diagnoses.length - 1];
+      expect(last?.candidates[0]?.object).toMatchObject(base.truth?.rootCause ?? {});
+      expect(last?.candidates[0]?.faultClass).toBe(base.truth?.faultClass);
+    },
+    120_000,
+  );
+});
