@@ -98,6 +98,7 @@ describe.runIf(kubectlAvailable)('least-privilege RBAC from the chart, enforced 
         k.custom.listClusterCustomObject({ group: 'kurative.dev', version: 'v1alpha1', plural: 'detectors' }),
     ],
     ['rca', 'lists Deployments', (k) => k.apps.listDeploymentForAllNamespaces()],
+    ['rca', "lists pods' metrics (CPU at the limit)", (k) => k.metrics.getPodMetrics()],
     [
       'policy',
       'lists RemediationPolicies',
@@ -127,6 +128,7 @@ describe.runIf(kubectlAvailable)('least-privilege RBAC from the chart, enforced 
     ['scrape', 'create an Incident', (k) => createIncident(k)],
     ['score', 'scale a Deployment', (k) => scale(k)],
     ['score', 'create an Incident', (k) => createIncident(k)],
+    ['score', "list pods' metrics", (k) => k.metrics.getPodMetrics()],
     ['rca', 'evict a pod', (k, p) => evict(k, p)],
     ['rca', 'read Secrets', (k) => k.core.listSecretForAllNamespaces()],
     [
