@@ -15,6 +15,8 @@ export interface ClassifyInput {
   readonly cpuRisingWorkloads?: number;
   /** Whether a pod of the root workload uses (nearly) all of its CPU limit: it is being throttled. */
   readonly cpuSaturated?: boolean;
+  /** The root is a pod without a CPU limit taking most of a saturated node the incident's pods share. */
+  readonly starvesNode?: boolean;
 }
 
 const scaledToZero = (change: Change | undefined) =>
@@ -68,6 +70,7 @@ function classifyNode(input: ClassifyInput): FaultClass {
  */
 function cpuFault(input: ClassifyInput): FaultClass | undefined {
   const { own } = input;
+  if (input.starvesNode) return 'noisy-neighbour';
   if (signal(own, 'cpu_usage_cores')) {
     if (isLoad(input)) return 'benign';
     return input.cpuLimited === false ? 'noisy-neighbour' : 'pod-cpu-hog';

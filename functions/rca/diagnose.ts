@@ -10,6 +10,7 @@ import type { Change } from './changes.js';
 import { classifyFault, LOAD_WIDE_WORKLOADS, recommendActions, risesAboveBaseline } from './classify.js';
 import { causalPath, rankCauses, type RankedCause } from './rank.js';
 import { parseQuantity } from '../../shared/quantity/index.js';
+import { promoteNeighbour, starvingNeighbour, type StarvingNeighbour } from './neighbours.js';
 import { keyOf, servingWorkload, workloadOf, type ClusterSnapshot, type Topology } from './topology.js';
 
 /** The objects an anomaly counts for: itself, its pod's workload, a service's backing workloads. */
@@ -88,7 +89,15 @@ function throttling(
   root: ObjectRef,
   saturated: readonly string[] | undefined,
   now: number,
+  neighbour: StarvingNeighbour | undefined,
 ): { evidence: Evidence[]; note: string } {
+  if (neighbour) {
+    const description = `pod ${neighbour.pod} uses ${neighbour.usage} with no CPU limit, starving the pods it shares the node with`;
+    return {
+      evidence: [{ object: root, kind: 'metric', at: iso(now), description }],
+      note: `Its ${description}.`,
+    };
+  }
   if (!saturated || saturated.length === 0) return { evidence: [], note: '' };
   return {
     evidence: [
@@ -236,12 +245,15 @@ export function diagnose(input: {
   if (anomalies.length === 0) return undefined;
   const onset = Math.min(...anomalies.map((a) => Date.parse(a.onset)));
   const changes = configTakesEffect(input.changes, topology, input.snapshot, anomalies);
-  const ranked = promoteBlockingNodes(
+  const blocking = promoteBlockingNodes(
     rankCauses(topology, anomalies, changes, onset),
     anomalies,
     input.snapshot,
     topology,
   );
+  const implicated = new Set(anomalies.flatMap((a) => [...ownersOf(topology, a)]));
+  const neighbour = starvingNeighbour(input.snapshot, topology, anomalies, implicated, blocking[0]);
+  const ranked = promoteNeighbour(blocking, neighbour, topology);
   const top = ranked[0];
   if (!top) return undefined;
   const total = ranked.slice(0, 3).reduce((s, r) => s + r.score, 0);
@@ -253,6 +265,7 @@ export function diagnose(input: {
   const limited = cpuLimited(input.snapshot, top.object);
   const cpuRising = cpuRisingWorkloads(topology, anomalies);
   const saturated = cpuSaturation(input.snapshot, topology, top.object);
+  const starving = neighbour?.key === top.key ? neighbour : undefined;
   const faultClass = classifyFault({
     root: top.object,
     own,
@@ -261,6 +274,7 @@ export function diagnose(input: {
     cpuRisingWorkloads: cpuRising,
     ...(limited === undefined ? {} : { cpuLimited: limited }),
     ...(saturated === undefined ? {} : { cpuSaturated: saturated.length > 0 }),
+    starvesNode: starving !== undefined,
   });
   // Evidence: every anomaly, and the change that preceded the onset.
   const evidence: Evidence[] = anomalies.slice(0, 50).map((a) => ({
@@ -271,7 +285,7 @@ export function diagnose(input: {
     ...(a.value === undefined ? {} : { value: a.value }),
     ...(a.baseline ? { baseline: a.baseline.level } : {}),
   }));
-  const throttled = throttling(top.object, saturated, input.now);
+  const throttled = throttling(top.object, saturated, input.now, starving);
   evidence.push(...throttled.evidence);
   if (top.change)
     evidence.push({

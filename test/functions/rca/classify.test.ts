@@ -401,3 +401,87 @@ describe('diagnose: slow while its pods run at their CPU limit', () => {
     expect(run(undefined).faultClass).toBe('pod-network-latency');
   });
 });
+
+describe('diagnose: a neighbour without a CPU limit starving a node', () => {
+  const owned = (name: string, rs: string) => ({
+    name,
+    namespace: 'shop',
+    uid: name,
+    ownerReferences: [{ kind: 'ReplicaSet', name: rs, uid: rs, controller: true }],
+  });
+  const workload = (name: string) => ({
+    deployment: { metadata: { name, namespace: 'shop', uid: `d-${name}` } },
+    replicaSet: {
+      metadata: {
+        name: `${name}-1`,
+        namespace: 'shop',
+        uid: `${name}-1`,
+        ownerReferences: [{ kind: 'Deployment', name, uid: `d-${name}`, controller: true }],
+      },
+    },
+  });
+  const catalog = workload('catalog');
+  const report = workload('report');
+  const snapshot = (reportCores: string): ClusterSnapshot => ({
+    deployments: [catalog.deployment, report.deployment],
+    replicaSets: [catalog.replicaSet, report.replicaSet],
+    pods: [
+      {
+        metadata: owned('catalog-1-a', 'catalog-1'),
+        spec: { nodeName: 'n1', containers: [{ name: 'app', resources: { limits: { cpu: '500m' } } }] },
+      },
+      {
+        metadata: owned('report-1-a', 'report-1'),
+        spec: { nodeName: 'n1', containers: [{ name: 'app', resources: { requests: { cpu: '100m' } } }] },
+      },
+    ],
+    nodes: [{ metadata: { name: 'n1' }, status: { allocatable: { cpu: '4' } } }],
+    services: [],
+    configMaps: [],
+    statefulSets: [],
+    daemonSets: [],
+    hpas: [],
+    podMetrics: [
+      {
+        metadata: { name: 'catalog-1-a', namespace: 'shop' },
+        containers: [{ name: 'app', usage: { cpu: '300m' } }],
+      },
+      {
+        metadata: { name: 'report-1-a', namespace: 'shop' },
+        containers: [{ name: 'app', usage: { cpu: reportCores } }],
+      },
+    ],
+  });
+  const slow = {
+    ...metric('http_latency_ms'),
+    entity: { kind: 'Pod', namespace: 'shop', name: 'catalog-1-a' },
+  };
+  const run = (reportCores: string, anomalies: AnomalyData[] = [slow]) => {
+    const s = snapshot(reportCores);
+    return diagnose({
+      incidentId: 'inc-4',
+      topology: buildTopology(s),
+      snapshot: s,
+      anomalies,
+      changes: [],
+      now: Date.UTC(2026, 0, 1),
+    })?.diagnosis;
+  };
+
+  it('names the neighbour taking most of the saturated node, as a noisy neighbour', () => {
+    const d = run('3700m');
+    expect(d?.candidates[0]?.object).toMatchObject({ kind: 'Deployment', name: 'report' });
+    expect(d?.candidates[0]?.faultClass).toBe('noisy-neighbour');
+    expect(d?.explanation).toMatch(/pod report-1-a uses 3\.7 of n1's 4 allocatable cores with no CPU limit/);
+    expect(d?.recommendedActions[0]).toMatchObject({ type: 'adjustResources', params: { resource: 'cpu' } });
+  });
+
+  it('leaves the diagnosis alone when the node has CPU to spare, or a CPU baseline tells the story', () => {
+    expect(run('2000m')?.candidates[0]?.object).toMatchObject({ name: 'catalog' });
+    const hog = {
+      ...metric('cpu_usage_cores'),
+      entity: { kind: 'Pod', namespace: 'shop', name: 'catalog-1-a' },
+    };
+    expect(run('3700m', [slow, hog])?.candidates[0]?.object).toMatchObject({ name: 'catalog' });
+  });
+});
