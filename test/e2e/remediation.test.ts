@@ -180,7 +180,7 @@ describe('self-correction end to end: enforce mode against no kurative on the sa
     expect(report.modes.enforce.actionsBeyondPolicy).toBe(0);
   }, 300_000);
 
-  it('noisy-neighbour: the services beside the hog err first; once it is found it is capped, though the incident was notified about before', async () => {
+  it('noisy-neighbour: the services beside the hog err, and the hog starving their node is found and capped at once', async () => {
     const runs = await noneThenEnforce('noisy-neighbour');
     const [none, enforce] = runs;
     // The neighbours are hurt, not the hog (a batch job without traffic).
@@ -189,8 +189,9 @@ describe('self-correction end to end: enforce mode against no kurative on the sa
       .map(([k]) => k);
     expect(hurt).toContain('shop/frontend');
     expect(hurt).not.toContain('shop/report-builder');
-    // The first diagnosis sees only the services' errors (notify); the later one finds the hog.
-    expect(enforce.remediations.map((r) => r.action.type)).toContain('notify');
+    // The first diagnosis sees only the services' errors, but also the node the hog saturates:
+    // the first action caps it (before, it notified about the services first).
+    expect(enforce.remediations[0]?.action.type).toBe('adjustResources');
     const cap = enforce.remediations.find((r) => r.action.type === 'adjustResources');
     expect(cap).toMatchObject({ status: 'succeeded', action: { target: { name: 'report-builder' } } });
     expect(enforce.outcome.lastImpairedEndAt).toBeDefined();
