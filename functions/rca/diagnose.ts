@@ -11,7 +11,15 @@ import { classifyFault, LOAD_WIDE_WORKLOADS, recommendActions, risesAboveBaselin
 import { causalPath, rankCauses, type RankedCause } from './rank.js';
 import { parseQuantity } from '../../shared/quantity/index.js';
 import { promoteNeighbour, starvingNeighbour, type StarvingNeighbour } from './neighbours.js';
-import { keyOf, servingWorkload, workloadOf, type ClusterSnapshot, type Topology } from './topology.js';
+import {
+  cpuLimitedContainers,
+  keyOf,
+  servingWorkload,
+  workloadOf,
+  type ClusterSnapshot,
+  type PodSpecView,
+  type Topology,
+} from './topology.js';
 
 /** The objects an anomaly counts for: itself, its pod's workload, a service's backing workloads. */
 export function ownersOf(topology: Topology, a: AnomalyData): Set<string> {
@@ -33,12 +41,8 @@ export function ownersOf(topology: Topology, a: AnomalyData): Set<string> {
 function cpuLimited(snapshot: ClusterSnapshot, root: ObjectRef): boolean | undefined {
   const all = [...snapshot.deployments, ...snapshot.statefulSets, ...snapshot.daemonSets];
   const w = all.find((o) => o.metadata?.name === root.name && o.metadata?.namespace === root.namespace);
-  const containers = (
-    w?.spec as
-      | { template?: { spec?: { containers?: { resources?: { limits?: Record<string, string> } }[] } } }
-      | undefined
-  )?.template?.spec?.containers;
-  return containers ? containers.every((c) => c.resources?.limits?.['cpu'] !== undefined) : undefined;
+  const spec = (w?.spec as { template?: { spec?: PodSpecView } } | undefined)?.template?.spec;
+  return spec?.containers ? cpuLimitedContainers(spec) : undefined;
 }
 
 /** A container using at least this share of its CPU limit is being throttled. */
@@ -110,13 +114,6 @@ function throttling(
     ],
     note: `Its pods run at their CPU limit: ${saturated.slice(0, 3).join(', ')}.`,
   };
-}
-
-interface PodSpecView {
-  readonly containers?: readonly {
-    readonly name?: string;
-    readonly resources?: { readonly limits?: Record<string, string> };
-  }[];
 }
 
 /**

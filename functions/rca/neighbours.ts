@@ -6,7 +6,14 @@
 import type { AnomalyData } from '../../shared/contracts/index.js';
 import { parseQuantity } from '../../shared/quantity/index.js';
 import type { RankedCause } from './rank.js';
-import { keyOf, workloadOf, type ClusterSnapshot, type Topology } from './topology.js';
+import {
+  cpuLimitedContainers,
+  keyOf,
+  workloadOf,
+  type ClusterSnapshot,
+  type PodSpecView,
+  type Topology,
+} from './topology.js';
 
 /** A node whose pods use at least this share of its allocatable CPU is saturated. */
 export const NODE_SATURATED_SHARE = 0.9;
@@ -20,11 +27,6 @@ export interface StarvingNeighbour {
   readonly node: string;
   /** "3.9 of node-1's 4 allocatable cores". */
   readonly usage: string;
-}
-
-interface PodView {
-  readonly nodeName?: string;
-  readonly containers?: readonly { readonly resources?: { readonly limits?: Record<string, string> } }[];
 }
 
 /** CPU cores per pod, by "namespace/name". */
@@ -51,7 +53,7 @@ function podsByNode(snapshot: ClusterSnapshot, topology: Topology): Map<string, 
   const cores = podCores(snapshot);
   const byNode = new Map<string, NodePods>();
   for (const p of snapshot.pods) {
-    const spec = p.spec as PodView | undefined;
+    const spec = p.spec as PodSpecView | undefined;
     const { name = '', namespace = '' } = p.metadata ?? {};
     const used = cores.get(`${namespace}/${name}`);
     if (!spec?.nodeName || used === undefined) continue;
@@ -62,7 +64,7 @@ function podsByNode(snapshot: ClusterSnapshot, topology: Topology): Map<string, 
       key: workloadOf(topology, podKey) ?? podKey,
       name,
       cores: used,
-      limited: (spec.containers ?? []).every((c) => c.resources?.limits?.['cpu'] !== undefined),
+      limited: cpuLimitedContainers(spec),
     });
     byNode.set(spec.nodeName, node);
   }

@@ -45,6 +45,19 @@ export interface ClusterSnapshot {
   readonly podMetrics?: readonly PodMetricsView[];
 }
 
+/** The part of a pod spec (or a pod template's spec) rca reads for CPU. */
+export interface PodSpecView {
+  readonly nodeName?: string;
+  readonly containers?: readonly {
+    readonly name?: string;
+    readonly resources?: { readonly limits?: Record<string, string> };
+  }[];
+}
+
+/** Whether every container has a CPU limit. */
+export const cpuLimitedContainers = (spec: PodSpecView | undefined): boolean =>
+  (spec?.containers ?? []).every((c) => c.resources?.limits?.['cpu'] !== undefined);
+
 /** The part of a metrics.k8s.io PodMetrics rca reads. */
 export interface PodMetricsView {
   readonly metadata?: { readonly name?: string; readonly namespace?: string };
