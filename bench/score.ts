@@ -18,14 +18,13 @@ function inputs(steps: number): Float64Array {
   return values;
 }
 
-/** Our detector: O(1) state per series, updated in place. */
-function measureDetector(): number {
-  const values = inputs(STEPS);
+/** Our detector: O(1) state per series, updated in place (fresh states each run). */
+function measureDetector(values: Float64Array, steps: number): number {
   const states = Array.from({ length: SERIES }, () => newState());
   const out = { score: 0, likelihood: 0, z: 0, expected: 0, spread: 0 };
   const started = performance.now();
   let sink = 0;
-  for (let t = 0; t < STEPS; t++) {
+  for (let t = 0; t < steps; t++) {
     const ts = t * 60_000;
     for (let i = 0; i < SERIES; i++) {
       const state = states[i] as ReturnType<typeof newState>;
@@ -34,7 +33,7 @@ function measureDetector(): number {
   }
   const seconds = (performance.now() - started) / 1000;
   if (Number.isNaN(sink)) throw new Error('unreachable');
-  return (SERIES * STEPS) / seconds;
+  return (SERIES * steps) / seconds;
 }
 
 /** The naive way: keep a 60-sample window per series and recompute mean and stddev every sample. */
@@ -119,11 +118,16 @@ async function batchInChild(url: string): Promise<BatchFigures> {
 }
 
 {
-  // Median of three runs each, alternating, so a noisy moment or the first run's unoptimised code
-  // does not decide the ratio.
+  // A warm-up pass of each first (untimed), so the figure is the optimised code's, as in a running
+  // instance, not V8's tiering up; then the median of five runs each, alternating, so a noisy
+  // moment on a shared machine does not decide the ratio.
+  const values = inputs(STEPS);
+  const naiveSteps = Math.max(200, Math.floor(STEPS / 20));
+  measureDetector(values, Math.max(200, Math.floor(STEPS / 10)));
+  measureNaive(naiveSteps);
   const runs: { detector: number; naive: number }[] = [];
-  for (let i = 0; i < 3; i++)
-    runs.push({ detector: measureDetector(), naive: measureNaive(Math.max(200, Math.floor(STEPS / 20))) });
+  for (let i = 0; i < 5; i++)
+    runs.push({ detector: measureDetector(values, STEPS), naive: measureNaive(naiveSteps) });
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1] ?? 0;
   const detector = median(runs.map((r) => r.detector));
   const naive = median(runs.map((r) => r.naive));
