@@ -96,7 +96,7 @@ function throttling(
   neighbour: StarvingNeighbour | undefined,
 ): { evidence: Evidence[]; note: string } {
   if (neighbour) {
-    const description = `pod ${neighbour.pod} uses ${neighbour.usage} with no CPU limit, starving the pods it shares the node with`;
+    const description = `pod ${neighbour.pod} uses ${neighbour.usage} with no CPU limit, ${neighbour.effect}`;
     return {
       evidence: [{ object: root, kind: 'metric', at: iso(now), description }],
       note: `Its ${description}.`,

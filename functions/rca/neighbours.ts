@@ -1,8 +1,8 @@
 // A noisy neighbour seen from its node: a pod without a CPU limit taking most of a node's CPU while
-// the workloads of the incident, with pods on that node, are slow or failing. The usual evidence
-// is the neighbour's own CPU deviation; this reads the cluster's current usage instead, for a
-// neighbour whose CPU has no baseline yet to deviate from (it began soon after kurative started
-// watching, or its pod is new).
+// the workloads of the incident, with pods on that node, are slow or failing, or while the node is
+// predicted to run out of CPU. The usual evidence is the neighbour's own CPU deviation; this reads
+// the cluster's current usage instead, for a neighbour whose CPU has no baseline yet to deviate
+// from (it began soon after kurative started watching, or its pod is new).
 import type { AnomalyData } from '../../shared/contracts/index.js';
 import { parseQuantity } from '../../shared/quantity/index.js';
 import type { RankedCause } from './rank.js';
@@ -27,6 +27,8 @@ export interface StarvingNeighbour {
   readonly node: string;
   /** "3.9 of node-1's 4 allocatable cores". */
   readonly usage: string;
+  /** What it does to its node: "starving the pods it shares the node with". */
+  readonly effect: string;
 }
 
 /** CPU cores per pod, by "namespace/name". */
@@ -42,6 +44,14 @@ function podCores(snapshot: ClusterSnapshot): Map<string, number> {
 /** Whether the incident has a pod's CPU deviation: then CPU baselines exist and tell the story. */
 const cpuDeviates = (anomalies: readonly AnomalyData[]) =>
   anomalies.some((a) => a.kind === 'deviation' && a.signal === 'cpu_usage_cores');
+
+/** The nodes the incident predicts to run out of CPU. */
+const runningOutOfCpu = (anomalies: readonly AnomalyData[]) =>
+  new Set(
+    anomalies
+      .filter((a) => a.kind === 'forecast' && a.signal === 'node_cpu_usage_cores' && a.entity.kind === 'Node')
+      .map((a) => a.entity.name),
+  );
 
 interface NodePods {
   used: number;
@@ -72,9 +82,13 @@ function podsByNode(snapshot: ClusterSnapshot, topology: Topology): Map<string, 
 }
 
 /**
- * The neighbour starving a saturated node that hosts pods of the incident's workloads
- * (`implicated`), when the incident itself has no CPU deviation and its top cause is no rollout;
- * undefined otherwise.
+ * The pod without a CPU limit that takes most of a node's CPU, when the incident has no CPU deviation
+ * of its own and its top cause is no rollout, and either
+ * - the node is saturated and hosts pods of the incident's other workloads (`implicated`): the
+ *   neighbour takes at least half its allocatable CPU; or
+ * - the incident predicts the node to run out of CPU: the neighbour takes at least half of what the
+ *   node's pods use. Pods with a limit can grow only to it; the one without drives the node.
+ * Undefined otherwise.
  */
 export function starvingNeighbour(
   snapshot: ClusterSnapshot,
@@ -85,6 +99,7 @@ export function starvingNeighbour(
 ): StarvingNeighbour | undefined {
   if (!snapshot.podMetrics || top?.change?.kind === 'rollout' || cpuDeviates(anomalies)) return undefined;
   const byNode = podsByNode(snapshot, topology);
+  const predicted = runningOutOfCpu(anomalies);
   for (const n of snapshot.nodes) {
     const name = n.metadata?.name ?? '';
     const allocatable = (n.status as { allocatable?: Record<string, string> } | undefined)?.allocatable?.[
@@ -92,18 +107,25 @@ export function starvingNeighbour(
     ];
     const capacity = parseQuantity(allocatable) ?? 0;
     const node = byNode.get(name);
-    if (!node || capacity <= 0 || node.used < NODE_SATURATED_SHARE * capacity) continue;
-    const hog = node.pods
-      .filter((p) => !p.limited && p.cores >= NEIGHBOUR_SHARE * capacity)
-      .sort((a, b) => b.cores - a.cores)[0];
-    // Only a neighbour of the incident: another implicated workload has a pod on this node.
-    if (!hog || !node.pods.some((p) => p.key !== hog.key && implicated.has(p.key))) continue;
-    return {
-      key: hog.key,
-      pod: hog.name,
-      node: name,
-      usage: `${hog.cores.toPrecision(2)} of ${name}'s ${allocatable ?? ''} allocatable cores`,
-    };
+    if (!node || capacity <= 0) continue;
+    const hog = node.pods.filter((p) => !p.limited).sort((a, b) => b.cores - a.cores)[0];
+    if (!hog) continue;
+    const usage = `${hog.cores.toPrecision(2)} of ${name}'s ${allocatable ?? ''} allocatable cores`;
+    // A neighbour of the incident: another implicated workload has a pod on this saturated node.
+    const starves =
+      node.used >= NODE_SATURATED_SHARE * capacity &&
+      hog.cores >= NEIGHBOUR_SHARE * capacity &&
+      node.pods.some((p) => p.key !== hog.key && implicated.has(p.key));
+    if (starves)
+      return {
+        key: hog.key,
+        pod: hog.name,
+        node: name,
+        usage,
+        effect: 'starving the pods it shares the node with',
+      };
+    if (predicted.has(name) && hog.cores >= NEIGHBOUR_SHARE * node.used)
+      return { key: hog.key, pod: hog.name, node: name, usage, effect: `driving ${name} to run out of CPU` };
   }
   return undefined;
 }

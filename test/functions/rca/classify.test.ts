@@ -484,4 +484,27 @@ describe('diagnose: a neighbour without a CPU limit starving a node', () => {
     };
     expect(run('3700m', [slow, hog])?.candidates[0]?.object).toMatchObject({ name: 'catalog' });
   });
+
+  // The node's CPU forecast fires before the node is full, and the neighbour's own CPU has no
+  // baseline yet (it began climbing soon after kurative started): the node alone is in the incident.
+  const filling: AnomalyData = {
+    ...metric('node_cpu_usage_cores', 'forecast'),
+    entity: { kind: 'Node', name: 'n1' },
+  };
+
+  it('names the neighbour driving a node predicted to run out of CPU, before the node is full', () => {
+    const d = run('1500m', [filling]);
+    expect(d?.candidates[0]?.object).toMatchObject({ kind: 'Deployment', name: 'report' });
+    expect(d?.candidates[0]?.faultClass).toBe('noisy-neighbour');
+    expect(d?.explanation).toMatch(
+      /pod report-1-a uses 1\.5 of n1's 4 allocatable cores with no CPU limit, driving n1 to run out of CPU/,
+    );
+    expect(d?.recommendedActions[0]).toMatchObject({ type: 'adjustResources', params: { resource: 'cpu' } });
+  });
+
+  it('blames the node itself when no pod without a limit takes most of what it uses', () => {
+    const d = run('200m', [filling]);
+    expect(d?.candidates[0]?.object).toMatchObject({ kind: 'Node', name: 'n1' });
+    expect(d?.candidates[0]?.faultClass).toBe('node-cpu-hog');
+  });
 });
