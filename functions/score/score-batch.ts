@@ -46,6 +46,20 @@ function anomalyId(key: string, rule: string, onset: number): string {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
+ * Date.parse with the last answer kept: the samples of one scrape share their time, and parsing it
+ * again for each of 50 000 series was ~0.5 µs a sample (an equal string compares in ~0.02).
+ */
+let lastAt = '';
+let lastTime = Number.NaN;
+function timeOf(at: string): number {
+  if (at !== lastAt) {
+    lastTime = Date.parse(at);
+    lastAt = at;
+  }
+  return lastTime;
+}
+
+/**
  * Score a series' new samples against its record (the caller loads and stores records). The
  * record passed in is updated in place and returned — pass a fresh copy (store loads are).
  * Samples must be in time order; one older than or equal to the record's last is rejected.
@@ -61,7 +75,7 @@ export function scoreSeries(
   let anomalies: AnomalyData[] | undefined;
   let rejected: Rejection[] | undefined;
   for (const sample of samples) {
-    const t = Date.parse(sample.at);
+    const t = timeOf(sample.at);
     if (!Number.isFinite(t)) {
       (rejected ??= []).push({ key, reason: `unparseable time ${sample.at}` });
       continue;
