@@ -36,6 +36,27 @@ export class ByteWriter {
     this.view.setUint32(this.at, v, true);
     this.at += 4;
   }
+  /** A signed 32-bit integer (the same 4 bytes as u32 of `v >>> 0`, without making a large number). */
+  i32(v: number): void {
+    this.room(4);
+    this.view.setInt32(this.at, v, true);
+    this.at += 4;
+  }
+  /**
+   * Take `bytes` at once and return where they start, to be written through `dataView()` (fetched
+   * after this call: growing replaces it). For runs of numbers on a hot path: DataView's own
+   * methods are inlined where this writer's may not be, and a number passed to a call that is not
+   * inlined is boxed on the heap.
+   */
+  reserve(bytes: number): number {
+    this.room(bytes);
+    const at = this.at;
+    this.at += bytes;
+    return at;
+  }
+  dataView(): DataView {
+    return this.view;
+  }
   f64(v: number): void {
     this.room(8);
     this.view.setFloat64(this.at, v, true);
