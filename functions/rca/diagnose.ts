@@ -88,8 +88,11 @@ export function cpuSaturation(
   return measured ? saturated : undefined;
 }
 
-/** The evidence and the sentence for containers at their CPU limit (none when there are none). */
-function throttling(
+/**
+ * The evidence and the sentence for what CPU says: the neighbour taking a node's CPU when it is the
+ * cause, else the cause's containers at their CPU limit (none when neither).
+ */
+function cpuNote(
   root: ObjectRef,
   saturated: readonly string[] | undefined,
   now: number,
@@ -282,8 +285,8 @@ export function diagnose(input: {
     ...(a.value === undefined ? {} : { value: a.value }),
     ...(a.baseline ? { baseline: a.baseline.level } : {}),
   }));
-  const throttled = throttling(top.object, saturated, input.now, starving);
-  evidence.push(...throttled.evidence);
+  const cpu = cpuNote(top.object, saturated, input.now, starving);
+  evidence.push(...cpu.evidence);
   if (top.change)
     evidence.push({
       object: top.object,
@@ -342,7 +345,7 @@ export function diagnose(input: {
       ? `Its own signals: ${[...new Set(own.map((a) => a.reason ?? a.signal))].slice(0, 5).join(', ')}.`
       : 'It has no anomaly itself; it is upstream of the affected objects.',
     changeNote(top.change, onset),
-    throttled.note,
+    cpu.note,
     runnersUp.length > 0 ? `Next candidates: ${runnersUp.join(', ')}.` : '',
     loadNote(faultClass, cpuRising),
   ]
