@@ -231,13 +231,13 @@ function readState(r: Reader, format: number): SeriesState {
     state.prev = state.level;
     return state;
   }
-  r.need(4 * 8 + 1 + 4);
   at = r.take(4 * 8);
   v = r.dataView();
   state.patterns = v.getFloat64(at, true);
   state.prev = v.getFloat64(at + 8, true);
   state.step = v.getFloat64(at + 16, true);
   state.patternAlerted = v.getFloat64(at + 24, true);
+  r.need(1 + 4);
   state.move = r.u8Unchecked() - 1;
   state.bands = r.u32Unchecked();
   const words = r.u16();
