@@ -13,7 +13,9 @@
 // pattern never seen before — a (band of the range, step direction) pair following another, where
 // a step is up or down when it is much larger than the typical one. Patterns are kept as a few
 // hundred bits per series, under several band widths at once, and a pattern is new only when it is
-// new under every width (one width alone flags band-edge artefacts).
+// new under every width (one width alone flags band-edge artefacts) — and counts only when the
+// series has shown no new pattern for a while: while a series keeps producing new patterns, its
+// vocabulary is still being learnt and one more says little.
 
 /** Tuning of one detector; `sensitivity` comes from the Detector resource. */
 export interface DetectorParams {
@@ -55,6 +57,8 @@ export interface DetectorParams {
   readonly patternBands: readonly number[];
   readonly patternStep: number;
   readonly patternWarmup: number;
+  /** A new pattern counts only after this many samples without any (0: always). */
+  readonly patternQuiet: number;
 }
 
 export const DEFAULT_PARAMS: DetectorParams = {
@@ -64,7 +68,7 @@ export const DEFAULT_PARAMS: DetectorParams = {
   clip: 2,
   shortAlpha: 0.2,
   slowAlpha: 0.01,
-  longAlpha: 0.001,
+  longAlpha: 0.0005,
   seasonMs: 0,
   seasonBins: 0,
   seasonAlpha: 0.3,
@@ -78,6 +82,7 @@ export const DEFAULT_PARAMS: DetectorParams = {
   patternBands: [3, 4, 5],
   patternStep: 0.75,
   patternWarmup: 400,
+  patternQuiet: 360,
 };
 
 /** Bits per word of `SeriesState.seen`. */
@@ -117,7 +122,10 @@ export interface SeriesState {
    * of word i >> 5. Words past the last one in use may be missing (read as 0).
    */
   seen: number[];
-  /** Memory of a recent new pattern in [0, 1], as `alerted` is for the other scores. */
+  /**
+   * Memory of the last new pattern in [0, 1] (counted or not): 1 when one is seen, decaying as
+   * `alerted` does; how long the series has had none.
+   */
   patternAlerted: number;
 }
 
@@ -254,6 +262,19 @@ function computeBandRatio(params: DetectorParams): void {
     Math.sqrt(params.shortAlpha / (2 - params.shortAlpha));
 }
 
+let quietParams: DetectorParams | undefined;
+let quietValue = 1;
+/** The pattern memory left after `patternQuiet` samples without a new pattern; once per parameter set. */
+function quietLevel(params: DetectorParams): number {
+  if (params !== quietParams) computeQuietLevel(params);
+  return quietValue;
+}
+
+function computeQuietLevel(params: DetectorParams): void {
+  quietParams = params;
+  quietValue = Math.pow(params.refractoryDecay, params.patternQuiet);
+}
+
 let layoutParams: DetectorParams | undefined;
 let layoutOffsets = new Int32Array(0);
 let layoutWords = 0;
@@ -286,8 +307,8 @@ function addWords(seen: number[]): void {
 
 /**
  * Pattern novelty: this sample's (band, move) after the previous one's, looked up and recorded in
- * one table per band count. New only when new in every table and past the warm-up. `at` is where
- * the value sits in the range seen so far, in [0, 1].
+ * one table per band count. True when new in every table (observe decides whether it counts). `at`
+ * is where the value sits in the range seen so far, in [0, 1].
  */
 function patternNovel(state: SeriesState, change: number, at: number, params: DetectorParams): boolean {
   const counts = params.patternBands;
@@ -319,7 +340,7 @@ function patternNovel(state: SeriesState, change: number, at: number, params: De
   }
   state.bands = packed;
   state.move = move;
-  return known === 0 && state.patterns > params.patternWarmup;
+  return known === 0;
 }
 
 /**
@@ -416,14 +437,17 @@ export function observe(
     (value > max + tolerance || value < min - tolerance || fallsTowardZero(state, value, params));
 
   // Pattern novelty, with the value's band placed in the range seen before it (outside values at
-  // the nearer end).
+  // the nearer end). It counts past the warm-up, and only when the series has shown no new pattern
+  // for patternQuiet samples (its memory of the last one has decayed that far).
   const range = max - min;
   const position = range > 0 ? (value - min) / range : 0;
   const change = value - state.prev;
   state.prev = value;
-  const newPattern =
+  const novel =
     params.patternBands.length > 0 &&
     patternNovel(state, change, position > 0 ? (position < 1 ? position : 1) : 0, params);
+  const newPattern =
+    novel && state.patterns > params.patternWarmup && state.patternAlerted < quietLevel(params);
   state.min = value < min ? value : min;
   state.max = value > max ? value : max;
 
@@ -446,10 +470,10 @@ export function observe(
   state.zVar = (1 - params.longAlpha) * (zVar + params.longAlpha * delta * delta);
 
   // One alert per episode: right after a near-certain alert, repeats are damped (refractory
-  // period). A new pattern has its own memory of recent alerts: it neither damps nor is damped by
-  // the others.
-  const patternScore = newPattern ? 1 - state.patternAlerted : 0;
-  state.patternAlerted = newPattern ? 1 : state.patternAlerted * params.refractoryDecay;
+  // period). A new pattern has its own memory — its quiet spell is its refractory period — and
+  // neither damps nor is damped by the others.
+  const patternScore = newPattern ? 1 : 0;
+  state.patternAlerted = novel ? 1 : state.patternAlerted * params.refractoryDecay;
   const alerted = state.alerted;
   const score = likelihood * (1 - alerted);
   let p64 = likelihood * likelihood; // likelihood^64 by squaring

@@ -293,7 +293,25 @@ describe('range novelty', () => {
       const early = [...wave];
       early[215] = 5;
       expect(run(early)[215]?.score).toBeLessThan(1);
-      expect(run(early, { ...DEFAULT_PARAMS, patternWarmup: 100 })[215]?.score).toBe(1);
+      const shortWarmup = { ...DEFAULT_PARAMS, patternWarmup: 100, patternQuiet: 100 };
+      expect(run(early, shortWarmup)[215]?.score).toBe(1);
+    });
+
+    it('counts a new move only after a quiet spell without any', () => {
+      // A second new move (bottom → middle, up) 10 samples after the first: the series is still
+      // showing new moves, so it is not certain. The same move 410 samples after the first is.
+      const second = [...odd];
+      expect([second[624], second[625]]).toEqual([0, 0]);
+      second[625] = 5;
+      const obs = run(second);
+      expect(obs[615]?.score).toBe(1);
+      expect(obs[625]?.likelihood).toBeLessThan(1);
+      expect(obs[625]?.score).toBeLessThan(0.9);
+      expect(run(second, { ...DEFAULT_PARAMS, patternQuiet: 0 })[625]?.score).toBe(1);
+      const later = [...odd, ...wave.slice(0, 400)];
+      expect([later[1024], later[1025]]).toEqual([0, 0]);
+      later[1025] = 5;
+      expect(run(later)[1025]?.score).toBe(1);
     });
   });
 
