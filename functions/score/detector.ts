@@ -448,8 +448,10 @@ export function observe(
     patternNovel(state, change, position > 0 ? (position < 1 ? position : 1) : 0, params);
   const newPattern =
     novel && state.patterns > params.patternWarmup && state.patternAlerted < quietLevel(params);
-  state.min = value < min ? value : min;
-  state.max = value > max ? value : max;
+  // Stored only when they move: `value < min ? value : min` made V8 box the old extreme on the heap
+  // for the store (two heap numbers a sample, half of what observe allocated).
+  if (value < min) state.min = value;
+  if (value > max) state.max = value;
 
   // Anomaly likelihood: the short-term (and a slower) average of the raw score against the
   // long-run distribution of raw scores.
