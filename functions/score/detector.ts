@@ -245,34 +245,20 @@ function learnSeason(
   season[bin] = current + (firstPeriod ? 1 : params.seasonAlpha) * (target - current);
 }
 
-let bandParams: DetectorParams | undefined;
+// Values derived from a parameter set, computed once per set: observe checks the set it is given
+// and inlines only that check.
+let derivedFor: DetectorParams | undefined;
+/** √(α_slow/(2−α_slow)) / √(α_short/(2−α_short)): the slow average's band against the short one's. */
 let bandRatio = 1;
-/** √(α_slow/(2−α_slow)) / √(α_short/(2−α_short)), computed once per parameter set. */
-function slowBandRatio(params: DetectorParams): number {
-  if (params !== bandParams) computeBandRatio(params);
-  return bandRatio;
-}
+/** The pattern memory left after `patternQuiet` samples without a new pattern. */
+let quietLevel = 1;
 
-// The computing halves of slowBandRatio and patternLayout are apart so that what observe inlines is
-// only the check (see observe).
-function computeBandRatio(params: DetectorParams): void {
-  bandParams = params;
+function derive(params: DetectorParams): void {
+  derivedFor = params;
   bandRatio =
     Math.sqrt(params.slowAlpha / (2 - params.slowAlpha)) /
     Math.sqrt(params.shortAlpha / (2 - params.shortAlpha));
-}
-
-let quietParams: DetectorParams | undefined;
-let quietValue = 1;
-/** The pattern memory left after `patternQuiet` samples without a new pattern; once per parameter set. */
-function quietLevel(params: DetectorParams): number {
-  if (params !== quietParams) computeQuietLevel(params);
-  return quietValue;
-}
-
-function computeQuietLevel(params: DetectorParams): void {
-  quietParams = params;
-  quietValue = Math.pow(params.refractoryDecay, params.patternQuiet);
+  quietLevel = Math.pow(params.refractoryDecay, params.patternQuiet);
 }
 
 let layoutParams: DetectorParams | undefined;
@@ -280,7 +266,8 @@ let layoutOffsets = new Int32Array(0);
 let layoutWords = 0;
 /**
  * Where each band count's table starts — 9·b² bits for b bands: (band, move) after (band, move),
- * three moves — and the words they take; computed once per parameter set.
+ * three moves — and the words they take; computed once per parameter set (the computing half apart,
+ * so that what patternNovel inlines is the check).
  */
 function patternLayout(params: DetectorParams): Int32Array {
   if (params !== layoutParams) computeLayout(params);
@@ -393,6 +380,7 @@ export function observe(
 ): Observation {
   const result = out ?? { score: 0, likelihood: 0, z: 0, expected: 0, spread: 0 };
   if (state.n === 0) return start(state, value, t, result);
+  if (params !== derivedFor) derive(params);
   if (params.seasonBins > 0) ensureSeason(state, t, params);
   const season = state.season;
   const bin = season ? seasonBin(params, t, season.length) : 0;
@@ -446,8 +434,7 @@ export function observe(
   const novel =
     params.patternBands.length > 0 &&
     patternNovel(state, change, position > 0 ? (position < 1 ? position : 1) : 0, params);
-  const newPattern =
-    novel && state.patterns > params.patternWarmup && state.patternAlerted < quietLevel(params);
+  const newPattern = novel && state.patterns > params.patternWarmup && state.patternAlerted < quietLevel;
   // Stored only when they move: `value < min ? value : min` made V8 box the old extreme on the heap
   // for the store (two heap numbers a sample, half of what observe allocated).
   if (value < min) state.min = value;
@@ -463,7 +450,7 @@ export function observe(
   const sd = Math.sqrt(zVar > 1e-6 ? zVar : 1e-6);
   const fastX = (state.zShort - zMean) / sd;
   // An EWMA's spread scales with √(α/(2−α)): the slow average needs a tighter band than the short one.
-  const slowSd = sd * slowBandRatio(params);
+  const slowSd = sd * bandRatio;
   const slowX = params.slowAlpha > 0 ? (state.zSlow - zMean) / (slowSd > 1e-6 ? slowSd : 1e-6) : -Infinity;
   // Φ is monotone: the larger of the two tail probabilities is Φ of the larger argument.
   const likelihood = state.n > params.warmup ? (outside ? 1 : normalCdf(fastX > slowX ? fastX : slowX)) : 0;
