@@ -313,17 +313,11 @@ function fullVolumes(ctx: SimContext): Set<string> {
   return full;
 }
 
-/** Ephemeral-storage limit exceeded: the kubelet evicts the pod (phase Failed, reason Evicted). */
-function evictForStorage(ctx: SimContext, pod: KubeObject, rt: PodRuntime): boolean {
-  const specs = field<ContainerSpec[]>(pod, 'spec.containers') ?? [];
-  const limit = specs.reduce(
-    (s, c) => s + (parseQuantity(c.resources?.limits?.['ephemeral-storage']) ?? Infinity),
-    0,
-  );
-  const used = rt.containers.reduce((s, c) => s + c.ephemeral, 0);
-  if (!Number.isFinite(limit) || used <= limit) return false;
-  const total = specs.map((c) => c.resources?.limits?.['ephemeral-storage']).find(Boolean) ?? '';
-  const message = `Pod ephemeral local storage usage exceeds the total limit of containers ${total}.`;
+/**
+ * The kubelet evicts a pod: phase Failed, reason Evicted, a Warning event with the message. Its
+ * controller, if any, replaces it; the pod's usage no longer counts on the node.
+ */
+export function evictPod(ctx: SimContext, pod: KubeObject, rt: PodRuntime, message: string): void {
   rt.evicted = true;
   ctx.counters.evictions++;
   ctx.events.record(pod, 'Warning', 'Evicted', message, 'kubelet', rt.node);
@@ -342,6 +336,19 @@ function evictForStorage(ctx: SimContext, pod: KubeObject, rt: PodRuntime): bool
     },
     { subresource: 'status' },
   );
+}
+
+/** Ephemeral-storage limit exceeded: the kubelet evicts the pod. */
+function evictForStorage(ctx: SimContext, pod: KubeObject, rt: PodRuntime): boolean {
+  const specs = field<ContainerSpec[]>(pod, 'spec.containers') ?? [];
+  const limit = specs.reduce(
+    (s, c) => s + (parseQuantity(c.resources?.limits?.['ephemeral-storage']) ?? Infinity),
+    0,
+  );
+  const used = rt.containers.reduce((s, c) => s + c.ephemeral, 0);
+  if (!Number.isFinite(limit) || used <= limit) return false;
+  const total = specs.map((c) => c.resources?.limits?.['ephemeral-storage']).find(Boolean) ?? '';
+  evictPod(ctx, pod, rt, `Pod ephemeral local storage usage exceeds the total limit of containers ${total}.`);
   return true;
 }
 

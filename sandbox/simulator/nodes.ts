@@ -1,7 +1,8 @@
 import { parseQuantity, formatCpu, formatMemory } from '../apiserver/quantity.js';
 import { asText, type KubeObject } from '../apiserver/types.js';
+import { evictPod } from './kubelet.js';
 import { podRequests, tolerates } from './scheduler.js';
-import { field, type NodeRuntime, type SimContext } from './state.js';
+import { field, type NodeRuntime, type PodRuntime, type SimContext } from './state.js';
 
 /** Seconds without heartbeats before the node controller marks a node NotReady (node-monitor-grace-period). */
 const GRACE_MS = 40_000;
@@ -35,7 +36,7 @@ function readyCondition(up: boolean, since: string, heartbeat: string): Record<s
 }
 
 type Conditions = Record<string, unknown>[];
-type Taint = { key: string; effect: string };
+type Taint = { key: string; effect: string; timeAdded?: string };
 const isUnreachable = (t: Taint) => t.key === 'node.kubernetes.io/unreachable';
 const isoOf = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -218,7 +219,8 @@ export function applyCpuContention(ctx: SimContext): void {
   const podsByNode = new Map<string, { pod: KubeObject; demand: number; limit: number; request: number }[]>();
   for (const pod of ctx.cluster.store.scan('/pods')) {
     const rt = ctx.pods.get(pod.metadata.uid ?? '');
-    if (!rt?.node) continue;
+    // An evicted pod's processes are gone: it uses nothing on its node any more.
+    if (!rt?.node || rt.evicted) continue;
     const demand = rt.containers.reduce((s, c) => s + (c.phase === 'running' ? c.cpu : 0), 0);
     const limits = (
       field<{ resources?: { limits?: Record<string, string> } }[]>(pod, 'spec.containers') ?? []
@@ -227,6 +229,11 @@ export function applyCpuContention(ctx: SimContext): void {
     const list = podsByNode.get(rt.node) ?? [];
     list.push({ pod, demand, limit, request: Math.max(0.01, podRequests(pod).cpu) });
     podsByNode.set(rt.node, list);
+  }
+  // A node left without pods uses nothing (it is not in podsByNode).
+  for (const n of ctx.nodes.values()) {
+    n.cpuUsed = 0;
+    n.memoryUsed = 0;
   }
   for (const [nodeName, list] of podsByNode) {
     const node = ctx.cluster.store.peek('/nodes', undefined, nodeName);
@@ -269,6 +276,132 @@ export function applyCpuContention(ctx: SimContext): void {
       nrt.cpuUsed = used;
       nrt.memoryUsed = memory;
     }
+  }
+}
+
+/** The kubelet's hard eviction threshold for memory (its default, memory.available<100Mi). */
+export const MEMORY_EVICTION_THRESHOLD = 100 * 2 ** 20;
+/** How long memory must stay above the threshold before the condition clears (eviction-pressure-transition-period). */
+const PRESSURE_TRANSITION_MS = 300_000;
+/** The kubelet's eviction manager looks every 10 s and evicts one pod a round. */
+const EVICTION_INTERVAL_MS = 10_000;
+const MEMORY_PRESSURE_TAINT = { key: 'node.kubernetes.io/memory-pressure', effect: 'NoSchedule' };
+const isMemoryPressureTaint = (t: Taint) => t.key === MEMORY_PRESSURE_TAINT.key;
+
+function memoryPressureCondition(pressure: boolean, since: number): Record<string, unknown> {
+  return pressure
+    ? {
+        type: 'MemoryPressure',
+        status: 'True',
+        reason: 'KubeletHasInsufficientMemory',
+        message: 'kubelet has insufficient memory available',
+        lastTransitionTime: isoOf(since),
+      }
+    : {
+        type: 'MemoryPressure',
+        status: 'False',
+        reason: 'KubeletHasSufficientMemory',
+        message: 'kubelet has sufficient memory available',
+        lastTransitionTime: isoOf(since),
+      };
+}
+
+/** The node's MemoryPressure condition and taint (NoSchedule, as the node lifecycle controller sets it). */
+function setMemoryPressure(ctx: SimContext, node: KubeObject, rt: NodeRuntime, pressure: boolean): void {
+  const now = ctx.clock.epochMs;
+  rt.memoryPressureSince = pressure ? now : undefined;
+  rt.memoryRelievedSince = undefined;
+  const conditions = (field<Conditions>(node, 'status.conditions') ?? [])
+    .filter((x) => x['type'] !== 'MemoryPressure')
+    .concat(memoryPressureCondition(pressure, now));
+  const taints = (field<Taint[]>(node, 'spec.taints') ?? []).filter((t) => !isMemoryPressureTaint(t));
+  writeNode(
+    ctx,
+    node,
+    pressure ? [...taints, { ...MEMORY_PRESSURE_TAINT, timeAdded: isoOf(now) }] : taints,
+    conditions,
+  );
+  const reason = pressure ? 'NodeHasInsufficientMemory' : 'NodeHasSufficientMemory';
+  ctx.events.record(
+    node,
+    'Normal',
+    reason,
+    `Node ${node.metadata.name} status is now: ${reason}`,
+    'kubelet',
+    node.metadata.name,
+  );
+}
+
+const kibibytes = (bytes: number) => `${Math.max(0, Math.round(bytes / 1024))}Ki`;
+
+/**
+ * The pod the kubelet evicts first under memory pressure: among the running pods, those using more
+ * memory than they request before the others, and among those the one furthest over its request.
+ */
+function memoryVictim(
+  ctx: SimContext,
+  nodeName: string,
+): { pod: KubeObject; rt: PodRuntime; used: number; request: number } | undefined {
+  let best: { pod: KubeObject; rt: PodRuntime; used: number; request: number } | undefined;
+  const rank = (v: { used: number; request: number }) => [v.used > v.request ? 1 : 0, v.used - v.request];
+  for (const pod of podsOn(ctx, nodeName)) {
+    const rt = ctx.pods.get(pod.metadata.uid ?? '');
+    if (!rt || rt.evicted || field<string>(pod, 'status.phase') !== 'Running') continue;
+    const candidate = {
+      pod,
+      rt,
+      used: rt.containers.reduce((s, c) => s + c.memory, 0),
+      request: podRequests(pod).memory,
+    };
+    const [over, by] = rank(candidate);
+    const [bestOver, bestBy] = best ? rank(best) : [-1, -Infinity];
+    if ((over ?? 0) > (bestOver ?? 0) || (over === bestOver && (by ?? 0) > (bestBy ?? 0))) best = candidate;
+  }
+  return best;
+}
+
+/**
+ * Node-pressure eviction for memory, as the kubelet does it: when a node's available memory falls
+ * below the hard threshold, the MemoryPressure condition turns True (with its NoSchedule taint) and
+ * the kubelet evicts one pod every round until there is room again; the condition clears once
+ * memory has stayed available for the transition period.
+ */
+export function applyMemoryPressure(ctx: SimContext): void {
+  const now = ctx.clock.epochMs;
+  for (const node of ctx.cluster.store.scan('/nodes')) {
+    const rt = ctx.nodes.get(node.metadata.name);
+    const allocatable = parseQuantity(field(node, 'status.allocatable.memory'));
+    if (!rt?.up || allocatable === undefined) continue;
+    const available = allocatable - rt.memoryUsed;
+    if (available >= MEMORY_EVICTION_THRESHOLD) {
+      if (rt.memoryPressureSince === undefined) continue;
+      rt.memoryRelievedSince ??= now;
+      if (now - rt.memoryRelievedSince >= PRESSURE_TRANSITION_MS) setMemoryPressure(ctx, node, rt, false);
+      continue;
+    }
+    rt.memoryRelievedSince = undefined;
+    if (rt.memoryPressureSince === undefined) setMemoryPressure(ctx, node, rt, true);
+    if (now - rt.lastMemoryEviction < EVICTION_INTERVAL_MS) continue;
+    const victim = memoryVictim(ctx, node.metadata.name);
+    if (!victim) continue;
+    rt.lastMemoryEviction = now;
+    const fresh = ctx.cluster.store.peek('/nodes', undefined, node.metadata.name) ?? node;
+    ctx.events.record(
+      fresh,
+      'Warning',
+      'EvictionThresholdMet',
+      'Attempting to reclaim memory',
+      'kubelet',
+      node.metadata.name,
+    );
+    evictPod(
+      ctx,
+      victim.pod,
+      victim.rt,
+      `The node was low on resource: memory. Threshold quantity: 100Mi, available: ${kibibytes(available)}. Container app was using ${kibibytes(victim.used)}, request is ${kibibytes(victim.request)}, has larger consumption of memory.`,
+    );
+    // Its memory is freed at once: the next round sees the node without it.
+    rt.memoryUsed -= victim.used;
   }
 }
 

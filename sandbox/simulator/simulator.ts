@@ -14,7 +14,7 @@ import {
 } from './controllers.js';
 import { EventRecorder } from './events.js';
 import { runKubelets, workloadOfPod } from './kubelet.js';
-import { applyCpuContention, metricsObjects, runNodeLifecycle } from './nodes.js';
+import { applyCpuContention, applyMemoryPressure, metricsObjects, runNodeLifecycle } from './nodes.js';
 import { OutcomeTracker, type Outcome } from './outcomes.js';
 import { seededRandom } from './random.js';
 import { parseDuration, type Fault, type Scenario, type WorkloadSpec } from './scenario.js';
@@ -143,6 +143,7 @@ export class Simulator {
     const podsByWorkload = this.podsByWorkload();
     this.assignTraffic(podsByWorkload);
     applyCpuContention(ctx);
+    applyMemoryPressure(ctx);
     computeSignals(ctx, podsByWorkload);
   }
 
@@ -309,6 +310,9 @@ export class Simulator {
           lastHeartbeatWrite: this.clock.epochMs,
           cpuUsed: 0,
           memoryUsed: 0,
+          memoryPressureSince: undefined,
+          memoryRelievedSince: undefined,
+          lastMemoryEviction: 0,
         });
       }
     }

@@ -69,6 +69,12 @@ export interface NodeRuntime {
   lastHeartbeatWrite: number;
   cpuUsed: number;
   memoryUsed: number;
+  /** Memory pressure: since when the condition is True (undefined: False). */
+  memoryPressureSince: number | undefined;
+  /** Since when available memory is back above the eviction threshold, while under pressure. */
+  memoryRelievedSince: number | undefined;
+  /** The eviction manager's last memory eviction on this node. */
+  lastMemoryEviction: number;
 }
 
 /** App-level signals of a workload at the current tick (what Prometheus would scrape). */

@@ -263,6 +263,70 @@ truth: { faultClass: benign, actionWanted: false }
     });
   });
 
+  it('memory pressure: the kubelet taints the node and evicts the pod furthest over its request, then clears', () => {
+    // One 2Gi node: a cache without a memory limit leaking 100Mi a minute from minute 5, and two
+    // web pods within their requests.
+    const scenario = parseScenario(`
+name: unlimited-leak
+description: a pod without a memory limit leaks until its node runs out of memory
+seed: 3
+duration: 60m
+tick: 10s
+cluster:
+  nodePools: [{ prefix: node, count: 1, cpu: '4', memory: 2Gi }]
+workloads:
+  - { name: cache, namespace: shop, replicas: 1, image: shop/cache:1, requests: { cpu: 100m, memory: 256Mi }, behaviour: { cpu: 20m, memory: 200Mi, rps: 0, latencyMs: 0 } }
+  - { name: web, namespace: shop, replicas: 2, image: shop/web:1, requests: { cpu: 100m, memory: 128Mi }, limits: { cpu: 500m, memory: 256Mi }, behaviour: { cpu: 20m, memory: 100Mi, rps: 0, latencyMs: 0 } }
+faults: [{ at: 5m, type: memory-leak, target: { kind: Deployment, namespace: shop, name: cache }, params: { rate: 100Mi, per: m } }]
+truth: { faultClass: pod-memory-hog, actionWanted: true }
+`);
+    const sim = new Simulator(scenario);
+    const node = () => sim.cluster.store.peek('/nodes', undefined, 'node-1');
+    const pressure = () =>
+      (node()?.['status'] as { conditions: { type: string; status: string }[] }).conditions.find(
+        (x) => x.type === 'MemoryPressure',
+      )?.status;
+    const tainted = () =>
+      ((node()?.['spec'] as { taints?: { key: string }[] }).taints ?? []).some(
+        (t) => t.key === 'node.kubernetes.io/memory-pressure',
+      );
+    const pods = (prefix: string) =>
+      sim.cluster.store.scan('/pods').filter((p) => p.metadata.name.startsWith(prefix));
+    const status = (p: { [k: string]: unknown }) =>
+      p['status'] as { phase?: string; reason?: string; message?: string };
+    const evicted = () => sim.cluster.store.scan('/pods').filter((p) => status(p).reason === 'Evicted');
+    // ~1.7Gi free at the start: the leak uses it up about 15 minutes after it begins.
+    sim.runToEnd(19 * 60_000);
+    expect(pressure()).toBe('False');
+    expect(tainted()).toBe(false);
+    expect(evicted()).toHaveLength(0);
+    sim.runToEnd(21 * 60_000);
+    expect(pressure()).toBe('True');
+    expect(tainted()).toBe(true);
+    // One eviction, the cache: far over its request; the web pods are within theirs.
+    expect(evicted().map((p) => p.metadata.name.split('-')[0])).toEqual(['cache']);
+    expect(status(evicted()[0] ?? {}).message).toMatch(
+      /^The node was low on resource: memory\. Threshold quantity: 100Mi, available: \d+Ki\. Container app was using \d+Ki, request is 262144Ki, has larger consumption of memory\.$/,
+    );
+    expect(sim.outcome().evictions).toBe(1);
+    // Its replacement waits: the taint keeps it off the only node.
+    expect(
+      pods('cache-')
+        .map((p) => status(p).phase)
+        .sort(),
+    ).toEqual(['Failed', 'Pending']);
+    // Five minutes with memory available again: the condition and the taint clear, the replacement runs.
+    sim.runToEnd(27 * 60_000);
+    expect(pressure()).toBe('False');
+    expect(tainted()).toBe(false);
+    expect(
+      pods('cache-')
+        .map((p) => status(p).phase)
+        .sort(),
+    ).toEqual(['Failed', 'Running']);
+    expect(pods('web-').every((p) => status(p).phase === 'Running')).toBe(true);
+  });
+
   it('rejects an invalid scenario with a message naming the field', () => {
     expect(() =>
       parseScenario(
