@@ -11,6 +11,8 @@ export interface ClassifyInput {
   readonly change: Change | undefined;
   /** Whether the root workload's containers have CPU limits. */
   readonly cpuLimited?: boolean;
+  /** Whether the root workload's containers have memory limits. */
+  readonly memoryLimited?: boolean | undefined;
   /** How many workloads' CPU rose above their baselines in this incident. */
   readonly cpuRisingWorkloads?: number;
   /** Whether a pod of the root workload uses (nearly) all of its CPU limit: it is being throttled. */
@@ -49,6 +51,8 @@ const isStorageFilling = (a: AnomalyData) =>
 export const risesAboveBaseline = (a: AnomalyData) =>
   a.kind === 'deviation' && (a.value ?? 0) > (a.baseline?.level ?? Infinity);
 
+const growsInMemory = (a: AnomalyData) => a.signal === 'memory_working_set_bytes' && risesAboveBaseline(a);
+
 function classifyNode(input: ClassifyInput): FaultClass {
   if (has(input.own, 'NodeNotReady')) return 'node-failure';
   if (has(input.own, 'DiskPressure')) return 'disk-fill';
@@ -79,6 +83,27 @@ function cpuFault(input: ClassifyInput): FaultClass | undefined {
   return input.cpuSaturated && troubled ? 'pod-cpu-hog' : undefined;
 }
 
+/**
+ * Memory growing with no limit to stop it (no OOM kill, so no OOM forecast either): it grows until
+ * its node runs out. Its pods evicted for memory, and their replacements waiting on the node's
+ * memory-pressure taint, follow from it. A rollout is judged as a rollout.
+ */
+const growsUnbounded = (input: ClassifyInput) =>
+  input.change?.kind !== 'rollout' &&
+  !input.starvesNode &&
+  input.memoryLimited === false &&
+  input.own.some(growsInMemory);
+
+/** Creation and scheduling failures: unambiguous, whatever else the workload shows. */
+function creationFault(own: readonly AnomalyData[]): FaultClass | undefined {
+  if (has(own, 'FailedCreate', /quota/i)) return 'quota-exceeded';
+  if (has(own, 'FailedCreate', /maximum|minimum|must specify/i)) return 'resource-misconfiguration';
+  if (has(own, 'FailedScheduling', /Insufficient/i)) return 'resource-misconfiguration';
+  if (has(own, 'FailedScheduling')) return 'scheduling-constraint';
+  if (has(own, 'ImagePullBackOff')) return 'image-pull';
+  return undefined;
+}
+
 // Ordered: the first rule that matches names the class (creation and scheduling failures are
 // unambiguous; runtime symptoms are read together with a preceding rollout).
 function classifyWorkload(input: ClassifyInput): FaultClass {
@@ -86,11 +111,9 @@ function classifyWorkload(input: ClassifyInput): FaultClass {
   const rollout = input.change?.kind === 'rollout';
   // Scaled to zero just before its service failed: someone's change to the workload took it away.
   if (scaledToZero(input.change) && own.some((a) => a.entity.kind === 'Service')) return 'config-change';
-  if (has(own, 'FailedCreate', /quota/i)) return 'quota-exceeded';
-  if (has(own, 'FailedCreate', /maximum|minimum|must specify/i)) return 'resource-misconfiguration';
-  if (has(own, 'FailedScheduling', /Insufficient/i)) return 'resource-misconfiguration';
-  if (has(own, 'FailedScheduling')) return 'scheduling-constraint';
-  if (has(own, 'ImagePullBackOff')) return 'image-pull';
+  if (growsUnbounded(input)) return 'pod-memory-hog';
+  const created = creationFault(own);
+  if (created) return created;
   const oom = has(own, 'OOMKilled');
   if (oom && rollout) return 'resource-misconfiguration';
   if (oom || own.some((a) => a.kind === 'forecast' && a.signal === 'memory_working_set_bytes'))
@@ -135,6 +158,8 @@ export interface ActionContext {
   readonly rollout: boolean;
   /** CPU rose on several workloads at once (more requests): restarting would only cut capacity. */
   readonly load?: boolean;
+  /** Whether the root workload's containers have memory limits. */
+  readonly memoryLimited?: boolean | undefined;
   /** The change that preceded the onset on the root (a workload scaled to zero is scaled back). */
   readonly change?: Change;
 }
@@ -186,6 +211,21 @@ export function recommendActions(faultClass: FaultClass, ctx: ActionContext): Ac
   const { root } = ctx;
   switch (faultClass) {
     case 'pod-memory-hog':
+      // Without a limit there is none to raise: a restart gives the memory back before the node runs
+      // out (the kubelet would evict it, and its replacement would wait out the pressure).
+      if (ctx.memoryLimited === false)
+        return [
+          a(
+            'restartPod',
+            root,
+            'restart the growing pods one at a time, before their node runs out of memory',
+          ),
+          a(
+            'notify',
+            root,
+            'set a memory limit: a leak is then OOM-killed in its own container instead of pressing its node',
+          ),
+        ];
       return [
         a('adjustResources', root, 'raise the memory limit within bounds to buy time before the OOM kill', {
           resource: 'memory',

@@ -12,7 +12,7 @@ import { causalPath, rankCauses, type RankedCause } from './rank.js';
 import { parseQuantity } from '../../shared/quantity/index.js';
 import { promoteNeighbour, starvingNeighbour, type StarvingNeighbour } from './neighbours.js';
 import {
-  cpuLimitedContainers,
+  limitedContainers,
   keyOf,
   servingWorkload,
   workloadOf,
@@ -38,11 +38,15 @@ export function ownersOf(topology: Topology, a: AnomalyData): Set<string> {
   return out;
 }
 
-function cpuLimited(snapshot: ClusterSnapshot, root: ObjectRef): boolean | undefined {
+function limited(
+  snapshot: ClusterSnapshot,
+  root: ObjectRef,
+  resource: 'cpu' | 'memory',
+): boolean | undefined {
   const all = [...snapshot.deployments, ...snapshot.statefulSets, ...snapshot.daemonSets];
   const w = all.find((o) => o.metadata?.name === root.name && o.metadata?.namespace === root.namespace);
   const spec = (w?.spec as { template?: { spec?: PodSpecView } } | undefined)?.template?.spec;
-  return spec?.containers ? cpuLimitedContainers(spec) : undefined;
+  return spec?.containers ? limitedContainers(spec, resource) : undefined;
 }
 
 /** A container using at least this share of its CPU limit is being throttled. */
@@ -262,7 +266,8 @@ export function diagnose(input: {
       ownersOf(topology, a).has(top.key) ||
       (top.object.kind === 'Node' && a.entity.kind === 'Node' && a.entity.name === top.object.name),
   );
-  const limited = cpuLimited(input.snapshot, top.object);
+  const cpuLimit = limited(input.snapshot, top.object, 'cpu');
+  const memoryLimit = limited(input.snapshot, top.object, 'memory');
   const cpuRising = cpuRisingWorkloads(topology, anomalies);
   const saturated = cpuSaturation(input.snapshot, topology, top.object);
   const starving = neighbour?.key === top.key ? neighbour : undefined;
@@ -272,7 +277,8 @@ export function diagnose(input: {
     all: anomalies,
     change: top.change,
     cpuRisingWorkloads: cpuRising,
-    ...(limited === undefined ? {} : { cpuLimited: limited }),
+    ...(cpuLimit === undefined ? {} : { cpuLimited: cpuLimit }),
+    memoryLimited: memoryLimit,
     ...(saturated === undefined ? {} : { cpuSaturated: saturated.length > 0 }),
     starvesNode: starving !== undefined,
   });
@@ -333,6 +339,7 @@ export function diagnose(input: {
     root: top.object,
     rollout: top.change?.kind === 'rollout',
     load: cpuRising >= LOAD_WIDE_WORKLOADS,
+    memoryLimited: memoryLimit,
     ...(top.change ? { change: top.change } : {}),
     ...(consumerRef ? { consumer: consumerRef } : {}),
   });

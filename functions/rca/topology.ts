@@ -56,7 +56,11 @@ export interface PodSpecView {
 
 /** Whether every container has a CPU limit. */
 export const cpuLimitedContainers = (spec: PodSpecView | undefined): boolean =>
-  (spec?.containers ?? []).every((c) => c.resources?.limits?.['cpu'] !== undefined);
+  limitedContainers(spec, 'cpu');
+
+/** Whether every container of a pod spec has a limit for the resource. */
+export const limitedContainers = (spec: PodSpecView | undefined, resource: 'cpu' | 'memory'): boolean =>
+  (spec?.containers ?? []).every((c) => c.resources?.limits?.[resource] !== undefined);
 
 /** The part of a metrics.k8s.io PodMetrics rca reads. */
 export interface PodMetricsView {

@@ -126,6 +126,42 @@ describe('classifyFault', () => {
     ).toBe('pod-cpu-hog');
   });
 
+  it('memory climbing in a workload without a memory limit is a memory hog, restarted before its node runs out', () => {
+    const growing = climbing('memory_working_set_bytes', 3e9, 4e8);
+    const input = { root: deploy, own: [growing], all: [growing], change: undefined };
+    expect(classifyFault({ ...input, memoryLimited: false })).toBe('pod-memory-hog');
+    // Its pod evicted for memory and the replacement waiting on the pressure taint follow from it.
+    const after = [
+      growing,
+      symptom('Evicted', 'The node was low on resource: memory.'),
+      symptom(
+        'FailedScheduling',
+        '0/3 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/memory-pressure: }',
+      ),
+    ];
+    expect(classifyFault({ ...input, own: after, all: after, memoryLimited: false })).toBe('pod-memory-hog');
+    // With a limit it would be OOM-killed (and forecast) first; memory falling is no hog; a rollout
+    // is judged as a rollout.
+    expect(classifyFault({ ...input, memoryLimited: true })).toBe('unknown');
+    const freed = climbing('memory_working_set_bytes', 4e8, 3e9);
+    expect(classifyFault({ ...input, own: [freed], all: [freed], memoryLimited: false })).toBe('unknown');
+    expect(classifyFault({ ...input, change: rollout, memoryLimited: false })).not.toBe('pod-memory-hog');
+    // No limit to raise: restart, and tell a human to set one.
+    const actions = recommendActions('pod-memory-hog', {
+      root: deploy,
+      rollout: false,
+      memoryLimited: false,
+    });
+    expect(actions.map((a) => a.type)).toEqual(['restartPod', 'notify']);
+    expect(actions[1]?.reason).toMatch(/set a memory limit/);
+    const limitedActions = recommendActions('pod-memory-hog', {
+      root: deploy,
+      rollout: false,
+      memoryLimited: true,
+    });
+    expect(limitedActions.map((a) => a.type)).toEqual(['adjustResources', 'restartPod']);
+  });
+
   /** cart's replicas changed by hand, as rca notes it from the Deployment's updates. */
   const scaling = (from: number, to: number): Change => ({
     object: 'Deployment/shop/cart',
