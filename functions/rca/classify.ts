@@ -54,15 +54,19 @@ export const risesAboveBaseline = (a: AnomalyData) =>
 const growsInMemory = (a: AnomalyData) => a.signal === 'memory_working_set_bytes' && risesAboveBaseline(a);
 
 function classifyNode(input: ClassifyInput): FaultClass {
+  const forecastOf = (signal: string) => input.own.some((a) => a.kind === 'forecast' && a.signal === signal);
   if (has(input.own, 'NodeNotReady')) return 'node-failure';
   if (has(input.own, 'DiskPressure')) return 'disk-fill';
+  // Out of memory, or predicted to run out: the kubelet evicts the pods furthest over their requests
+  // and its taint keeps new ones off (replacements waiting on it follow from it). Moving every pod
+  // off the node would only carry the growth to the next one: named for what runs out.
+  if (has(input.own, 'MemoryPressure') || forecastOf('node_memory_working_set_bytes'))
+    return 'node-memory-hog';
   if (has(input.all, 'FailedScheduling', /taint|affinity|selector/i)) return 'scheduling-constraint';
-  // A node condition (memory or PID pressure…) is a failing node; busy CPU or memory alone is not:
-  // calling it a node failure would move every pod off a healthy node.
+  // Another node condition (PID pressure…) is a failing node; busy CPU alone is not: calling it a
+  // node failure would move every pod off a healthy node.
   if (input.own.some((a) => a.kind === 'symptom')) return 'node-failure';
-  // Predicted to run out of allocatable CPU or memory: a healthy node that is filling up.
-  const forecastOf = (signal: string) => input.own.some((a) => a.kind === 'forecast' && a.signal === signal);
-  if (forecastOf('node_memory_working_set_bytes')) return 'node-memory-hog';
+  // Predicted to run out of allocatable CPU: a healthy node that is filling up.
   if (forecastOf('node_cpu_usage_cores')) return 'node-cpu-hog';
   return 'unknown';
 }
@@ -92,7 +96,7 @@ const growsUnbounded = (input: ClassifyInput) =>
   input.change?.kind !== 'rollout' &&
   !input.starvesNode &&
   input.memoryLimited === false &&
-  input.own.some(growsInMemory);
+  (input.own.some(growsInMemory) || has(input.own, 'Evicted', /low on resource: memory/i));
 
 /** Creation and scheduling failures: unambiguous, whatever else the workload shows. */
 function creationFault(own: readonly AnomalyData[]): FaultClass | undefined {
@@ -211,19 +215,15 @@ export function recommendActions(faultClass: FaultClass, ctx: ActionContext): Ac
   const { root } = ctx;
   switch (faultClass) {
     case 'pod-memory-hog':
-      // Without a limit there is none to raise: a restart gives the memory back before the node runs
-      // out (the kubelet would evict it, and its replacement would wait out the pressure).
+      // Without a limit there is none to raise, and a restart only postpones the growth: measured on
+      // unlimited-memory-leak, restarting at detection cost more degraded time than the kubelet's one
+      // eviction when the node ran out. A human sets the limit or fixes the leak.
       if (ctx.memoryLimited === false)
         return [
           a(
-            'restartPod',
-            root,
-            'restart the growing pods one at a time, before their node runs out of memory',
-          ),
-          a(
             'notify',
             root,
-            'set a memory limit: a leak is then OOM-killed in its own container instead of pressing its node',
+            'its memory grows with no limit: set one (a leak is then OOM-killed in its own container instead of pressing its node) or fix the leak; the kubelet evicts it when the node runs out',
           ),
         ];
       return [
@@ -338,7 +338,7 @@ export function recommendActions(faultClass: FaultClass, ctx: ActionContext): Ac
         a(
           'notify',
           root,
-          `the node is predicted to run out of allocatable ${faultClass === 'node-cpu-hog' ? 'CPU' : 'memory'}: find the pods whose usage grows, or add capacity`,
+          `the node runs or is predicted to run out of allocatable ${faultClass === 'node-cpu-hog' ? 'CPU' : 'memory'}: find the pods whose usage grows, or add capacity`,
         ),
       ];
     case 'benign':

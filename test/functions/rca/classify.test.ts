@@ -39,7 +39,20 @@ const climbing = (signal: string, value: number, level: number): AnomalyData => 
 describe('classifyFault', () => {
   it.each([
     ['node NotReady', node, [symptom('NodeNotReady')], undefined, 'node-failure'],
-    ['node memory pressure', node, [symptom('MemoryPressure')], undefined, 'node-failure'],
+    // Memory pressure is a node running out of memory (the kubelet evicts), not a failed node to
+    // empty, also with replacements waiting on its taint.
+    ['node memory pressure', node, [symptom('MemoryPressure')], undefined, 'node-memory-hog'],
+    [
+      'memory pressure, replacements waiting',
+      node,
+      [
+        symptom('MemoryPressure'),
+        symptom('FailedScheduling', 'untolerated taint {node.kubernetes.io/memory-pressure: }'),
+      ],
+      undefined,
+      'node-memory-hog',
+    ],
+    ['node PID pressure', node, [symptom('PIDPressure')], undefined, 'node-failure'],
     // A busy node is not a failed one: moving every pod off it would be a false action.
     ['node busy only', node, [metric('node_cpu_usage_cores')], undefined, 'unknown'],
     // Predicted to run out of allocatable CPU or memory: named for what runs out, still not a failure.
@@ -126,7 +139,7 @@ describe('classifyFault', () => {
     ).toBe('pod-cpu-hog');
   });
 
-  it('memory climbing in a workload without a memory limit is a memory hog, restarted before its node runs out', () => {
+  it('memory climbing in a workload without a memory limit is a memory hog, for a human to limit', () => {
     const growing = climbing('memory_working_set_bytes', 3e9, 4e8);
     const input = { root: deploy, own: [growing], all: [growing], change: undefined };
     expect(classifyFault({ ...input, memoryLimited: false })).toBe('pod-memory-hog');
@@ -146,14 +159,22 @@ describe('classifyFault', () => {
     const freed = climbing('memory_working_set_bytes', 4e8, 3e9);
     expect(classifyFault({ ...input, own: [freed], all: [freed], memoryLimited: false })).toBe('unknown');
     expect(classifyFault({ ...input, change: rollout, memoryLimited: false })).not.toBe('pod-memory-hog');
-    // No limit to raise: restart, and tell a human to set one.
+    // Once its pod is evicted for memory the replacement has no baseline yet: the eviction says it.
+    const evictedOnly = [
+      symptom('Evicted', 'The node was low on resource: memory. Threshold quantity: 100Mi'),
+      symptom('FailedScheduling', 'untolerated taint {node.kubernetes.io/memory-pressure: }'),
+    ];
+    expect(classifyFault({ ...input, own: evictedOnly, all: evictedOnly, memoryLimited: false })).toBe(
+      'pod-memory-hog',
+    );
+    // No limit to raise, and a restart only postpones it: a human is told to set one.
     const actions = recommendActions('pod-memory-hog', {
       root: deploy,
       rollout: false,
       memoryLimited: false,
     });
-    expect(actions.map((a) => a.type)).toEqual(['restartPod', 'notify']);
-    expect(actions[1]?.reason).toMatch(/set a memory limit/);
+    expect(actions.map((a) => a.type)).toEqual(['notify']);
+    expect(actions[0]?.reason).toMatch(/set one/);
     const limitedActions = recommendActions('pod-memory-hog', {
       root: deploy,
       rollout: false,
