@@ -38,15 +38,19 @@ export function ownersOf(topology: Topology, a: AnomalyData): Set<string> {
   return out;
 }
 
-function limited(
+/**
+ * Whether the root workload's containers all have CPU and memory limits, from its pod template
+ * (looked up once); undefined when the root is no workload in the snapshot.
+ */
+function rootLimits(
   snapshot: ClusterSnapshot,
   root: ObjectRef,
-  resource: 'cpu' | 'memory',
-): boolean | undefined {
+): { cpu: boolean | undefined; memory: boolean | undefined } {
   const all = [...snapshot.deployments, ...snapshot.statefulSets, ...snapshot.daemonSets];
   const w = all.find((o) => o.metadata?.name === root.name && o.metadata?.namespace === root.namespace);
   const spec = (w?.spec as { template?: { spec?: PodSpecView } } | undefined)?.template?.spec;
-  return spec?.containers ? limitedContainers(spec, resource) : undefined;
+  if (!spec?.containers) return { cpu: undefined, memory: undefined };
+  return { cpu: limitedContainers(spec, 'cpu'), memory: limitedContainers(spec, 'memory') };
 }
 
 /** A container using at least this share of its CPU limit is being throttled. */
@@ -266,8 +270,7 @@ export function diagnose(input: {
       ownersOf(topology, a).has(top.key) ||
       (top.object.kind === 'Node' && a.entity.kind === 'Node' && a.entity.name === top.object.name),
   );
-  const cpuLimit = limited(input.snapshot, top.object, 'cpu');
-  const memoryLimit = limited(input.snapshot, top.object, 'memory');
+  const { cpu: cpuLimit, memory: memoryLimit } = rootLimits(input.snapshot, top.object);
   const cpuRising = cpuRisingWorkloads(topology, anomalies);
   const saturated = cpuSaturation(input.snapshot, topology, top.object);
   const starving = neighbour?.key === top.key ? neighbour : undefined;

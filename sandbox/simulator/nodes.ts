@@ -280,7 +280,7 @@ export function applyCpuContention(ctx: SimContext): void {
 }
 
 /** The kubelet's hard eviction threshold for memory (its default, memory.available<100Mi). */
-export const MEMORY_EVICTION_THRESHOLD = 100 * 2 ** 20;
+const MEMORY_EVICTION_THRESHOLD = 100 * 2 ** 20;
 /** How long memory must stay above the threshold before the condition clears (eviction-pressure-transition-period). */
 const PRESSURE_TRANSITION_MS = 300_000;
 /** The kubelet's eviction manager looks every 10 s and evicts one pod a round. */
@@ -309,7 +309,7 @@ function memoryPressureCondition(pressure: boolean, since: number): Record<strin
 /** The node's MemoryPressure condition and taint (NoSchedule, as the node lifecycle controller sets it). */
 function setMemoryPressure(ctx: SimContext, node: KubeObject, rt: NodeRuntime, pressure: boolean): void {
   const now = ctx.clock.epochMs;
-  rt.memoryPressureSince = pressure ? now : undefined;
+  rt.memoryPressure = pressure;
   rt.memoryRelievedSince = undefined;
   const conditions = (field<Conditions>(node, 'status.conditions') ?? [])
     .filter((x) => x['type'] !== 'MemoryPressure')
@@ -343,19 +343,16 @@ function memoryVictim(
   nodeName: string,
 ): { pod: KubeObject; rt: PodRuntime; used: number; request: number } | undefined {
   let best: { pod: KubeObject; rt: PodRuntime; used: number; request: number } | undefined;
-  const rank = (v: { used: number; request: number }) => [v.used > v.request ? 1 : 0, v.used - v.request];
   for (const pod of podsOn(ctx, nodeName)) {
     const rt = ctx.pods.get(pod.metadata.uid ?? '');
     if (!rt || rt.evicted || field<string>(pod, 'status.phase') !== 'Running') continue;
-    const candidate = {
-      pod,
-      rt,
-      used: rt.containers.reduce((s, c) => s + c.memory, 0),
-      request: podRequests(pod).memory,
-    };
-    const [over, by] = rank(candidate);
-    const [bestOver, bestBy] = best ? rank(best) : [-1, -Infinity];
-    if ((over ?? 0) > (bestOver ?? 0) || (over === bestOver && (by ?? 0) > (bestBy ?? 0))) best = candidate;
+    const used = rt.containers.reduce((s, c) => s + c.memory, 0);
+    const request = podRequests(pod).memory;
+    const over = used > request;
+    const bestOver = best !== undefined && best.used > best.request;
+    const before =
+      !best || (over && !bestOver) || (over === bestOver && used - request > best.used - best.request);
+    if (before) best = { pod, rt, used, request };
   }
   return best;
 }
@@ -374,13 +371,13 @@ export function applyMemoryPressure(ctx: SimContext): void {
     if (!rt?.up || allocatable === undefined) continue;
     const available = allocatable - rt.memoryUsed;
     if (available >= MEMORY_EVICTION_THRESHOLD) {
-      if (rt.memoryPressureSince === undefined) continue;
+      if (!rt.memoryPressure) continue;
       rt.memoryRelievedSince ??= now;
       if (now - rt.memoryRelievedSince >= PRESSURE_TRANSITION_MS) setMemoryPressure(ctx, node, rt, false);
       continue;
     }
     rt.memoryRelievedSince = undefined;
-    if (rt.memoryPressureSince === undefined) setMemoryPressure(ctx, node, rt, true);
+    if (!rt.memoryPressure) setMemoryPressure(ctx, node, rt, true);
     if (now - rt.lastMemoryEviction < EVICTION_INTERVAL_MS) continue;
     const victim = memoryVictim(ctx, node.metadata.name);
     if (!victim) continue;

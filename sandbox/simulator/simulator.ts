@@ -310,7 +310,7 @@ export class Simulator {
           lastHeartbeatWrite: this.clock.epochMs,
           cpuUsed: 0,
           memoryUsed: 0,
-          memoryPressureSince: undefined,
+          memoryPressure: false,
           memoryRelievedSince: undefined,
           lastMemoryEviction: 0,
         });

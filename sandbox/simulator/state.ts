@@ -69,8 +69,8 @@ export interface NodeRuntime {
   lastHeartbeatWrite: number;
   cpuUsed: number;
   memoryUsed: number;
-  /** Memory pressure: since when the condition is True (undefined: False). */
-  memoryPressureSince: number | undefined;
+  /** Whether the node's MemoryPressure condition is True. */
+  memoryPressure: boolean;
   /** Since when available memory is back above the eviction threshold, while under pressure. */
   memoryRelievedSince: number | undefined;
   /** The eviction manager's last memory eviction on this node. */
