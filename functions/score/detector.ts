@@ -16,6 +16,9 @@
 // new under every width (one width alone flags band-edge artefacts) — and counts only when the
 // series has shown no new pattern for a while: while a series keeps producing new patterns, its
 // vocabulary is still being learnt and one more says little.
+// Each kind of alert has its own refractory memory, so that one alert is reported per episode
+// without one kind silencing another: a value leaving the range right after the likelihood rose
+// on its way there is still reported.
 
 /** Tuning of one detector; `sensitivity` comes from the Detector resource. */
 export interface DetectorParams {
@@ -127,6 +130,8 @@ export interface SeriesState {
    * `alerted` does; how long the series has had none.
    */
   patternAlerted: number;
+  /** Memory of the last range novelty in [0, 1]: damps repeats of it (its refractory period). */
+  rangeAlerted: number;
 }
 
 export function newState(): SeriesState {
@@ -152,6 +157,7 @@ export function newState(): SeriesState {
     bands: 0,
     seen: [],
     patternAlerted: 0,
+    rangeAlerted: 0,
   };
 }
 
@@ -460,11 +466,14 @@ export function observe(
 
   // One alert per episode: right after a near-certain alert, repeats are damped (refractory
   // period). A new pattern has its own memory — its quiet spell is its refractory period — and
-  // neither damps nor is damped by the others.
+  // neither damps nor is damped by the others. A range novelty has its own memory too: it damps
+  // the likelihood that follows (it is a near-certain alert), and only a range novelty damps it.
   const patternScore = newPattern ? 1 : 0;
   state.patternAlerted = novel ? 1 : state.patternAlerted * params.refractoryDecay;
+  const rangeAlerted = state.rangeAlerted;
+  state.rangeAlerted = outside ? 1 : rangeAlerted * params.refractoryDecay;
   const alerted = state.alerted;
-  const score = likelihood * (1 - alerted);
+  const score = outside ? 1 - rangeAlerted : likelihood * (1 - alerted);
   let p64 = likelihood * likelihood; // likelihood^64 by squaring
   p64 *= p64;
   p64 *= p64;

@@ -1,6 +1,6 @@
 // Compact binary form of a SeriesRecord: score reads and writes one per series per batch, so the
 // store's traffic and the (de)serialisation time are the batch's cost. Numbers are float64 (NaN and
-// ±Infinity survive, unlike JSON); names are UTF-8 with a 16-bit length. About 270 bytes for a
+// ±Infinity survive, unlike JSON); names are UTF-8 with a 16-bit length. About 280 bytes for a
 // usage series with one rule (a third of it pattern tables; a forecast adds 281 with its ten recent
 // samples), against ~670 as JSON. An unknown format byte throws (the store then treats the series
 // as new and relearns it).
@@ -12,10 +12,12 @@ import { newForecast, RING_POINTS, type ForecastState } from './forecast.js';
 import type { SeriesRecord } from './score-batch.js';
 
 /**
- * 4 added the forecast's recent samples, 3 the fast forecast fit, 2 pattern novelty; older records
- * still load (their recent samples, fast fit and pattern tables start empty).
+ * 5 added the range novelty's own alert memory, 4 the forecast's recent samples, 3 the fast
+ * forecast fit, 2 pattern novelty; older records still load (their range memory starts at 0, their
+ * recent samples, fast fit and pattern tables start empty).
  */
-const FORMAT = 4;
+const FORMAT = 5;
+const FORMAT_WITHOUT_RANGE_MEMORY = 4;
 const FORMAT_WITHOUT_RING = 3;
 const FORMAT_WITHOUT_FAST_FIT = 2;
 const FORMAT_WITHOUT_PATTERNS = 1;
@@ -185,12 +187,13 @@ function writeState(w: ByteWriter, s: SeriesState): void {
   const season = s.season ?? [];
   w.u16(season.length);
   for (const value of season) w.f64(value);
-  at = w.reserve(4 * 8);
+  at = w.reserve(5 * 8);
   v = w.dataView();
   v.setFloat64(at, s.patterns, true);
   v.setFloat64(at + 8, s.prev, true);
   v.setFloat64(at + 16, s.step, true);
   v.setFloat64(at + 24, s.patternAlerted, true);
+  v.setFloat64(at + 32, s.rangeAlerted, true);
   w.u8(s.move + 1);
   w.u32(s.bands);
   // Trailing empty words are left out (the detector reads missing words as 0).
@@ -231,12 +234,14 @@ function readState(r: Reader, format: number): SeriesState {
     state.prev = state.level;
     return state;
   }
-  at = r.take(4 * 8);
+  const withRange = format > FORMAT_WITHOUT_RANGE_MEMORY;
+  at = r.take(withRange ? 5 * 8 : 4 * 8);
   v = r.dataView();
   state.patterns = v.getFloat64(at, true);
   state.prev = v.getFloat64(at + 8, true);
   state.step = v.getFloat64(at + 16, true);
   state.patternAlerted = v.getFloat64(at + 24, true);
+  if (withRange) state.rangeAlerted = v.getFloat64(at + 32, true);
   r.need(1 + 4);
   state.move = r.u8Unchecked() - 1;
   state.bands = r.u32Unchecked();

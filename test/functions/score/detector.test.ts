@@ -260,6 +260,28 @@ describe('range novelty', () => {
     expect(run(8, -1_500)).toBeLessThan(1);
   });
 
+  it('reports a range novelty right after a likelihood alert; repeats of it are damped', () => {
+    // Quiet around 100, one early spike to 200 (the range is 99–200), then a jump to 150: inside
+    // the range, but it makes the likelihood near-certain, which damps the likelihood's repeats.
+    const params = { ...DEFAULT_PARAMS, patternBands: [] };
+    const state = newState();
+    let i = 0;
+    const step = (v: number) => observe(state, v, i++ * MIN, params);
+    for (; i < 900;) step(i === 300 ? 200 : 100 + Math.sin(i * 1.7));
+    let peak = 0;
+    for (let k = 0; k < 8; k++) peak = Math.max(peak, step(150).likelihood);
+    expect(peak).toBeGreaterThan(0.99);
+    expect(state.alerted).toBeGreaterThan(0.5);
+    // A value far above everything seen is still reported: the likelihood's memory does not damp it.
+    expect(step(260).score).toBeGreaterThan(0.999);
+    // The next one a few samples later is the same episode: damped by the range's own memory.
+    step(150);
+    step(150);
+    const again = step(280);
+    expect(again.likelihood).toBe(1);
+    expect(again.score).toBeLessThan(0.1);
+  });
+
   describe('pattern novelty', () => {
     // A square wave between 0 and 10 (ten samples each), then, from the top, a step down to 5: a
     // value well inside the range, but a move (top → middle, down) the series has never made.
