@@ -19,6 +19,8 @@ export interface ClassifyInput {
   readonly cpuSaturated?: boolean;
   /** The root is a pod without a CPU limit taking most of a saturated node the incident's pods share. */
   readonly starvesNode?: boolean;
+  /** Every CPU deviation of the root's pods stays within its container's CPU request. */
+  readonly cpuWithinRequests?: boolean;
 }
 
 const scaledToZero = (change: Change | undefined) =>
@@ -28,12 +30,14 @@ const scaledToZero = (change: Change | undefined) =>
 export const LOAD_WIDE_WORKLOADS = 3;
 
 /**
- * Load, not a fault: CPU rising together on several workloads while nothing fails — no Kubernetes
- * symptom, no service error or latency, no predicted breach. Restarting pods under load would only
- * take capacity away; spreading it is the autoscaler's job.
+ * Load, not a fault: CPU rising together on several workloads, or on one whose pods stay within
+ * their CPU requests (busier, but within what they reserved: a runaway or a neighbour without a
+ * limit goes past it), while nothing fails — no Kubernetes symptom, no service error or latency, no
+ * predicted breach. Restarting pods under load would only take capacity away; spreading it is the
+ * autoscaler's job.
  */
 const isLoad = (input: ClassifyInput) =>
-  (input.cpuRisingWorkloads ?? 0) >= LOAD_WIDE_WORKLOADS &&
+  ((input.cpuRisingWorkloads ?? 0) >= LOAD_WIDE_WORKLOADS || input.cpuWithinRequests === true) &&
   input.all.every((a) => a.kind === 'deviation' && a.entity.kind !== 'Service');
 
 const has = (list: readonly AnomalyData[], reason: string, message?: RegExp) =>

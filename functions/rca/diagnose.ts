@@ -45,12 +45,32 @@ export function ownersOf(topology: Topology, a: AnomalyData): Set<string> {
 function rootLimits(
   snapshot: ClusterSnapshot,
   root: ObjectRef,
-): { cpu: boolean | undefined; memory: boolean | undefined } {
+): { cpu: boolean | undefined; memory: boolean | undefined; cpuRequests: Map<string, number> } {
   const all = [...snapshot.deployments, ...snapshot.statefulSets, ...snapshot.daemonSets];
   const w = all.find((o) => o.metadata?.name === root.name && o.metadata?.namespace === root.namespace);
   const spec = (w?.spec as { template?: { spec?: PodSpecView } } | undefined)?.template?.spec;
-  if (!spec?.containers) return { cpu: undefined, memory: undefined };
-  return { cpu: limitedContainers(spec, 'cpu'), memory: limitedContainers(spec, 'memory') };
+  const cpuRequests = new Map<string, number>();
+  for (const c of spec?.containers ?? []) {
+    const request = parseQuantity(c.resources?.requests?.['cpu']);
+    if (request !== undefined && request > 0) cpuRequests.set(c.name ?? '', request);
+  }
+  if (!spec?.containers) return { cpu: undefined, memory: undefined, cpuRequests };
+  return { cpu: limitedContainers(spec, 'cpu'), memory: limitedContainers(spec, 'memory'), cpuRequests };
+}
+
+/**
+ * Whether the root's CPU deviations all stay within their containers' requests (and there is at
+ * least one): its pods are busier, but within what they reserved.
+ */
+function cpuWithinRequests(own: readonly AnomalyData[], requests: ReadonlyMap<string, number>): boolean {
+  const cpu = own.filter((a) => a.signal === 'cpu_usage_cores' && a.entity.kind === 'Pod');
+  return (
+    cpu.length > 0 &&
+    cpu.every((a) => {
+      const request = requests.get(a.entity.container ?? '');
+      return request !== undefined && a.value !== undefined && a.value <= request;
+    })
+  );
 }
 
 /** A container using at least this share of its CPU limit is being throttled. */
@@ -270,7 +290,7 @@ export function diagnose(input: {
       ownersOf(topology, a).has(top.key) ||
       (top.object.kind === 'Node' && a.entity.kind === 'Node' && a.entity.name === top.object.name),
   );
-  const { cpu: cpuLimit, memory: memoryLimit } = rootLimits(input.snapshot, top.object);
+  const { cpu: cpuLimit, memory: memoryLimit, cpuRequests } = rootLimits(input.snapshot, top.object);
   const cpuRising = cpuRisingWorkloads(topology, anomalies);
   const saturated = cpuSaturation(input.snapshot, topology, top.object);
   const starving = neighbour?.key === top.key ? neighbour : undefined;
@@ -284,6 +304,7 @@ export function diagnose(input: {
     memoryLimited: memoryLimit,
     ...(saturated === undefined ? {} : { cpuSaturated: saturated.length > 0 }),
     starvesNode: starving !== undefined,
+    cpuWithinRequests: cpuWithinRequests(own, cpuRequests),
   });
   // Evidence: every anomaly, and the change that preceded the onset.
   const evidence: Evidence[] = anomalies.slice(0, 50).map((a) => ({

@@ -50,7 +50,10 @@ export interface PodSpecView {
   readonly nodeName?: string;
   readonly containers?: readonly {
     readonly name?: string;
-    readonly resources?: { readonly limits?: Record<string, string> };
+    readonly resources?: {
+      readonly limits?: Record<string, string>;
+      readonly requests?: Record<string, string>;
+    };
   }[];
 }
 

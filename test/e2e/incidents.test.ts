@@ -56,6 +56,19 @@ describe.runIf(kubectlAvailable)('incidents end to end: metrics → anomaly → 
     expect(run.pipeline.sandbox.simulator.cluster.store.list('kurative.dev/incidents')).toEqual([]);
   }, 120_000);
 
+  it('benign traffic spike under another seed: one pod busier within its request is load, no action in enforce', async () => {
+    // Under seed 777 one frontend pod's CPU (55m → 110m, within its 200m request) crosses the plain
+    // deviation bound alone: it was diagnosed a CPU hog, and enforce restarted the pod.
+    const run = await runScenario({ ...scenario('traffic-spike'), seed: 777 }, { mode: 'enforce' });
+    const diagnoses = run.events
+      .filter((e) => e.type === EVENT_TYPES.diagnosis)
+      .map((e) => DiagnosisData.parse(e.data));
+    expect(diagnoses.length).toBeGreaterThan(0);
+    for (const d of diagnoses) expect(d.candidates[0]?.faultClass).toBe('benign');
+    expect(run.events.filter((e) => e.type === EVENT_TYPES.decision)).toEqual([]);
+    expect(run.events.filter((e) => e.type === EVENT_TYPES.remediation)).toEqual([]);
+  }, 120_000);
+
   it('a 4× surge: CPU rises on every workload at once, one incident diagnosed as load, no action in enforce', async () => {
     const base = scenario('traffic-spike');
     const surge = {

@@ -139,6 +139,19 @@ describe('classifyFault', () => {
     ).toBe('pod-cpu-hog');
   });
 
+  it("one workload's CPU rising within its pods' requests while nothing fails is load, not a hog", () => {
+    const cpu = [metric('cpu_usage_cores')];
+    const input = { root: deploy, own: cpu, all: cpu, change: undefined, cpuRisingWorkloads: 1 };
+    expect(classifyFault({ ...input, cpuWithinRequests: true })).toBe('benign');
+    // Past its requests it is a hog; within them but with its service failing, a fault all the same.
+    expect(classifyFault({ ...input, cpuWithinRequests: false })).toBe('pod-cpu-hog');
+    const errors = {
+      ...metric('http_error_ratio'),
+      entity: { kind: 'Service', namespace: 'shop', name: 'cart' },
+    };
+    expect(classifyFault({ ...input, all: [...cpu, errors], cpuWithinRequests: true })).toBe('pod-cpu-hog');
+  });
+
   it('memory climbing in a workload without a memory limit is a memory hog, for a human to limit', () => {
     const growing = climbing('memory_working_set_bytes', 3e9, 4e8);
     const input = { root: deploy, own: [growing], all: [growing], change: undefined };
