@@ -12,6 +12,7 @@ import { causalPath, rankCauses, type RankedCause } from './rank.js';
 import { parseQuantity } from '../../shared/quantity/index.js';
 import { promoteNeighbour, starvingNeighbour, type StarvingNeighbour } from './neighbours.js';
 import {
+  containerRequests,
   limitedContainers,
   keyOf,
   servingWorkload,
@@ -39,21 +40,18 @@ export function ownersOf(topology: Topology, a: AnomalyData): Set<string> {
 }
 
 /**
- * Whether the root workload's containers all have CPU and memory limits, from its pod template
- * (looked up once); undefined when the root is no workload in the snapshot.
+ * What the root workload's pod template (looked up once) says of its containers: whether they all
+ * have CPU and memory limits (undefined when the root is no workload in the snapshot), and their CPU
+ * requests.
  */
-function rootLimits(
+function rootResources(
   snapshot: ClusterSnapshot,
   root: ObjectRef,
 ): { cpu: boolean | undefined; memory: boolean | undefined; cpuRequests: Map<string, number> } {
   const all = [...snapshot.deployments, ...snapshot.statefulSets, ...snapshot.daemonSets];
   const w = all.find((o) => o.metadata?.name === root.name && o.metadata?.namespace === root.namespace);
   const spec = (w?.spec as { template?: { spec?: PodSpecView } } | undefined)?.template?.spec;
-  const cpuRequests = new Map<string, number>();
-  for (const c of spec?.containers ?? []) {
-    const request = parseQuantity(c.resources?.requests?.['cpu']);
-    if (request !== undefined && request > 0) cpuRequests.set(c.name ?? '', request);
-  }
+  const cpuRequests = containerRequests(spec, 'cpu');
   if (!spec?.containers) return { cpu: undefined, memory: undefined, cpuRequests };
   return { cpu: limitedContainers(spec, 'cpu'), memory: limitedContainers(spec, 'memory'), cpuRequests };
 }
@@ -290,7 +288,7 @@ export function diagnose(input: {
       ownersOf(topology, a).has(top.key) ||
       (top.object.kind === 'Node' && a.entity.kind === 'Node' && a.entity.name === top.object.name),
   );
-  const { cpu: cpuLimit, memory: memoryLimit, cpuRequests } = rootLimits(input.snapshot, top.object);
+  const { cpu: cpuLimit, memory: memoryLimit, cpuRequests } = rootResources(input.snapshot, top.object);
   const cpuRising = cpuRisingWorkloads(topology, anomalies);
   const saturated = cpuSaturation(input.snapshot, topology, top.object);
   const starving = neighbour?.key === top.key ? neighbour : undefined;

@@ -1,5 +1,6 @@
 import type { ObjectRef } from '../../shared/contracts/index.js';
 import { WORKLOAD_KINDS } from '../../shared/kube/workloads.js';
+import { parseQuantity } from '../../shared/quantity/index.js';
 
 /** The parts of API objects the topology needs (client-node models fit structurally). */
 export interface MetaView {
@@ -64,6 +65,19 @@ export const cpuLimitedContainers = (spec: PodSpecView | undefined): boolean =>
 /** Whether every container of a pod spec has a limit for the resource. */
 export const limitedContainers = (spec: PodSpecView | undefined, resource: 'cpu' | 'memory'): boolean =>
   (spec?.containers ?? []).every((c) => c.resources?.limits?.[resource] !== undefined);
+
+/** Each container's request for the resource, by container name (containers without one left out). */
+export function containerRequests(
+  spec: PodSpecView | undefined,
+  resource: 'cpu' | 'memory',
+): Map<string, number> {
+  const requests = new Map<string, number>();
+  for (const c of spec?.containers ?? []) {
+    const request = parseQuantity(c.resources?.requests?.[resource]);
+    if (request !== undefined && request > 0) requests.set(c.name ?? '', request);
+  }
+  return requests;
+}
 
 /** The part of a metrics.k8s.io PodMetrics rca reads. */
 export interface PodMetricsView {
