@@ -21,6 +21,11 @@ export interface ClassifyInput {
   readonly starvesNode?: boolean;
   /** Every CPU deviation of the root's pods stays within its container's CPU request. */
   readonly cpuWithinRequests?: boolean;
+  /**
+   * How many times the requests to the root's Services rose since the onset (their rate since over
+   * their usual rate before); undefined without request metrics.
+   */
+  readonly demandRise?: number | undefined;
 }
 
 const scaledToZero = (change: Change | undefined) =>
@@ -29,15 +34,46 @@ const scaledToZero = (change: Change | undefined) =>
 /** CPU rising on this many workloads at once, with nothing failing, is load (more requests). */
 export const LOAD_WIDE_WORKLOADS = 3;
 
+/** Requests to a workload's Services rising at least this many times is a surge of demand. */
+export const DEMAND_RISE = 1.5;
 /**
- * Load, not a fault: CPU rising together on several workloads, or on one whose pods stay within
- * their CPU requests (busier, but within what they reserved: a runaway or a neighbour without a
- * limit goes past it), while nothing fails — no Kubernetes symptom, no service error or latency, no
- * predicted breach. Restarting pods under load would only take capacity away; spreading it is the
- * autoscaler's job.
+ * CPU per request may grow this much under load (queueing, garbage collection) before a rise is
+ * more than the demand explains.
+ */
+const CPU_PER_REQUEST_SLACK = 1.5;
+
+/**
+ * The root's CPU rose with the requests it serves: its Services' demand rose at least DEMAND_RISE
+ * times, and no pod's CPU rose more than that (with CPU_PER_REQUEST_SLACK) over its baseline. A
+ * runaway burns CPU without more requests; one during a surge outgrows it.
+ */
+export function cpuFollowsDemand(own: readonly AnomalyData[], demandRise: number | undefined): boolean {
+  if (demandRise === undefined || !(demandRise >= DEMAND_RISE)) return false;
+  const cpu = own.filter((a) => a.signal === 'cpu_usage_cores' && a.entity.kind === 'Pod');
+  return (
+    cpu.length > 0 &&
+    cpu.every(
+      (a) =>
+        a.value !== undefined &&
+        a.baseline !== undefined &&
+        a.value <= a.baseline.level * demandRise * CPU_PER_REQUEST_SLACK,
+    )
+  );
+}
+
+/** More requests: CPU rising together on several workloads, or with the root's own demand. */
+export const moreRequests = (input: ClassifyInput) =>
+  (input.cpuRisingWorkloads ?? 0) >= LOAD_WIDE_WORKLOADS || cpuFollowsDemand(input.own, input.demandRise);
+
+/**
+ * Load, not a fault: more requests (see moreRequests), or CPU rising on one workload whose pods stay
+ * within their CPU requests (busier, but within what they reserved: a runaway or a neighbour
+ * without a limit goes past it), while nothing fails — no Kubernetes symptom, no service error or
+ * latency, no predicted breach. Restarting pods under load would only take capacity away;
+ * spreading it is the autoscaler's job.
  */
 const isLoad = (input: ClassifyInput) =>
-  ((input.cpuRisingWorkloads ?? 0) >= LOAD_WIDE_WORKLOADS || input.cpuWithinRequests === true) &&
+  (moreRequests(input) || input.cpuWithinRequests === true) &&
   input.all.every((a) => a.kind === 'deviation' && a.entity.kind !== 'Service');
 
 const has = (list: readonly AnomalyData[], reason: string, message?: RegExp) =>
@@ -164,7 +200,10 @@ export interface ActionContext {
   /** For config changes: the workload reading the config. */
   readonly consumer?: ObjectRef;
   readonly rollout: boolean;
-  /** CPU rose on several workloads at once (more requests): restarting would only cut capacity. */
+  /**
+   * More requests (CPU rose on several workloads at once, or with the root's demand): restarting
+   * would only cut capacity.
+   */
   readonly load?: boolean;
   /** Whether the root workload's containers have memory limits. */
   readonly memoryLimited?: boolean | undefined;
@@ -301,12 +340,9 @@ export function recommendActions(faultClass: FaultClass, ctx: ActionContext): Ac
     case 'pod-cpu-hog':
       if (ctx.load)
         return [
-          a(
-            'scaleWorkload',
-            root,
-            'add replicas: CPU rose on several workloads at once, more requests than a runaway',
-            { delta: 1 },
-          ),
+          a('scaleWorkload', root, 'add replicas: CPU rose with more requests, not with a runaway', {
+            delta: 1,
+          }),
           a('notify', root, 'the service is overloaded: add capacity or shed load'),
         ];
       return [

@@ -7,7 +7,16 @@ import type {
   Severity,
 } from '../../shared/contracts/index.js';
 import type { Change } from './changes.js';
-import { classifyFault, LOAD_WIDE_WORKLOADS, recommendActions, risesAboveBaseline } from './classify.js';
+import {
+  classifyFault,
+  cpuFollowsDemand,
+  DEMAND_RISE,
+  LOAD_WIDE_WORKLOADS,
+  moreRequests,
+  recommendActions,
+  risesAboveBaseline,
+  type ClassifyInput,
+} from './classify.js';
 import { causalPath, rankCauses, type RankedCause } from './rank.js';
 import { parseQuantity } from '../../shared/quantity/index.js';
 import { promoteNeighbour, starvingNeighbour, type StarvingNeighbour } from './neighbours.js';
@@ -19,6 +28,7 @@ import {
   workloadOf,
   type ClusterSnapshot,
   type PodSpecView,
+  type ServiceDemand,
   type Topology,
 } from './topology.js';
 
@@ -186,12 +196,61 @@ function promoteBlockingNodes(
   return [...promoted, ...ranked.filter((r) => !keys.has(r.key))];
 }
 
-/** What the explanation says when CPU rose on several workloads at once (load). */
-function loadNote(faultClass: string, cpuRising: number): string {
-  if (faultClass === 'benign')
-    return `CPU rose together on ${cpuRising} workloads while nothing failed: load, not a fault. Nothing to do; adding replicas is the autoscaler's job.`;
-  if (faultClass === 'pod-cpu-hog' && cpuRising >= LOAD_WIDE_WORKLOADS)
-    return `CPU rose together on ${cpuRising} workloads: more requests, not a runaway pod, so replicas are added rather than pods restarted.`;
+/** The requests to the root's Services, summed, before the onset and since. */
+interface RootDemand {
+  readonly services: readonly ServiceDemand[];
+  readonly before: number;
+  readonly since: number;
+}
+
+/** The demand on the Services the root's pods serve (undefined when none of them has a rate). */
+function rootDemand(topology: Topology, snapshot: ClusterSnapshot, root: ObjectRef): RootDemand | undefined {
+  const rootKey = keyOf(root);
+  const served = new Set(
+    topology.edges
+      .filter((e) => e.relation === 'serves' && servingWorkload(topology, e.from) === rootKey)
+      .map((e) => e.to),
+  );
+  const mine = (snapshot.demand ?? []).filter((d) =>
+    served.has(keyOf({ kind: 'Service', namespace: d.namespace, name: d.service })),
+  );
+  if (mine.length === 0) return undefined;
+  return {
+    services: mine,
+    before: mine.reduce((s, d) => s + d.before, 0),
+    since: mine.reduce((s, d) => s + d.since, 0),
+  };
+}
+
+/** A surge (or a loss) of the requests to the root's Services: evidence either way. */
+function demandEvidence(demand: RootDemand | undefined, now: number): Evidence[] {
+  const rise = riseOf(demand);
+  if (rise === undefined || Math.abs(Math.log(rise)) < Math.log(DEMAND_RISE)) return [];
+  return (demand?.services ?? []).map((d) => ({
+    object: { kind: 'Service', namespace: d.namespace, name: d.service },
+    kind: 'metric',
+    at: iso(now),
+    description: `requests ${d.before.toFixed(1)}/s before the onset, ${d.since.toFixed(1)}/s since`,
+    value: d.since,
+    baseline: d.before,
+  }));
+}
+
+/** How many times the root's demand rose (undefined without a usual rate to compare with). */
+const riseOf = (d: RootDemand | undefined) => (d && d.before > 0 ? d.since / d.before : undefined);
+
+/** What the explanation says when more requests explain the CPU (load). */
+function loadNote(faultClass: string, input: ClassifyInput, demand: RootDemand | undefined): string {
+  const cpuRising = input.cpuRisingWorkloads ?? 0;
+  const why = cpuFollowsDemand(input.own, input.demandRise)
+    ? `Requests to ${demand?.services.map((d) => `${d.namespace}/${d.service}`).join(', ')} rose ${(input.demandRise ?? 0).toFixed(1)}× (${demand?.before.toFixed(1)}/s → ${demand?.since.toFixed(1)}/s) and its CPU rose with them`
+    : cpuRising >= LOAD_WIDE_WORKLOADS
+      ? `CPU rose together on ${cpuRising} workloads`
+      : undefined;
+  if (faultClass === 'benign' && why)
+    return `${why} while nothing failed: load, not a fault. Nothing to do; adding replicas is the autoscaler's job.`;
+  if (faultClass === 'pod-cpu-hog' && why && moreRequests(input))
+    return `${why}: more requests, not a runaway pod, so replicas are added rather than pods restarted.`;
   return '';
 }
 
@@ -292,7 +351,9 @@ export function diagnose(input: {
   const cpuRising = cpuRisingWorkloads(topology, anomalies);
   const saturated = cpuSaturation(input.snapshot, topology, top.object);
   const starving = neighbour?.key === top.key ? neighbour : undefined;
-  const faultClass = classifyFault({
+  const demand = rootDemand(topology, input.snapshot, top.object);
+  const demandRise = riseOf(demand);
+  const classifyInput: ClassifyInput = {
     root: top.object,
     own,
     all: anomalies,
@@ -303,7 +364,9 @@ export function diagnose(input: {
     ...(saturated === undefined ? {} : { cpuSaturated: saturated.length > 0 }),
     starvesNode: starving !== undefined,
     cpuWithinRequests: cpuWithinRequests(own, cpuRequests),
-  });
+    demandRise,
+  };
+  const faultClass = classifyFault(classifyInput);
   // Evidence: every anomaly, and the change that preceded the onset.
   const evidence: Evidence[] = anomalies.slice(0, 50).map((a) => ({
     object: a.entity,
@@ -315,6 +378,7 @@ export function diagnose(input: {
   }));
   const cpu = cpuNote(top.object, saturated, input.now, starving);
   evidence.push(...cpu.evidence);
+  evidence.push(...demandEvidence(demand, input.now));
   if (top.change)
     evidence.push({
       object: top.object,
@@ -360,7 +424,7 @@ export function diagnose(input: {
   const actions = recommendActions(faultClass, {
     root: top.object,
     rollout: top.change?.kind === 'rollout',
-    load: cpuRising >= LOAD_WIDE_WORKLOADS,
+    load: moreRequests(classifyInput),
     memoryLimited: memoryLimit,
     ...(top.change ? { change: top.change } : {}),
     ...(consumerRef ? { consumer: consumerRef } : {}),
@@ -376,7 +440,7 @@ export function diagnose(input: {
     changeNote(top.change, onset),
     cpu.note,
     runnersUp.length > 0 ? `Next candidates: ${runnersUp.join(', ')}.` : '',
-    loadNote(faultClass, cpuRising),
+    loadNote(faultClass, classifyInput, demand),
   ]
     .filter(Boolean)
     .join(' ');

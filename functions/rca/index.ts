@@ -22,6 +22,7 @@ import { defineFunction, type InboundOf } from '../../shared/runtime/index.js';
 import { describeRef as describe, getIncident, recordKubeEvent } from '../../shared/kube/incidents.js';
 import { clusterAndStore, updateMany, withStore, type BaselineStore } from '../../shared/store/index.js';
 import { rolloutChanges, type Change } from './changes.js';
+import { readDemand } from './demand.js';
 import { diagnose } from './diagnose.js';
 import { assignAnomaly, type IncidentBook, type OpenIncident } from './grouping.js';
 import { queryInstant } from '../../shared/prometheus/index.js';
@@ -38,8 +39,13 @@ import {
 export interface RcaDeps {
   readonly store: BaselineStore;
   readonly kube: KubeClients;
-  /** Prometheus to read observed calls from (service-mesh request metrics), when configured. */
+  /**
+   * Prometheus to read observed calls (service-mesh request metrics) and Services' request rates
+   * from, when configured.
+   */
   readonly prometheusUrl?: string;
+  /** PromQL for each Service's request rate (see Config.demandQuery); read only with prometheusUrl. */
+  readonly demandQuery?: string;
   readonly now?: () => number;
 }
 
@@ -82,10 +88,15 @@ export const definition = defineFunction<RcaDeps, Accepted>({
     const open = incident;
     if (!open || duplicate) return undefined;
     const changes = [...rolloutChanges(snapshot), ...(await loadChanges(deps.store))];
+    const onset = Math.min(...open.anomalies.map((a) => Date.parse(a.onset)));
+    const demand =
+      deps.prometheusUrl && deps.demandQuery && Number.isFinite(onset)
+        ? await readDemand(deps.prometheusUrl, deps.demandQuery, onset, now, log)
+        : [];
     const result = diagnose({
       incidentId: open.id,
       topology,
-      snapshot,
+      snapshot: { ...snapshot, demand },
       anomalies: open.anomalies,
       changes,
       now,
@@ -417,5 +428,6 @@ export function createDeps(config: Config): Promise<RcaDeps> {
   return Promise.resolve({
     ...clusterAndStore(config, (c) => createKubeClients(loadKubeConfig(c))),
     ...(config.prometheusUrl ? { prometheusUrl: config.prometheusUrl } : {}),
+    demandQuery: config.demandQuery,
   });
 }

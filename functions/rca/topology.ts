@@ -44,6 +44,18 @@ export interface ClusterSnapshot {
   readonly calls?: readonly ObservedCall[];
   /** Pods' current usage (metrics.k8s.io PodMetrics); none when metrics-server is absent. */
   readonly podMetrics?: readonly PodMetricsView[];
+  /** Services' request rates before the incident and since (none without request metrics). */
+  readonly demand?: readonly ServiceDemand[];
+}
+
+/** The requests one Service received before an incident's onset and since (per second). */
+export interface ServiceDemand {
+  readonly namespace: string;
+  readonly service: string;
+  /** Its usual rate before the onset (median over the half hour before it). */
+  readonly before: number;
+  /** Its rate since the onset (median). */
+  readonly since: number;
 }
 
 /** The part of a pod spec (or a pod template's spec) rca reads for CPU. */

@@ -8,6 +8,15 @@ import type { EpisodeRule } from './episode.js';
 export interface DetectorRule {
   readonly name: string;
   readonly spec: DetectorSpec;
+  /**
+   * A rise of usage counts only past the request (when the sample has one): a container's own, a
+   * node's the sum of its pods'. Set on the built-in usage deviations: usage within what a pod
+   * reserved takes nothing from its neighbours and does not make it an eviction candidate, and a
+   * node whose pods use no more than they reserved has no contention, so a pod doubling its CPU
+   * under a traffic spike, within its request, is load, not trouble. A Detector resource does what
+   * its spec says (its `minChange` is the materiality it wants).
+   */
+  readonly overRequestOnly?: boolean;
 }
 
 export const WEEK_MS = 7 * DAY_MS;
@@ -17,6 +26,7 @@ export const BUILTIN_RULES: readonly DetectorRule[] = [
   {
     name: 'builtin-memory-deviation',
     spec: DetectorSpecSchema.parse({ signal: { metric: 'memory_working_set_bytes' }, minDuration: '2m' }),
+    overRequestOnly: true,
   },
   {
     name: 'builtin-memory-oom-forecast',
@@ -30,10 +40,12 @@ export const BUILTIN_RULES: readonly DetectorRule[] = [
   {
     name: 'builtin-cpu-deviation',
     spec: DetectorSpecSchema.parse({ signal: { metric: 'cpu_usage_cores' }, minDuration: '3m' }),
+    overRequestOnly: true,
   },
   {
     name: 'builtin-node-cpu-deviation',
     spec: DetectorSpecSchema.parse({ signal: { metric: 'node_cpu_usage_cores' }, minDuration: '3m' }),
+    overRequestOnly: true,
   },
   {
     name: 'builtin-node-cpu-saturation-forecast',

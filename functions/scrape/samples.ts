@@ -47,8 +47,8 @@ const iso = (t: string | Date | undefined, fallback: string) =>
 
 /**
  * Turn API and metrics objects into samples: per container memory and CPU (with their limits,
- * which predictive detectors forecast against), per pod restarts and readiness, per node usage
- * against allocatable, and any Prometheus series.
+ * which predictive detectors forecast against, and requests), per pod restarts and readiness, per
+ * node usage against allocatable (with what its pods request), and any Prometheus series.
  */
 export function buildSamples(input: {
   pods: readonly PodView[];
@@ -61,7 +61,7 @@ export function buildSamples(input: {
   return [
     ...containerUsage(input.pods, input.podMetrics, input.now),
     ...input.pods.flatMap((p) => podState(p, input.now)),
-    ...nodeUsage(input.nodes, input.nodeMetrics, input.now),
+    ...nodeUsage(input.nodes, input.nodeMetrics, requestedByNode(input.pods), input.now),
     ...(input.prometheus ?? []).flatMap((s) => seriesSamples(s.signal, s.labels, [s], s.limit)),
   ];
 }
@@ -144,9 +144,30 @@ function podState(pod: PodView, now: string): Sample[] {
   ];
 }
 
+/**
+ * What the pods bound to each node request, summed per resource (as `kubectl describe node` shows
+ * under "Allocated resources"): pods that have finished hold nothing.
+ */
+function requestedByNode(pods: readonly PodView[]): Map<string, Record<string, number>> {
+  const totals = new Map<string, Record<string, number> & { cpu: number; memory: number }>();
+  for (const pod of pods) {
+    const node = pod.spec?.nodeName;
+    const phase = pod.status?.phase;
+    if (!node || phase === 'Succeeded' || phase === 'Failed') continue;
+    let total = totals.get(node);
+    if (!total) totals.set(node, (total = { cpu: 0, memory: 0 }));
+    for (const c of pod.spec?.containers ?? []) {
+      total.cpu += parseQuantity(c.resources?.requests?.['cpu']) ?? 0;
+      total.memory += parseQuantity(c.resources?.requests?.['memory']) ?? 0;
+    }
+  }
+  return totals;
+}
+
 function nodeUsage(
   nodes: readonly NodeView[],
   nodeMetrics: readonly NodeMetricsView[],
+  requested: ReadonlyMap<string, Record<string, number>>,
   now: string,
 ): Sample[] {
   const byName = new Map(nodes.map((n) => [n.metadata?.name, n]));
@@ -157,21 +178,22 @@ function nodeUsage(
     const entity = { kind: 'Node', name: m.metadata.name, ...(uid ? { uid } : {}) };
     const at = iso(m.timestamp, now);
     const allocatable = node?.status?.allocatable;
+    // A node without pods has nothing reserved on it: all its usage is beyond its requests.
+    const bounds = {
+      limits: allocatable ?? {},
+      requests: requested.get(m.metadata.name) ?? { cpu: 0, memory: 0 },
+    };
     const cpu = parseQuantity(m.usage.cpu);
     const memory = parseQuantity(m.usage.memory);
     if (cpu !== undefined)
       samples.push(
-        withBounds(
-          { entity, signal: 'node_cpu_usage_cores', value: cpu, unit: 'cores', at },
-          { limits: allocatable ?? {} },
-          'cpu',
-        ),
+        withBounds({ entity, signal: 'node_cpu_usage_cores', value: cpu, unit: 'cores', at }, bounds, 'cpu'),
       );
     if (memory !== undefined)
       samples.push(
         withBounds(
           { entity, signal: 'node_memory_working_set_bytes', value: memory, unit: 'bytes', at },
-          { limits: allocatable ?? {} },
+          bounds,
           'memory',
         ),
       );
@@ -181,7 +203,9 @@ function nodeUsage(
 
 function withBounds(
   sample: Sample,
-  resources: { limits?: Record<string, string>; requests?: Record<string, string> } | undefined,
+  resources:
+    | { limits?: Readonly<Record<string, string>>; requests?: Readonly<Record<string, string | number>> }
+    | undefined,
   resource: string,
 ): Sample {
   const limit = parseQuantity(resources?.limits?.[resource]);

@@ -47,6 +47,15 @@ const ConfigSchema = z.object({
   /** At most this many backfilled samples per Detector (the window shrinks to fit its series). */
   KURATIVE_BACKFILL_MAX_SAMPLES: intFrom(1_000, 5_000_000, 200_000),
   /**
+   * rca: the request rate of each Service, as PromQL returning one series per Service labelled
+   * `namespace` and `service` (how much demand rose tells load from a runaway).
+   */
+  KURATIVE_DEMAND_QUERY: z
+    .string()
+    .trim()
+    .min(1)
+    .default('sum by (namespace, service) (http_requests_per_second)'),
+  /**
    * How long policy lets a new incident gather its anomalies before deciding anything (after
    * Alertmanager's group_wait): the first anomaly of a scrape alone can look like a fault that the
    * rest of the scrape shows to be load. 0s decides on the first diagnosis.
@@ -83,6 +92,8 @@ export interface Config {
   readonly maxEventBytes: number;
   /** Warm start of PromQL Detectors: history window (0 = off) and sample budget per Detector. */
   readonly backfill: { readonly windowMs: number; readonly maxSamples: number };
+  /** rca: PromQL for each Service's request rate (labels `namespace`, `service`). */
+  readonly demandQuery: string;
   /** policy: how long a new incident gathers anomalies before the first decision. */
   readonly groupWaitMs: number;
   readonly kubeconfig: string | undefined;
@@ -125,6 +136,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     },
     maxEventBytes: e.KURATIVE_MAX_EVENT_BYTES,
     backfill: { windowMs: e.KURATIVE_BACKFILL, maxSamples: e.KURATIVE_BACKFILL_MAX_SAMPLES },
+    demandQuery: e.KURATIVE_DEMAND_QUERY,
     groupWaitMs: e.KURATIVE_GROUP_WAIT,
     kubeconfig: e.KUBECONFIG,
     inCluster: e.KUBERNETES_SERVICE_HOST !== undefined,

@@ -104,6 +104,23 @@ describe('end to end in observe mode: every scenario detected, nothing in the cl
     }, 120_000);
   }
 
+  it('traffic-spike at 3× traffic, under other seeds: pods busier within their requests are load, not anomalies', async () => {
+    // At 3× every frontend pod doubles its CPU (55m → 115m) and its node's rises with it, all within
+    // what the pods requested: before usage deviations counted only past the request, each of these
+    // runs emitted 10 anomalies.
+    const base = scenario('traffic-spike');
+    for (const seed of [5, 777]) {
+      const run = await runScenario({
+        ...base,
+        seed,
+        faults: base.faults.map((f) => ({ ...f, params: { ...f.params, multiplier: 3 } })),
+      });
+      expect(
+        run.anomalies.map((a) => `${seed} ${a.minute} ${a.data.detector} ${a.data.entity.name}`),
+      ).toEqual([]);
+    }
+  }, 240_000);
+
   it.each([
     'node-failure',
     'noisy-neighbour',

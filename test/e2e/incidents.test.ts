@@ -56,20 +56,18 @@ describe.runIf(kubectlAvailable)('incidents end to end: metrics → anomaly → 
     expect(run.pipeline.sandbox.simulator.cluster.store.list('kurative.dev/incidents')).toEqual([]);
   }, 120_000);
 
-  it('benign traffic spike under another seed: one pod busier within its request is load, no action in enforce', async () => {
-    // Under seed 777 one frontend pod's CPU (55m → 110m, within its 200m request) crosses the plain
-    // deviation bound alone: it was diagnosed a CPU hog, and enforce restarted the pod.
+  it('benign traffic spike under another seed: one pod busier within its request is no anomaly, no action in enforce', async () => {
+    // Under seed 777 one frontend pod's CPU (55m → 110m, within its 200m request) crossed the plain
+    // deviation bound alone: it was diagnosed a CPU hog, and enforce restarted the pod. A rise within
+    // the request is not material (score), and would be load (rca: see the classify tests).
     const run = await runScenario({ ...scenario('traffic-spike'), seed: 777 }, { mode: 'enforce' });
-    const diagnoses = run.events
-      .filter((e) => e.type === EVENT_TYPES.diagnosis)
-      .map((e) => DiagnosisData.parse(e.data));
-    expect(diagnoses.length).toBeGreaterThan(0);
-    for (const d of diagnoses) expect(d.candidates[0]?.faultClass).toBe('benign');
+    expect(run.anomalies.map((a) => `${a.minute} ${a.data.detector} ${a.data.entity.name}`)).toEqual([]);
+    expect(run.events.filter((e) => e.type === EVENT_TYPES.diagnosis)).toEqual([]);
     expect(run.events.filter((e) => e.type === EVENT_TYPES.decision)).toEqual([]);
     expect(run.events.filter((e) => e.type === EVENT_TYPES.remediation)).toEqual([]);
   }, 120_000);
 
-  it('a 4× surge: CPU rises on every workload at once, one incident diagnosed as load, no action in enforce', async () => {
+  it('a 4× surge: CPU past its request rises with the requests to its Service, diagnosed as load from the start, no action in enforce', async () => {
     const base = scenario('traffic-spike');
     const surge = {
       ...base,
@@ -77,23 +75,26 @@ describe.runIf(kubectlAvailable)('incidents end to end: metrics → anomaly → 
       faults: base.faults.map((f) => ({ ...f, params: { ...f.params, multiplier: 4, for: '20m' } })),
     };
     const run = await runScenario(surge, { mode: 'enforce' });
-    // The surge is seen: CPU deviations on several workloads' pods, opening in the same minute.
+    // Only catalog's pods go past their CPU request (a rise within it is not material): their CPU
+    // deviates, as a runaway's would.
     const cpu = run.anomalies.filter((a) => a.data.signal === 'cpu_usage_cores');
-    expect(
-      new Set(cpu.map((a) => a.data.entity.name.replace(/-[^-]+-[^-]+$/, ''))).size,
-    ).toBeGreaterThanOrEqual(3);
+    expect(cpu.length).toBeGreaterThan(0);
+    expect(cpu.every((a) => a.data.entity.name.startsWith('catalog-'))).toBe(true);
     const diagnoses = run.events
       .filter((e) => e.type === EVENT_TYPES.diagnosis)
       .map((e) => DiagnosisData.parse(e.data));
-    // Grouped by their common onset into one incident, whose diagnosis settles on load.
+    // One incident, load from its first diagnosis: the requests to catalog's Service rose with its
+    // CPU (read from Prometheus), so nothing looks like a hog even before the group wait ends.
     expect(new Set(diagnoses.map((d) => d.incidentId)).size).toBe(1);
-    const last = diagnoses[diagnoses.length - 1];
-    expect(last?.candidates[0]?.faultClass).toBe('benign');
-    expect(last?.recommendedActions).toEqual([]);
-    expect(last?.explanation).toMatch(/load, not a fault/);
-    // The first diagnoses (one workload's CPU alone) looked like a hog; the group wait kept policy
-    // from acting on them: no decision, no remediation.
-    expect(diagnoses[0]?.candidates[0]?.faultClass).toBe('pod-cpu-hog');
+    for (const d of diagnoses) {
+      expect(d.candidates[0]?.object).toMatchObject({ kind: 'Deployment', name: 'catalog' });
+      expect(d.candidates[0]?.faultClass).toBe('benign');
+      expect(d.recommendedActions).toEqual([]);
+      expect(d.explanation).toMatch(/Requests to shop\/catalog rose [\d.]+× .* load, not a fault/);
+      expect(d.evidence).toContainEqual(
+        expect.objectContaining({ object: { kind: 'Service', namespace: 'shop', name: 'catalog' } }),
+      );
+    }
     expect(run.events.filter((e) => e.type === EVENT_TYPES.decision)).toEqual([]);
     expect(run.events.filter((e) => e.type === EVENT_TYPES.remediation)).toEqual([]);
   }, 180_000);

@@ -578,3 +578,115 @@ describe('diagnose: a neighbour without a CPU limit starving a node', () => {
     expect(d?.candidates[0]?.faultClass).toBe('node-cpu-hog');
   });
 });
+
+describe('diagnose: CPU rising with the requests to its Service is load', () => {
+  const pod = (name: string) => ({
+    metadata: {
+      name,
+      namespace: 'shop',
+      uid: name,
+      labels: { app: 'catalog' },
+      ownerReferences: [{ kind: 'ReplicaSet', name: 'catalog-1', uid: 'r1', controller: true }],
+    },
+    spec: {
+      nodeName: 'n1',
+      containers: [{ name: 'app', resources: { requests: { cpu: '100m' }, limits: { cpu: '500m' } } }],
+    },
+  });
+  const snapshot = (demand: ClusterSnapshot['demand']): ClusterSnapshot => ({
+    deployments: [
+      {
+        metadata: { name: 'catalog', namespace: 'shop', uid: 'd1' },
+        spec: {
+          template: {
+            spec: {
+              containers: [
+                { name: 'app', resources: { requests: { cpu: '100m' }, limits: { cpu: '500m' } } },
+              ],
+            },
+          },
+        },
+      },
+    ],
+    replicaSets: [
+      {
+        metadata: {
+          name: 'catalog-1',
+          namespace: 'shop',
+          uid: 'r1',
+          ownerReferences: [{ kind: 'Deployment', name: 'catalog', uid: 'd1', controller: true }],
+        },
+      },
+    ],
+    pods: [pod('catalog-1-a'), pod('catalog-1-b')],
+    nodes: [{ metadata: { name: 'n1' } }],
+    services: [{ metadata: { name: 'catalog', namespace: 'shop' }, spec: { selector: { app: 'catalog' } } }],
+    configMaps: [],
+    statefulSets: [],
+    daemonSets: [],
+    hpas: [],
+    ...(demand ? { demand } : {}),
+  });
+  // catalog-1-a's CPU tripled, past its 100m request.
+  const busy = {
+    ...climbing('cpu_usage_cores', 0.3, 0.1),
+    entity: { kind: 'Pod', namespace: 'shop', name: 'catalog-1-a', container: 'app' },
+  };
+  const errors = {
+    ...metric('http_error_ratio'),
+    entity: { kind: 'Service', namespace: 'shop', name: 'catalog' },
+  };
+  const run = (demand: ClusterSnapshot['demand'], anomalies: AnomalyData[] = [busy]) => {
+    const s = snapshot(demand);
+    return diagnose({
+      incidentId: 'inc-4',
+      topology: buildTopology(s),
+      snapshot: s,
+      anomalies,
+      changes: [],
+      now: Date.UTC(2026, 0, 1),
+    })?.diagnosis;
+  };
+  const fourfold = [{ namespace: 'shop', service: 'catalog', before: 50, since: 200 }];
+
+  it('names the rise in requests, with the Service rate as evidence, and recommends nothing', () => {
+    const d = run(fourfold);
+    expect(d?.candidates[0]?.faultClass).toBe('benign');
+    expect(d?.recommendedActions).toEqual([]);
+    expect(d?.explanation).toMatch(
+      /Requests to shop\/catalog rose 4\.0× \(50\.0\/s → 200\.0\/s\) and its CPU rose with them while nothing failed: load, not a fault/,
+    );
+    expect(d?.evidence).toContainEqual(
+      expect.objectContaining({
+        object: { kind: 'Service', namespace: 'shop', name: 'catalog' },
+        value: 200,
+        baseline: 50,
+      }),
+    );
+  });
+
+  it('is a hog without a surge, without request metrics, or when CPU outgrows the requests', () => {
+    expect(
+      run([{ namespace: 'shop', service: 'catalog', before: 50, since: 60 }])?.candidates[0]?.faultClass,
+    ).toBe('pod-cpu-hog');
+    expect(run(undefined)?.candidates[0]?.faultClass).toBe('pod-cpu-hog');
+    // Another Service's surge says nothing of catalog's.
+    expect(
+      run([{ namespace: 'shop', service: 'cart', before: 50, since: 200 }])?.candidates[0]?.faultClass,
+    ).toBe('pod-cpu-hog');
+    // 10× the CPU for 4× the requests: a runaway during the surge.
+    const runaway = { ...busy, value: 1.0 };
+    const d = run(fourfold, [runaway]);
+    expect(d?.candidates[0]?.faultClass).toBe('pod-cpu-hog');
+    expect(d?.recommendedActions.map((a) => a.type)).toContain('restartPod');
+  });
+
+  it('overloaded (its service failing) under more requests: replicas are added, pods not restarted', () => {
+    const d = run(fourfold, [busy, errors]);
+    expect(d?.candidates[0]?.faultClass).toBe('pod-cpu-hog');
+    expect(d?.explanation).toMatch(
+      /Requests to shop\/catalog rose 4\.0×.*: more requests, not a runaway pod/,
+    );
+    expect(d?.recommendedActions.map((a) => a.type)).toEqual(['scaleWorkload', 'notify']);
+  });
+});

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { limitsByEntity, definition as scrape } from '../../../functions/scrape/index.js';
-import { entityFromLabels } from '../../../functions/scrape/samples.js';
+import { buildSamples, entityFromLabels, type PodView } from '../../../functions/scrape/samples.js';
 import { SandboxPrometheus } from '../../../sandbox/prometheus.js';
 import type { Fetch } from '../../../shared/prometheus/index.js';
 import type { Sandbox } from '../../../sandbox/sandbox.js';
@@ -9,6 +9,7 @@ import type { KubeClients } from '../../../shared/kube/index.js';
 import { createIncident, INCIDENTS } from '../../support/incidents.js';
 import { silentLog, testConfig } from '../../support/runtime.js';
 import * as k8s from '@kubernetes/client-node';
+import { parseQuantity } from '../../../shared/quantity/index.js';
 import { startWithKurative } from '../../support/sandbox.js';
 
 let sandbox: Sandbox;
@@ -225,6 +226,57 @@ describe('scrape', () => {
     const entities = new Set(batches.flatMap((b) => b.samples.map((s) => s.entity.kind)));
     expect([...entities].sort()).toEqual(['Node', 'Pod']);
     for (const e of events) expect(JSON.stringify(e.data).length).toBeLessThanOrEqual(256 * 1024);
+    // Each node's usage comes with what the pods bound to it request, summed.
+    const pods = (await kube.core.listPodForAllNamespaces()).items;
+    const samples = batches.flatMap((b) => b.samples);
+    for (const node of new Set(pods.map((p) => p.spec?.nodeName).filter(Boolean))) {
+      const cpu = pods
+        .filter((p) => p.spec?.nodeName === node && !['Succeeded', 'Failed'].includes(p.status?.phase ?? ''))
+        .flatMap((p) => p.spec?.containers ?? [])
+        .reduce((s, c) => s + parseQuantity(c.resources?.requests?.['cpu'] ?? '0')!, 0);
+      const sample = samples.find((s) => s.signal === 'node_cpu_usage_cores' && s.entity.name === node);
+      expect(cpu).toBeGreaterThan(0);
+      expect(sample?.request).toBeCloseTo(cpu, 9);
+    }
+  });
+
+  it("sums a node's pod requests per resource, leaving out finished pods; a node without pods has 0", () => {
+    const now = '2026-01-01T00:00:00Z';
+    const pod = (name: string, node: string, phase: string, cpu: string, memory: string): PodView => ({
+      metadata: { name, namespace: 's' },
+      spec: {
+        nodeName: node,
+        containers: [
+          { name: 'app', resources: { requests: { cpu, memory } } },
+          { name: 'sidecar', resources: { requests: { cpu: '50m' } } },
+        ],
+      },
+      status: { phase },
+    });
+    const samples = buildSamples({
+      pods: [
+        pod('a', 'n1', 'Running', '250m', '128Mi'),
+        pod('b', 'n1', 'Pending', '1', '1Gi'),
+        pod('c', 'n1', 'Failed', '2', '2Gi'),
+        pod('d', 'n1', 'Succeeded', '2', '2Gi'),
+      ],
+      podMetrics: [],
+      nodes: [
+        { metadata: { name: 'n1' }, status: { allocatable: { cpu: '4', memory: '8Gi' } } },
+        { metadata: { name: 'n2' }, status: { allocatable: { cpu: '4', memory: '8Gi' } } },
+      ],
+      nodeMetrics: ['n1', 'n2'].map((name) => ({
+        metadata: { name },
+        usage: { cpu: '500m', memory: '1Gi' },
+      })),
+      now,
+    });
+    const of = (node: string, signal: string) =>
+      samples.find((s) => s.entity.name === node && s.signal === signal);
+    expect(of('n1', 'node_cpu_usage_cores')).toMatchObject({ value: 0.5, limit: 4 });
+    expect(of('n1', 'node_cpu_usage_cores')?.request).toBeCloseTo(1.35, 9);
+    expect(of('n1', 'node_memory_working_set_bytes')).toMatchObject({ request: 1152 * 2 ** 20 });
+    expect(of('n2', 'node_cpu_usage_cores')).toMatchObject({ limit: 4, request: 0 });
   });
 
   it('ticks act only while an Incident is open, so act stays scaled to zero when all is well', async () => {

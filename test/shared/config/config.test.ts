@@ -20,6 +20,12 @@ describe('parseConfig', () => {
     expect(parseConfig({ KURATIVE_GROUP_WAIT: '0s' }).groupWaitMs).toBe(0);
   });
 
+  it("reads rca's request-rate query, by default the per-Service sum of http_requests_per_second", () => {
+    expect(parseConfig({}).demandQuery).toBe('sum by (namespace, service) (http_requests_per_second)');
+    const rate = 'sum by (namespace, service) (rate(http_requests_total[5m]))';
+    expect(parseConfig({ KURATIVE_DEMAND_QUERY: ` ${rate} ` }).demandQuery).toBe(rate);
+  });
+
   it('parses every supported variable', () => {
     const config = parseConfig({
       FUNCTION_TARGET: 'rca',
@@ -55,6 +61,7 @@ describe('parseConfig', () => {
     [{ KURATIVE_GROUP_WAIT: 'soon' }, /KURATIVE_GROUP_WAIT/],
     [{ KURATIVE_GROUP_WAIT: '1h' }, /KURATIVE_GROUP_WAIT: at most 10m/],
     [{ KURATIVE_BACKFILL_MAX_SAMPLES: '10' }, /KURATIVE_BACKFILL_MAX_SAMPLES/],
+    [{ KURATIVE_DEMAND_QUERY: '   ' }, /KURATIVE_DEMAND_QUERY/],
   ])('rejects %j naming the variable', (env, name) => {
     expect(() => parseConfig(env)).toThrow(ConfigError);
     expect(() => parseConfig(env)).toThrow(name);

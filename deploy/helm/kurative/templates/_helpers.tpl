@@ -81,6 +81,8 @@ seccompProfile:
   value: {{ $v.prometheus.backfill | default "24h" | quote }}
 - name: KURATIVE_BACKFILL_MAX_SAMPLES
   value: {{ $v.prometheus.backfillMaxSamples | default 200000 | int | quote }}
+- name: KURATIVE_DEMAND_QUERY
+  value: {{ $v.prometheus.demandQuery | default "sum by (namespace, service) (http_requests_per_second)" | quote }}
 - name: KURATIVE_GROUP_WAIT
   value: {{ $v.groupWait | default "30s" | quote }}
 - name: K_SINK
