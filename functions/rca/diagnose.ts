@@ -246,7 +246,9 @@ function loadNote(faultClass: string, input: ClassifyInput, demand: RootDemand |
     ? `Requests to ${demand?.services.map((d) => `${d.namespace}/${d.service}`).join(', ')} rose ${(input.demandRise ?? 0).toFixed(1)}× (${demand?.before.toFixed(1)}/s → ${demand?.since.toFixed(1)}/s) and its CPU rose with them`
     : cpuRising >= LOAD_WIDE_WORKLOADS
       ? `CPU rose together on ${cpuRising} workloads`
-      : undefined;
+      : input.cpuWithinRequests
+        ? "Its pods' CPU rose within what they request"
+        : undefined;
   if (faultClass === 'benign' && why)
     return `${why} while nothing failed: load, not a fault. Nothing to do; adding replicas is the autoscaler's job.`;
   if (faultClass === 'pod-cpu-hog' && why && moreRequests(input))

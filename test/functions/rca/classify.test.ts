@@ -681,6 +681,13 @@ describe('diagnose: CPU rising with the requests to its Service is load', () => 
     expect(d?.recommendedActions.map((a) => a.type)).toContain('restartPod');
   });
 
+  it('without request rates, CPU doubling within the request is load too, and says so', () => {
+    const within = { ...busy, value: 0.08, baseline: { level: 0.04, spread: 0.004 } };
+    const d = run(undefined, [within]);
+    expect(d?.candidates[0]?.faultClass).toBe('benign');
+    expect(d?.explanation).toMatch(/Its pods' CPU rose within what they request while nothing failed: load/);
+  });
+
   it('overloaded (its service failing) under more requests: replicas are added, pods not restarted', () => {
     const d = run(fourfold, [busy, errors]);
     expect(d?.candidates[0]?.faultClass).toBe('pod-cpu-hog');
