@@ -21,7 +21,7 @@ import { causalPath, rankCauses, type RankedCause } from './rank.js';
 import { parseQuantity } from '../../shared/quantity/index.js';
 import { promoteNeighbour, starvingNeighbour, type StarvingNeighbour } from './neighbours.js';
 import {
-  containerRequests,
+  containerResources,
   limitedContainers,
   keyOf,
   servingWorkload,
@@ -49,34 +49,51 @@ export function ownersOf(topology: Topology, a: AnomalyData): Set<string> {
   return out;
 }
 
+/** The CPU each container of the root's pod template requests and may use, by container name. */
+interface CpuBounds {
+  readonly requests: ReadonlyMap<string, number>;
+  readonly limits: ReadonlyMap<string, number>;
+}
+
 /**
  * What the root workload's pod template (looked up once) says of its containers: whether they all
  * have CPU and memory limits (undefined when the root is no workload in the snapshot), and their CPU
- * requests.
+ * requests and limits.
  */
 function rootResources(
   snapshot: ClusterSnapshot,
   root: ObjectRef,
-): { cpu: boolean | undefined; memory: boolean | undefined; cpuRequests: Map<string, number> } {
+): { cpu: boolean | undefined; memory: boolean | undefined; cpuBounds: CpuBounds } {
   const all = [...snapshot.deployments, ...snapshot.statefulSets, ...snapshot.daemonSets];
   const w = all.find((o) => o.metadata?.name === root.name && o.metadata?.namespace === root.namespace);
   const spec = (w?.spec as { template?: { spec?: PodSpecView } } | undefined)?.template?.spec;
-  const cpuRequests = containerRequests(spec, 'cpu');
-  if (!spec?.containers) return { cpu: undefined, memory: undefined, cpuRequests };
-  return { cpu: limitedContainers(spec, 'cpu'), memory: limitedContainers(spec, 'memory'), cpuRequests };
+  const cpuBounds = {
+    requests: containerResources(spec, 'requests', 'cpu'),
+    limits: containerResources(spec, 'limits', 'cpu'),
+  };
+  if (!spec?.containers) return { cpu: undefined, memory: undefined, cpuBounds };
+  return { cpu: limitedContainers(spec, 'cpu'), memory: limitedContainers(spec, 'memory'), cpuBounds };
 }
 
 /**
- * Whether the root's CPU deviations all stay within their containers' requests (and there is at
- * least one): its pods are busier, but within what they reserved.
+ * Whether the root's CPU deviations all stay within their containers' requests and short of their
+ * limits (and there is at least one): its pods are busier, but within what they reserved and not
+ * throttled (a container whose request is its limit runs into it).
  */
-function cpuWithinRequests(own: readonly AnomalyData[], requests: ReadonlyMap<string, number>): boolean {
+function cpuWithinRequests(own: readonly AnomalyData[], bounds: CpuBounds): boolean {
   const cpu = own.filter((a) => a.signal === 'cpu_usage_cores' && a.entity.kind === 'Pod');
   return (
     cpu.length > 0 &&
     cpu.every((a) => {
-      const request = requests.get(a.entity.container ?? '');
-      return request !== undefined && a.value !== undefined && a.value <= request;
+      const container = a.entity.container ?? '';
+      const request = bounds.requests.get(container);
+      const limit = bounds.limits.get(container) ?? Infinity;
+      return (
+        request !== undefined &&
+        a.value !== undefined &&
+        a.value <= request &&
+        a.value < SATURATED_SHARE * limit
+      );
     })
   );
 }
@@ -349,7 +366,7 @@ export function diagnose(input: {
       ownersOf(topology, a).has(top.key) ||
       (top.object.kind === 'Node' && a.entity.kind === 'Node' && a.entity.name === top.object.name),
   );
-  const { cpu: cpuLimit, memory: memoryLimit, cpuRequests } = rootResources(input.snapshot, top.object);
+  const { cpu: cpuLimit, memory: memoryLimit, cpuBounds } = rootResources(input.snapshot, top.object);
   const cpuRising = cpuRisingWorkloads(topology, anomalies);
   const saturated = cpuSaturation(input.snapshot, topology, top.object);
   const starving = neighbour?.key === top.key ? neighbour : undefined;
@@ -365,7 +382,7 @@ export function diagnose(input: {
     memoryLimited: memoryLimit,
     ...(saturated === undefined ? {} : { cpuSaturated: saturated.length > 0 }),
     starvesNode: starving !== undefined,
-    cpuWithinRequests: cpuWithinRequests(own, cpuRequests),
+    cpuWithinRequests: cpuWithinRequests(own, cpuBounds),
     demandRise,
   };
   const faultClass = classifyFault(classifyInput);

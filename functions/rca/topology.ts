@@ -78,17 +78,21 @@ export const cpuLimitedContainers = (spec: PodSpecView | undefined): boolean =>
 export const limitedContainers = (spec: PodSpecView | undefined, resource: 'cpu' | 'memory'): boolean =>
   (spec?.containers ?? []).every((c) => c.resources?.limits?.[resource] !== undefined);
 
-/** Each container's request for the resource, by container name (containers without one left out). */
-export function containerRequests(
+/**
+ * Each container's request (or limit) for the resource, by container name (containers without one
+ * left out).
+ */
+export function containerResources(
   spec: PodSpecView | undefined,
+  bound: 'requests' | 'limits',
   resource: 'cpu' | 'memory',
 ): Map<string, number> {
-  const requests = new Map<string, number>();
+  const quantities = new Map<string, number>();
   for (const c of spec?.containers ?? []) {
-    const request = parseQuantity(c.resources?.requests?.[resource]);
-    if (request !== undefined && request > 0) requests.set(c.name ?? '', request);
+    const quantity = parseQuantity(c.resources?.[bound]?.[resource]);
+    if (quantity !== undefined && quantity > 0) quantities.set(c.name ?? '', quantity);
   }
-  return requests;
+  return quantities;
 }
 
 /** The part of a metrics.k8s.io PodMetrics rca reads. */

@@ -12,6 +12,7 @@ import {
   forecastTStat,
   paramsFor,
   rulesFor,
+  withinReservation,
   zThresholdFor,
   type DetectorRule,
 } from './rules.js';
@@ -162,13 +163,13 @@ function applyDeviation(
   // deviation — a robust z beyond the rule's bound, with the spread floored at 10 % of the baseline
   // so that a quiet series does not turn an ordinary swing into an alert. Young series only learn
   // (see EARLY_SAMPLES). Either only for a material change: at least the rule's minChange, and for
-  // the built-in usage rules above the container's request (see DetectorRule.overRequestOnly).
+  // the built-in usage rules past the request or near the limit (see DetectorRule.overRequestOnly).
   const warm = state.n > params.warmup;
   const deviation =
     Math.abs(sample.value - obs.expected) / Math.max(obs.spread, 0.1 * Math.abs(obs.expected));
   const material =
     Math.abs(sample.value - obs.expected) >= rule.spec.minChange &&
-    !(rule.overRequestOnly && sample.request !== undefined && sample.value <= sample.request);
+    !(rule.overRequestOnly && withinReservation(sample));
   const plain =
     (warm || (state.n > EARLY_SAMPLES && outlivesProcesses(sample.entity.kind))) &&
     deviation >= zThresholdFor(rule.spec);

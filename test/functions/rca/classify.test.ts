@@ -593,7 +593,7 @@ describe('diagnose: CPU rising with the requests to its Service is load', () => 
       containers: [{ name: 'app', resources: { requests: { cpu: '100m' }, limits: { cpu: '500m' } } }],
     },
   });
-  const snapshot = (demand: ClusterSnapshot['demand']): ClusterSnapshot => ({
+  const snapshot = (demand: ClusterSnapshot['demand'], cpuLimit = '500m'): ClusterSnapshot => ({
     deployments: [
       {
         metadata: { name: 'catalog', namespace: 'shop', uid: 'd1' },
@@ -601,7 +601,7 @@ describe('diagnose: CPU rising with the requests to its Service is load', () => 
           template: {
             spec: {
               containers: [
-                { name: 'app', resources: { requests: { cpu: '100m' }, limits: { cpu: '500m' } } },
+                { name: 'app', resources: { requests: { cpu: '100m' }, limits: { cpu: cpuLimit } } },
               ],
             },
           },
@@ -636,8 +636,8 @@ describe('diagnose: CPU rising with the requests to its Service is load', () => 
     ...metric('http_error_ratio'),
     entity: { kind: 'Service', namespace: 'shop', name: 'catalog' },
   };
-  const run = (demand: ClusterSnapshot['demand'], anomalies: AnomalyData[] = [busy]) => {
-    const s = snapshot(demand);
+  const run = (demand: ClusterSnapshot['demand'], anomalies: AnomalyData[] = [busy], cpuLimit?: string) => {
+    const s = snapshot(demand, cpuLimit);
     return diagnose({
       incidentId: 'inc-4',
       topology: buildTopology(s),
@@ -686,6 +686,10 @@ describe('diagnose: CPU rising with the requests to its Service is load', () => 
     const d = run(undefined, [within]);
     expect(d?.candidates[0]?.faultClass).toBe('benign');
     expect(d?.explanation).toMatch(/Its pods' CPU rose within what they request while nothing failed: load/);
+    // Its request its limit (Guaranteed QoS): at 95m of 100m it is throttled, a hog.
+    const throttled = { ...within, value: 0.095 };
+    expect(run(undefined, [throttled], '100m')?.candidates[0]?.faultClass).toBe('pod-cpu-hog');
+    expect(run(undefined, [within], '100m')?.candidates[0]?.faultClass).toBe('benign');
   });
 
   it('overloaded (its service failing) under more requests: replicas are added, pods not restarted', () => {

@@ -75,21 +75,21 @@ describe('scoreSeries', () => {
     expect(level.anomalies).toEqual([]);
   });
 
-  it("counts a built-in usage rise only past the request: a pod's CPU doubling within it is load", () => {
+  it("counts a built-in usage rise only past the request or near the limit: a pod's CPU doubling within its request is load", () => {
     // 55m of CPU for two hours, then 110m for half an hour (a traffic spike doubling it).
     const noise = (m: number) => ((m * 7919) % 13) * 0.0002;
-    const cpu = (m: number, request?: number): Sample => ({
+    const cpu = (m: number, request: number | undefined, limit: number): Sample => ({
       entity: pod,
       signal: 'cpu_usage_cores',
       value: (m < 120 ? 0.055 : 0.11) + noise(m),
       unit: 'cores',
       at: at(m),
-      limit: 1,
+      limit,
       ...(request === undefined ? {} : { request }),
     });
-    const run = (request?: number, custom: Parameters<typeof scoreSeries>[3] = []) =>
+    const run = (request?: number, custom: Parameters<typeof scoreSeries>[3] = [], limit = 1) =>
       feed(
-        Array.from({ length: 150 }, (_, m) => cpu(m, request)),
+        Array.from({ length: 150 }, (_, m) => cpu(m, request, limit)),
         custom,
       ).anomalies.filter((a) => a.signal === 'cpu_usage_cores');
     // Within its 200m request: nothing.
@@ -97,6 +97,8 @@ describe('scoreSeries', () => {
     // Past a 100m request, or with none: the same rise is an anomaly.
     expect(run(0.1).map((a) => a.detector)).toContain('builtin-cpu-deviation');
     expect(run(undefined).map((a) => a.detector)).toContain('builtin-cpu-deviation');
+    // Request and limit 120m (Guaranteed QoS): within the request, but at the limit, throttled.
+    expect(run(0.12, [], 0.12).map((a) => a.detector)).toContain('builtin-cpu-deviation');
     // A Detector resource on the signal judges by its own spec, request or not.
     const custom = [
       { name: 'cpu', spec: DetectorSpec.parse({ signal: { metric: 'cpu_usage_cores' }, minDuration: '3m' }) },
