@@ -189,6 +189,10 @@ export function classifyFault(input: ClassifyInput): FaultClass {
     case 'PersistentVolumeClaim':
       // A claim's only signals are its volume's: it is the cause when it fills up.
       return 'disk-fill';
+    case 'Service':
+      // Named only when nothing behind it could be (it selects no pod and no workload's template):
+      // what fails there is not known.
+      return 'unknown';
     default:
       return classifyWorkload(input);
   }

@@ -253,6 +253,23 @@ export function rankCauses(
     if (score <= 0) continue;
     ranked.push({ key: k, object, score, walk: w, self, change: prior.change });
   }
+  // Nothing that could be a cause around them (a Service selecting no pod and no workload's
+  // template): the abnormal objects themselves, so that the incident is still diagnosed and told.
+  if (ranked.length === 0)
+    for (const a of anomalies) {
+      const k = anomalyKey(a);
+      const s = strength.get(k) ?? 0;
+      if (s <= 0 || ranked.some((r) => r.key === k)) continue;
+      const { container: _container, ...object } = a.entity;
+      ranked.push({
+        key: k,
+        object: topology.nodes.get(k) ?? object,
+        score: s,
+        walk: 0,
+        self: s,
+        change: undefined,
+      });
+    }
   return ranked.sort((a, b) => b.score - a.score || a.key.localeCompare(b.key));
 }
 

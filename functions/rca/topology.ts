@@ -376,6 +376,7 @@ export function buildTopology(snapshot: ClusterSnapshot): Topology {
   const workloads: WorkloadView[] = [
     ...snapshot.deployments.map((object) => ({ kind: 'Deployment', object })),
     ...snapshot.statefulSets.map((object) => ({ kind: 'StatefulSet', object })),
+    ...snapshot.daemonSets.map((object) => ({ kind: 'DaemonSet', object })),
   ];
   for (const svc of snapshot.services)
     g.linkService(svc, podsByNamespace.get(svc.metadata?.namespace ?? '') ?? [], workloads);

@@ -701,3 +701,64 @@ describe('diagnose: CPU rising with the requests to its Service is load', () => 
     expect(d?.recommendedActions.map((a) => a.type)).toEqual(['scaleWorkload', 'notify']);
   });
 });
+
+describe('diagnose: nothing behind the abnormal Service', () => {
+  it('names the Service itself, class unknown, and tells a human (a Service selecting no pods)', () => {
+    const snapshot: ClusterSnapshot = {
+      deployments: [],
+      replicaSets: [],
+      pods: [],
+      nodes: [{ metadata: { name: 'n1' } }],
+      services: [{ metadata: { name: 'web', namespace: 'shop' }, spec: { selector: { app: 'web' } } }],
+      configMaps: [],
+      statefulSets: [],
+      daemonSets: [],
+      hpas: [],
+    };
+    const errors = {
+      ...metric('http_error_ratio'),
+      entity: { kind: 'Service', namespace: 'shop', name: 'web' },
+    };
+    const d = diagnose({
+      incidentId: 'inc-5',
+      topology: buildTopology(snapshot),
+      snapshot,
+      anomalies: [errors],
+      changes: [],
+      now: Date.UTC(2026, 0, 1),
+    })?.diagnosis;
+    expect(d?.candidates[0]).toMatchObject({
+      object: { kind: 'Service', namespace: 'shop', name: 'web' },
+      faultClass: 'unknown',
+    });
+    expect(d?.recommendedActions.map((a) => a.type)).toEqual(['notify']);
+  });
+
+  it('links a Service without pods to the DaemonSet whose template it selects (its rollout left it none)', () => {
+    const template = { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app' }] } };
+    const snapshot: ClusterSnapshot = {
+      deployments: [],
+      replicaSets: [],
+      pods: [],
+      nodes: [{ metadata: { name: 'n1' } }],
+      services: [{ metadata: { name: 'web', namespace: 'shop' }, spec: { selector: { app: 'web' } } }],
+      configMaps: [],
+      statefulSets: [],
+      daemonSets: [{ metadata: { name: 'web', namespace: 'shop', uid: 'ds1' }, spec: { template } }],
+      hpas: [],
+    };
+    const errors = {
+      ...metric('http_error_ratio'),
+      entity: { kind: 'Service', namespace: 'shop', name: 'web' },
+    };
+    const d = diagnose({
+      incidentId: 'inc-6',
+      topology: buildTopology(snapshot),
+      snapshot,
+      anomalies: [errors],
+      changes: [],
+      now: Date.UTC(2026, 0, 1),
+    })?.diagnosis;
+    expect(d?.candidates[0]?.object).toMatchObject({ kind: 'DaemonSet', namespace: 'shop', name: 'web' });
+  });
+});
