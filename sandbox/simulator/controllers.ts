@@ -691,11 +691,56 @@ export function reconcileStatefulSets(ctx: SimContext): void {
   }
 }
 
+/** What the DaemonSet controller adds to its pods: they run through node trouble and on cordoned nodes. */
+const DAEMON_TOLERATIONS = [
+  { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' },
+  { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' },
+  { key: 'node.kubernetes.io/disk-pressure', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'node.kubernetes.io/memory-pressure', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'node.kubernetes.io/pid-pressure', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' },
+];
+
 /**
- * DaemonSet controller: one pod on every ready node whose taints the pod tolerates, bound directly.
- * A RollingUpdate deletes old pods that are not Ready first (they cost no availability), then old
- * Ready ones while fewer than maxUnavailable (default 1) nodes lack a Ready pod; the node's pod
- * is recreated from the new template. A new pod that never becomes Ready stalls the rollout.
+ * A daemon pod pinned to its node as the DaemonSet controller pins it: its required node affinity
+ * replaced by one term matching the node's name. The scheduler binds it (or reports why not:
+ * a node without room for its requests leaves it Pending).
+ */
+function pinnedToNode(pod: KubeObject, node: string): KubeObject {
+  const spec = pod['spec'] as { affinity?: { nodeAffinity?: Record<string, unknown> } };
+  const affinity = spec.affinity ?? {};
+  spec.affinity = {
+    ...affinity,
+    nodeAffinity: {
+      ...(affinity.nodeAffinity ?? {}),
+      requiredDuringSchedulingIgnoredDuringExecution: {
+        nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [node] }] }],
+      },
+    },
+  };
+  return pod;
+}
+
+/** The node a daemon pod is for: where it is bound, or the node its affinity pins it to. */
+function daemonPodNode(pod: KubeObject): string | undefined {
+  const terms = field<{ matchFields?: { key: string; values?: string[] }[] }[]>(
+    pod,
+    'spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms',
+  );
+  return (
+    field<string>(pod, 'spec.nodeName') ??
+    terms?.[0]?.matchFields?.find((f) => f.key === 'metadata.name')?.values?.[0]
+  );
+}
+
+/**
+ * DaemonSet controller: one pod for every node whose taints the pod (with the controller's
+ * tolerations) tolerates and whose labels its node affinity matches, pinned to it and placed by the
+ * scheduler — as Kubernetes does since 1.12, so a pod whose requests do not fit its node stays
+ * Pending with FailedScheduling. A RollingUpdate deletes old pods that are not Ready first (they
+ * cost no availability), then old Ready ones while fewer than maxUnavailable (default 1) nodes lack
+ * a Ready pod; the node's pod is recreated from the new template. A new pod that never becomes
+ * Ready stalls the rollout.
  */
 export function reconcileDaemonSets(
   ctx: SimContext,
@@ -707,16 +752,18 @@ export function reconcileDaemonSets(
     const ns = ds.metadata.namespace ?? 'default';
     const pods = c.store.scan('/pods', ns).filter((p) => owned(p, ds) && isActivePod(p));
     const update = syncRevisions(ctx, ds, pods).metadata.labels?.[REVISION_TEMPLATE_HASH] ?? '';
-    const onNode = new Set(pods.map((p) => field<string>(p, 'spec.nodeName')));
+    const onNode = new Set(pods.map(daemonPodNode));
     let desired = 0;
     for (const node of nodes) {
+      const template = field<object[]>(ds, 'spec.template.spec.tolerations') ?? [];
       const candidate = podFromTemplate(ds, `${ds.metadata.name}-${node.metadata.name}`, {
-        nodeName: node.metadata.name,
+        tolerations: [...template, ...DAEMON_TOLERATIONS],
       });
       candidate.metadata.labels = { ...(candidate.metadata.labels ?? {}), [REVISION_HASH]: update };
       if (!nodeAccepts(candidate, node)) continue;
       desired++;
-      if (!onNode.has(node.metadata.name)) createOwnedPod(ctx, ds, candidate, 'daemonset-controller');
+      if (!onNode.has(node.metadata.name))
+        createOwnedPod(ctx, ds, pinnedToNode(candidate, node.metadata.name), 'daemonset-controller');
     }
     if (updateStrategy(ds) === 'RollingUpdate') rollDaemonSet(ctx, ds, pods, update, desired);
     const now = c.store.scan('/pods', ns).filter((p) => owned(p, ds) && isActivePod(p));

@@ -15,19 +15,22 @@ interface Toleration {
   effect?: string;
 }
 type Requests = { cpu: number; memory: number };
+
+/** The taint a cordoned node carries (node.kubernetes.io/unschedulable:NoSchedule). */
+const UNSCHEDULABLE_TAINT: Taint = { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' };
 type NodeUsage = { cpu: number; memory: number; pods: number };
 
-// Requests never change for a stored pod version: memoise by uid and resourceVersion.
-const requestsCache = new Map<string, Requests>();
+// A stored pod version is never changed in place (an update stores a new object): memoise by the
+// object itself. (By uid and resourceVersion, two simulators of one seed — same uids — shared
+// each other's requests.)
+const requestsCache = new WeakMap<KubeObject, Requests>();
 
 /** Sum of container requests of a pod (cores, bytes). */
 export function podRequests(pod: KubeObject): Requests {
-  const key = `${pod.metadata.uid ?? pod.metadata.name}@${pod.metadata.resourceVersion ?? ''}`;
-  const cached = requestsCache.get(key);
+  const cached = requestsCache.get(pod);
   if (cached) return cached;
   const computed = computeRequests(pod);
-  if (requestsCache.size > 200_000) requestsCache.clear();
-  requestsCache.set(key, computed);
+  requestsCache.set(pod, computed);
   return computed;
 }
 
@@ -50,12 +53,28 @@ export function tolerates(tolerations: Toleration[], taint: Taint): boolean {
   });
 }
 
+type NodeSelectorRequirement = { key: string; operator: string; values?: string[] };
+
+/**
+ * A node selector term: every label expression and every field expression (only `metadata.name`
+ * is a field a term may name, as Kubernetes allows) holds.
+ */
 function nodeMatchesTerm(
   node: KubeObject,
-  term: { matchExpressions?: { key: string; operator: string; values?: string[] }[] },
+  term: { matchExpressions?: NodeSelectorRequirement[]; matchFields?: NodeSelectorRequirement[] },
 ): boolean {
-  const labels = node.metadata.labels ?? {};
-  return (term.matchExpressions ?? []).every((e) => {
+  const fields: Record<string, string> = { 'metadata.name': node.metadata.name };
+  return (
+    requirementsHold(node.metadata.labels ?? {}, term.matchExpressions) &&
+    requirementsHold(fields, term.matchFields)
+  );
+}
+
+function requirementsHold(
+  labels: Record<string, string>,
+  requirements: readonly NodeSelectorRequirement[] | undefined,
+): boolean {
+  return (requirements ?? []).every((e) => {
     const v = labels[e.key];
     switch (e.operator) {
       case 'In':
@@ -89,8 +108,10 @@ function unfitReason(
   usage: NodeUsage,
   allPods: KubeObject[],
 ): string | undefined {
-  if (field<boolean>(node, 'spec.unschedulable')) return 'node(s) were unschedulable';
   const tolerations = field<Toleration[]>(pod, 'spec.tolerations') ?? [];
+  // A cordoned node takes only pods tolerating its unschedulable taint (DaemonSet pods do).
+  if (field<boolean>(node, 'spec.unschedulable') && !tolerates(tolerations, UNSCHEDULABLE_TAINT))
+    return 'node(s) were unschedulable';
   const taints = (field<Taint[]>(node, 'spec.taints') ?? []).filter(
     (t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute',
   );
@@ -98,7 +119,10 @@ function unfitReason(
   if (untolerated) return `node(s) had untolerated taint {${untolerated.key}: ${untolerated.value ?? ''}}`;
   const nodeSelector = field<Record<string, string>>(pod, 'spec.nodeSelector') ?? {};
   const required = field<{
-    nodeSelectorTerms?: { matchExpressions?: { key: string; operator: string; values?: string[] }[] }[];
+    nodeSelectorTerms?: {
+      matchExpressions?: NodeSelectorRequirement[];
+      matchFields?: NodeSelectorRequirement[];
+    }[];
   }>(pod, 'spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution');
   const labels = node.metadata.labels ?? {};
   if (

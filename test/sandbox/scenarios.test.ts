@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { loadScenarios, parseScenario } from '../../sandbox/simulator/scenario.js';
 import { fairShares } from '../../sandbox/simulator/nodes.js';
 import { Simulator } from '../../sandbox/simulator/simulator.js';
-import { hogCores } from '../../sandbox/simulator/state.js';
+import { field, hogCores } from '../../sandbox/simulator/state.js';
+import type { KubeObject } from '../../sandbox/apiserver/types.js';
 import { repoRoot } from '../../shared/tools/index.js';
 
 const scenarios = loadScenarios(resolve(repoRoot, 'sandbox/scenarios'));
@@ -159,6 +160,56 @@ truth: { faultClass: benign, actionWanted: false }
     expect(names('kube-system')).toEqual(['agent-node-1', 'agent-node-2', 'agent-node-3']);
     const ds = sim.cluster.store.get('apps/daemonsets', 'kube-system', 'agent');
     expect(ds?.['status']).toMatchObject({ desiredNumberScheduled: 3, numberReady: 3 });
+  });
+
+  it('pins DaemonSet pods to their nodes and lets the scheduler place them: requests too large stay Pending', () => {
+    const run = (agentCpu: string) => {
+      const sim = new Simulator(
+        parseScenario(`
+name: ds-fit
+description: a DaemonSet on two 2-CPU nodes
+cluster:
+  nodePools:
+    - { prefix: node, count: 2, cpu: '2' }
+workloads:
+  - { name: agent, namespace: kube-system, kind: DaemonSet, requests: { cpu: '${agentCpu}', memory: 16Mi } }
+truth: { faultClass: benign, actionWanted: false }
+`),
+      );
+      sim.runToEnd(5 * 60_000);
+      return sim;
+    };
+    const fits = run('100m');
+    const agents = fits.cluster.store.list('/pods', 'kube-system');
+    expect(agents.map((p) => [p.metadata.name, field(p, 'spec.nodeName')])).toEqual([
+      ['agent-node-1', 'node-1'],
+      ['agent-node-2', 'node-2'],
+    ]);
+    expect(
+      field(
+        agents[0] as KubeObject,
+        'spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution',
+      ),
+    ).toEqual({
+      nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['node-1'] }] }],
+    });
+    // Three CPUs on a two-CPU node: created for each node, placed on none, and the scheduler says why.
+    const tooBig = run('3');
+    expect(tooBig.cluster.store.list('/pods', 'kube-system').map((p) => field(p, 'spec.nodeName'))).toEqual([
+      undefined,
+      undefined,
+    ]);
+    const reasons = tooBig.cluster.store
+      .list('/events', 'kube-system')
+      .filter((e) => e['reason'] === 'FailedScheduling')
+      .map((e) => String(e['message']));
+    expect(reasons[0]).toMatch(
+      /^0\/2 nodes are available: 1 Insufficient cpu, 1 node\(s\) didn't match Pod's node affinity/,
+    );
+    expect(tooBig.cluster.store.get('apps/daemonsets', 'kube-system', 'agent')?.['status']).toMatchObject({
+      desiredNumberScheduled: 2,
+      numberReady: 0,
+    });
   });
 
   describe('rolling updates of StatefulSets and DaemonSets', () => {
