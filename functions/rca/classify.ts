@@ -26,6 +26,12 @@ export interface ClassifyInput {
    * their usual rate before); undefined without request metrics.
    */
   readonly demandRise?: number | undefined;
+  /**
+   * The root is a DaemonSet whose template now fits no node (its controller wants 0 pods: its node
+   * affinity or selector matches none). Kubernetes reports no FailedScheduling for it: its pods
+   * are simply removed.
+   */
+  readonly placesNoPod?: boolean;
 }
 
 const scaledToZero = (change: Change | undefined) =>
@@ -158,6 +164,7 @@ function classifyWorkload(input: ClassifyInput): FaultClass {
   if (growsUnbounded(input)) return 'pod-memory-hog';
   const created = creationFault(own);
   if (created) return created;
+  if (input.placesNoPod && rollout) return 'scheduling-constraint';
   const oom = has(own, 'OOMKilled');
   if (oom && rollout) return 'resource-misconfiguration';
   if (oom || own.some((a) => a.kind === 'forecast' && a.signal === 'memory_working_set_bytes'))

@@ -63,7 +63,12 @@ interface CpuBounds {
 function rootResources(
   snapshot: ClusterSnapshot,
   root: ObjectRef,
-): { cpu: boolean | undefined; memory: boolean | undefined; cpuBounds: CpuBounds } {
+): {
+  cpu: boolean | undefined;
+  memory: boolean | undefined;
+  cpuBounds: CpuBounds;
+  placesNoPod: boolean;
+} {
   const all = [...snapshot.deployments, ...snapshot.statefulSets, ...snapshot.daemonSets];
   const w = all.find((o) => o.metadata?.name === root.name && o.metadata?.namespace === root.namespace);
   const spec = (w?.spec as { template?: { spec?: PodSpecView } } | undefined)?.template?.spec;
@@ -71,8 +76,17 @@ function rootResources(
     requests: containerResources(spec, 'requests', 'cpu'),
     limits: containerResources(spec, 'limits', 'cpu'),
   };
-  if (!spec?.containers) return { cpu: undefined, memory: undefined, cpuBounds };
-  return { cpu: limitedContainers(spec, 'cpu'), memory: limitedContainers(spec, 'memory'), cpuBounds };
+  const placesNoPod =
+    root.kind === 'DaemonSet' &&
+    (w?.status as { desiredNumberScheduled?: number } | undefined)?.desiredNumberScheduled === 0 &&
+    snapshot.nodes.length > 0;
+  if (!spec?.containers) return { cpu: undefined, memory: undefined, cpuBounds, placesNoPod };
+  return {
+    cpu: limitedContainers(spec, 'cpu'),
+    memory: limitedContainers(spec, 'memory'),
+    cpuBounds,
+    placesNoPod,
+  };
 }
 
 /**
@@ -366,7 +380,12 @@ export function diagnose(input: {
       ownersOf(topology, a).has(top.key) ||
       (top.object.kind === 'Node' && a.entity.kind === 'Node' && a.entity.name === top.object.name),
   );
-  const { cpu: cpuLimit, memory: memoryLimit, cpuBounds } = rootResources(input.snapshot, top.object);
+  const {
+    cpu: cpuLimit,
+    memory: memoryLimit,
+    cpuBounds,
+    placesNoPod,
+  } = rootResources(input.snapshot, top.object);
   const cpuRising = cpuRisingWorkloads(topology, anomalies);
   const saturated = cpuSaturation(input.snapshot, topology, top.object);
   const starving = neighbour?.key === top.key ? neighbour : undefined;
@@ -384,6 +403,7 @@ export function diagnose(input: {
     starvesNode: starving !== undefined,
     cpuWithinRequests: cpuWithinRequests(own, cpuBounds),
     demandRise,
+    placesNoPod,
   };
   const faultClass = classifyFault(classifyInput);
   // Evidence: every anomaly, and the change that preceded the onset.

@@ -760,5 +760,38 @@ describe('diagnose: nothing behind the abnormal Service', () => {
       now: Date.UTC(2026, 0, 1),
     })?.diagnosis;
     expect(d?.candidates[0]?.object).toMatchObject({ kind: 'DaemonSet', namespace: 'shop', name: 'web' });
+    // Its rollout's template fits no node (the controller wants 0 pods; Kubernetes reports no
+    // FailedScheduling for it): a placement constraint, rolled back.
+    const placed = (desired: number) => {
+      const s: ClusterSnapshot = {
+        ...snapshot,
+        daemonSets: [
+          {
+            metadata: { name: 'web', namespace: 'shop', uid: 'ds1' },
+            spec: { template },
+            status: { desiredNumberScheduled: desired },
+          },
+        ],
+      };
+      return diagnose({
+        incidentId: 'inc-7',
+        topology: buildTopology(s),
+        snapshot: s,
+        anomalies: [errors],
+        changes: [
+          {
+            object: 'DaemonSet/shop/web',
+            at: Date.UTC(2026, 0, 1) - 60_000,
+            kind: 'rollout',
+            description: 'rollout',
+          },
+        ],
+        now: Date.UTC(2026, 0, 1),
+      })?.diagnosis;
+    };
+    const none = placed(0);
+    expect(none?.candidates[0]?.faultClass).toBe('scheduling-constraint');
+    expect(none?.recommendedActions.map((a) => a.type)).toEqual(['rollbackDeployment']);
+    expect(placed(3)?.candidates[0]?.faultClass).toBe('bad-rollout');
   });
 });
