@@ -36,6 +36,27 @@ const climbing = (signal: string, value: number, level: number): AnomalyData => 
   baseline: { level, spread: level / 10 },
 });
 
+/** Diagnose anomalies against a snapshot (its topology built from it), at the start of 2026. */
+const diagnoseIn = (snapshot: ClusterSnapshot, anomalies: AnomalyData[], changes: Change[] = []) =>
+  diagnose({
+    incidentId: 'inc-t',
+    topology: buildTopology(snapshot),
+    snapshot,
+    anomalies,
+    changes,
+    now: Date.UTC(2026, 0, 1),
+  })?.diagnosis;
+
+/** The ReplicaSet of Deployment shop/catalog (uid d1) that owns the catalog-1-… pods. */
+const catalogReplicaSet = {
+  metadata: {
+    name: 'catalog-1',
+    namespace: 'shop',
+    uid: 'r1',
+    ownerReferences: [{ kind: 'Deployment', name: 'catalog', uid: 'd1', controller: true }],
+  },
+};
+
 describe('classifyFault', () => {
   it.each([
     ['node NotReady', node, [symptom('NodeNotReady')], undefined, 'node-failure'],
@@ -412,16 +433,7 @@ describe('diagnose: slow while its pods run at their CPU limit', () => {
   });
   const snapshot = (cpu: readonly string[] | undefined): ClusterSnapshot => ({
     deployments: [{ metadata: { name: 'catalog', namespace: 'shop', uid: 'd1' } }],
-    replicaSets: [
-      {
-        metadata: {
-          name: 'catalog-1',
-          namespace: 'shop',
-          uid: 'r1',
-          ownerReferences: [{ kind: 'Deployment', name: 'catalog', uid: 'd1', controller: true }],
-        },
-      },
-    ],
+    replicaSets: [catalogReplicaSet],
     pods: [pod('catalog-1-a'), pod('catalog-1-b')],
     nodes: [{ metadata: { name: 'n1' } }],
     services: [],
@@ -526,17 +538,8 @@ describe('diagnose: a neighbour without a CPU limit starving a node', () => {
     ...metric('http_latency_ms'),
     entity: { kind: 'Pod', namespace: 'shop', name: 'catalog-1-a' },
   };
-  const run = (reportCores: string, anomalies: AnomalyData[] = [slow]) => {
-    const s = snapshot(reportCores);
-    return diagnose({
-      incidentId: 'inc-4',
-      topology: buildTopology(s),
-      snapshot: s,
-      anomalies,
-      changes: [],
-      now: Date.UTC(2026, 0, 1),
-    })?.diagnosis;
-  };
+  const run = (reportCores: string, anomalies: AnomalyData[] = [slow]) =>
+    diagnoseIn(snapshot(reportCores), anomalies);
 
   it('names the neighbour taking most of the saturated node, as a noisy neighbour', () => {
     const d = run('3700m');
@@ -608,16 +611,7 @@ describe('diagnose: CPU rising with the requests to its Service is load', () => 
         },
       },
     ],
-    replicaSets: [
-      {
-        metadata: {
-          name: 'catalog-1',
-          namespace: 'shop',
-          uid: 'r1',
-          ownerReferences: [{ kind: 'Deployment', name: 'catalog', uid: 'd1', controller: true }],
-        },
-      },
-    ],
+    replicaSets: [catalogReplicaSet],
     pods: [pod('catalog-1-a'), pod('catalog-1-b')],
     nodes: [{ metadata: { name: 'n1' } }],
     services: [{ metadata: { name: 'catalog', namespace: 'shop' }, spec: { selector: { app: 'catalog' } } }],
@@ -636,17 +630,8 @@ describe('diagnose: CPU rising with the requests to its Service is load', () => 
     ...metric('http_error_ratio'),
     entity: { kind: 'Service', namespace: 'shop', name: 'catalog' },
   };
-  const run = (demand: ClusterSnapshot['demand'], anomalies: AnomalyData[] = [busy], cpuLimit?: string) => {
-    const s = snapshot(demand, cpuLimit);
-    return diagnose({
-      incidentId: 'inc-4',
-      topology: buildTopology(s),
-      snapshot: s,
-      anomalies,
-      changes: [],
-      now: Date.UTC(2026, 0, 1),
-    })?.diagnosis;
-  };
+  const run = (demand: ClusterSnapshot['demand'], anomalies: AnomalyData[] = [busy], cpuLimit?: string) =>
+    diagnoseIn(snapshot(demand, cpuLimit), anomalies);
   const fourfold = [{ namespace: 'shop', service: 'catalog', before: 50, since: 200 }];
 
   it('names the rise in requests, with the Service rate as evidence, and recommends nothing', () => {
@@ -703,7 +688,9 @@ describe('diagnose: CPU rising with the requests to its Service is load', () => 
 });
 
 describe('diagnose: nothing behind the abnormal Service', () => {
-  it('names the Service itself, class unknown, and tells a human (a Service selecting no pods)', () => {
+  const template = { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app' }] } };
+  /** A Service `web` without pods, and the DaemonSets given; its error ratio abnormal. */
+  const run = (daemonSets: ClusterSnapshot['daemonSets'], changes: Change[] = []) => {
     const snapshot: ClusterSnapshot = {
       deployments: [],
       replicaSets: [],
@@ -712,21 +699,23 @@ describe('diagnose: nothing behind the abnormal Service', () => {
       services: [{ metadata: { name: 'web', namespace: 'shop' }, spec: { selector: { app: 'web' } } }],
       configMaps: [],
       statefulSets: [],
-      daemonSets: [],
+      daemonSets,
       hpas: [],
     };
     const errors = {
       ...metric('http_error_ratio'),
       entity: { kind: 'Service', namespace: 'shop', name: 'web' },
     };
-    const d = diagnose({
-      incidentId: 'inc-5',
-      topology: buildTopology(snapshot),
-      snapshot,
-      anomalies: [errors],
-      changes: [],
-      now: Date.UTC(2026, 0, 1),
-    })?.diagnosis;
+    return diagnoseIn(snapshot, [errors], changes);
+  };
+  const daemonSet = (status?: Record<string, unknown>) => ({
+    metadata: { name: 'web', namespace: 'shop', uid: 'ds1' },
+    spec: { template },
+    ...(status ? { status } : {}),
+  });
+
+  it('names the Service itself, class unknown, and tells a human (a Service selecting no pods)', () => {
+    const d = run([]);
     expect(d?.candidates[0]).toMatchObject({
       object: { kind: 'Service', namespace: 'shop', name: 'web' },
       faultClass: 'unknown',
@@ -735,63 +724,24 @@ describe('diagnose: nothing behind the abnormal Service', () => {
   });
 
   it('links a Service without pods to the DaemonSet whose template it selects (its rollout left it none)', () => {
-    const template = { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app' }] } };
-    const snapshot: ClusterSnapshot = {
-      deployments: [],
-      replicaSets: [],
-      pods: [],
-      nodes: [{ metadata: { name: 'n1' } }],
-      services: [{ metadata: { name: 'web', namespace: 'shop' }, spec: { selector: { app: 'web' } } }],
-      configMaps: [],
-      statefulSets: [],
-      daemonSets: [{ metadata: { name: 'web', namespace: 'shop', uid: 'ds1' }, spec: { template } }],
-      hpas: [],
-    };
-    const errors = {
-      ...metric('http_error_ratio'),
-      entity: { kind: 'Service', namespace: 'shop', name: 'web' },
-    };
-    const d = diagnose({
-      incidentId: 'inc-6',
-      topology: buildTopology(snapshot),
-      snapshot,
-      anomalies: [errors],
-      changes: [],
-      now: Date.UTC(2026, 0, 1),
-    })?.diagnosis;
-    expect(d?.candidates[0]?.object).toMatchObject({ kind: 'DaemonSet', namespace: 'shop', name: 'web' });
+    expect(run([daemonSet()])?.candidates[0]?.object).toMatchObject({
+      kind: 'DaemonSet',
+      namespace: 'shop',
+      name: 'web',
+    });
     // Its rollout's template fits no node (the controller wants 0 pods; Kubernetes reports no
     // FailedScheduling for it): a placement constraint, rolled back.
-    const placed = (desired: number) => {
-      const s: ClusterSnapshot = {
-        ...snapshot,
-        daemonSets: [
-          {
-            metadata: { name: 'web', namespace: 'shop', uid: 'ds1' },
-            spec: { template },
-            status: { desiredNumberScheduled: desired },
-          },
-        ],
-      };
-      return diagnose({
-        incidentId: 'inc-7',
-        topology: buildTopology(s),
-        snapshot: s,
-        anomalies: [errors],
-        changes: [
-          {
-            object: 'DaemonSet/shop/web',
-            at: Date.UTC(2026, 0, 1) - 60_000,
-            kind: 'rollout',
-            description: 'rollout',
-          },
-        ],
-        now: Date.UTC(2026, 0, 1),
-      })?.diagnosis;
+    const rollout: Change = {
+      object: 'DaemonSet/shop/web',
+      at: Date.UTC(2026, 0, 1) - 60_000,
+      kind: 'rollout',
+      description: 'rollout',
     };
-    const none = placed(0);
+    const none = run([daemonSet({ desiredNumberScheduled: 0 })], [rollout]);
     expect(none?.candidates[0]?.faultClass).toBe('scheduling-constraint');
     expect(none?.recommendedActions.map((a) => a.type)).toEqual(['rollbackDeployment']);
-    expect(placed(3)?.candidates[0]?.faultClass).toBe('bad-rollout');
+    expect(run([daemonSet({ desiredNumberScheduled: 3 })], [rollout])?.candidates[0]?.faultClass).toBe(
+      'bad-rollout',
+    );
   });
 });
