@@ -18,7 +18,7 @@ import {
   type ClassifyInput,
 } from './classify.js';
 import { causalPath, rankCauses, type RankedCause } from './rank.js';
-import { parseQuantity } from '../../shared/quantity/index.js';
+import { NEAR_LIMIT, parseQuantity, withinReservation } from '../../shared/quantity/index.js';
 import { promoteNeighbour, starvingNeighbour, type StarvingNeighbour } from './neighbours.js';
 import {
   containerResources,
@@ -100,20 +100,20 @@ function cpuWithinRequests(own: readonly AnomalyData[], bounds: CpuBounds): bool
     cpu.length > 0 &&
     cpu.every((a) => {
       const container = a.entity.container ?? '';
-      const request = bounds.requests.get(container);
-      const limit = bounds.limits.get(container) ?? Infinity;
       return (
-        request !== undefined &&
         a.value !== undefined &&
-        a.value <= request &&
-        a.value < SATURATED_SHARE * limit
+        withinReservation({
+          value: a.value,
+          request: bounds.requests.get(container),
+          limit: bounds.limits.get(container),
+        })
       );
     })
   );
 }
 
 /** A container using at least this share of its CPU limit is being throttled. */
-export const SATURATED_SHARE = 0.9;
+export const SATURATED_SHARE = NEAR_LIMIT;
 
 /** CPU use per container, by "namespace/pod/container", from the PodMetrics in the snapshot. */
 function cpuUsage(snapshot: ClusterSnapshot): Map<string, string> {
@@ -232,10 +232,12 @@ interface RootDemand {
   readonly services: readonly ServiceDemand[];
   readonly before: number;
   readonly since: number;
+  /** How many times it rose (since over before; undefined without a usual rate to compare with). */
+  readonly rise: number | undefined;
 }
 
-/** The demand on the Services the root's pods serve (undefined when none of them has a rate). */
-function rootDemand(topology: Topology, snapshot: ClusterSnapshot, root: ObjectRef): RootDemand | undefined {
+/** The demand on the Services the root's pods serve (no services, no rise, when none has a rate). */
+function rootDemand(topology: Topology, snapshot: ClusterSnapshot, root: ObjectRef): RootDemand {
   const rootKey = keyOf(root);
   const served = new Set(
     topology.edges
@@ -245,19 +247,16 @@ function rootDemand(topology: Topology, snapshot: ClusterSnapshot, root: ObjectR
   const mine = (snapshot.demand ?? []).filter((d) =>
     served.has(keyOf({ kind: 'Service', namespace: d.namespace, name: d.service })),
   );
-  if (mine.length === 0) return undefined;
-  return {
-    services: mine,
-    before: mine.reduce((s, d) => s + d.before, 0),
-    since: mine.reduce((s, d) => s + d.since, 0),
-  };
+  const before = mine.reduce((s, d) => s + d.before, 0);
+  const since = mine.reduce((s, d) => s + d.since, 0);
+  return { services: mine, before, since, rise: before > 0 ? since / before : undefined };
 }
 
 /** A surge (or a loss) of the requests to the root's Services: evidence either way. */
-function demandEvidence(demand: RootDemand | undefined, now: number): Evidence[] {
-  const rise = riseOf(demand);
+function demandEvidence(demand: RootDemand, now: number): Evidence[] {
+  const rise = demand.rise;
   if (rise === undefined || Math.abs(Math.log(rise)) < Math.log(DEMAND_RISE)) return [];
-  return (demand?.services ?? []).map((d) => ({
+  return demand.services.map((d) => ({
     object: { kind: 'Service', namespace: d.namespace, name: d.service },
     kind: 'metric',
     at: iso(now),
@@ -267,14 +266,11 @@ function demandEvidence(demand: RootDemand | undefined, now: number): Evidence[]
   }));
 }
 
-/** How many times the root's demand rose (undefined without a usual rate to compare with). */
-const riseOf = (d: RootDemand | undefined) => (d && d.before > 0 ? d.since / d.before : undefined);
-
-/** What the explanation says when more requests explain the CPU (load). */
-function loadNote(faultClass: string, input: ClassifyInput, demand: RootDemand | undefined): string {
+/** What the explanation says when more requests (`load`: see moreRequests) explain the CPU. */
+function loadNote(faultClass: string, input: ClassifyInput, demand: RootDemand, load: boolean): string {
   const cpuRising = input.cpuRisingWorkloads ?? 0;
   const why = cpuFollowsDemand(input.own, input.demandRise)
-    ? `Requests to ${demand?.services.map((d) => `${d.namespace}/${d.service}`).join(', ')} rose ${(input.demandRise ?? 0).toFixed(1)}× (${demand?.before.toFixed(1)}/s → ${demand?.since.toFixed(1)}/s) and its CPU rose with them`
+    ? `Requests to ${demand.services.map((d) => `${d.namespace}/${d.service}`).join(', ')} rose ${(input.demandRise ?? 0).toFixed(1)}× (${demand.before.toFixed(1)}/s → ${demand.since.toFixed(1)}/s) and its CPU rose with them`
     : cpuRising >= LOAD_WIDE_WORKLOADS
       ? `CPU rose together on ${cpuRising} workloads`
       : input.cpuWithinRequests
@@ -282,7 +278,7 @@ function loadNote(faultClass: string, input: ClassifyInput, demand: RootDemand |
         : undefined;
   if (faultClass === 'benign' && why)
     return `${why} while nothing failed: load, not a fault. Nothing to do; adding replicas is the autoscaler's job.`;
-  if (faultClass === 'pod-cpu-hog' && why && moreRequests(input))
+  if (faultClass === 'pod-cpu-hog' && why && load)
     return `${why}: more requests, not a runaway pod, so replicas are added rather than pods restarted.`;
   return '';
 }
@@ -345,6 +341,10 @@ export function configTakesEffect(
   });
 }
 
+/** When an incident began: its earliest anomaly's onset (ms). */
+export const incidentOnset = (anomalies: readonly AnomalyData[]): number =>
+  Math.min(...anomalies.map((a) => Date.parse(a.onset)));
+
 /**
  * Diagnose one incident: rank causes, classify the fault, trace the causal path from the cause to
  * every affected object, collect the evidence for each step, explain it and recommend actions.
@@ -361,7 +361,7 @@ export function diagnose(input: {
 }): { diagnosis: DiagnosisData; ranked: RankedCause[] } | undefined {
   const { topology, anomalies } = input;
   if (anomalies.length === 0) return undefined;
-  const onset = Math.min(...anomalies.map((a) => Date.parse(a.onset)));
+  const onset = incidentOnset(anomalies);
   const changes = configTakesEffect(input.changes, topology, input.snapshot, anomalies);
   const blocking = promoteBlockingNodes(
     rankCauses(topology, anomalies, changes, onset),
@@ -390,7 +390,6 @@ export function diagnose(input: {
   const saturated = cpuSaturation(input.snapshot, topology, top.object);
   const starving = neighbour?.key === top.key ? neighbour : undefined;
   const demand = rootDemand(topology, input.snapshot, top.object);
-  const demandRise = riseOf(demand);
   const classifyInput: ClassifyInput = {
     root: top.object,
     own,
@@ -402,10 +401,11 @@ export function diagnose(input: {
     ...(saturated === undefined ? {} : { cpuSaturated: saturated.length > 0 }),
     starvesNode: starving !== undefined,
     cpuWithinRequests: cpuWithinRequests(own, cpuBounds),
-    demandRise,
+    demandRise: demand.rise,
     placesNoPod,
   };
   const faultClass = classifyFault(classifyInput);
+  const load = moreRequests(classifyInput);
   // Evidence: every anomaly, and the change that preceded the onset.
   const evidence: Evidence[] = anomalies.slice(0, 50).map((a) => ({
     object: a.entity,
@@ -463,7 +463,7 @@ export function diagnose(input: {
   const actions = recommendActions(faultClass, {
     root: top.object,
     rollout: top.change?.kind === 'rollout',
-    load: moreRequests(classifyInput),
+    load,
     memoryLimited: memoryLimit,
     ...(top.change ? { change: top.change } : {}),
     ...(consumerRef ? { consumer: consumerRef } : {}),
@@ -479,7 +479,7 @@ export function diagnose(input: {
     changeNote(top.change, onset),
     cpu.note,
     runnersUp.length > 0 ? `Next candidates: ${runnersUp.join(', ')}.` : '',
-    loadNote(faultClass, classifyInput, demand),
+    loadNote(faultClass, classifyInput, demand, load),
   ]
     .filter(Boolean)
     .join(' ');

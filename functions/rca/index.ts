@@ -23,7 +23,7 @@ import { describeRef as describe, getIncident, recordKubeEvent } from '../../sha
 import { clusterAndStore, updateMany, withStore, type BaselineStore } from '../../shared/store/index.js';
 import { rolloutChanges, type Change } from './changes.js';
 import { readDemand } from './demand.js';
-import { diagnose } from './diagnose.js';
+import { diagnose, incidentOnset } from './diagnose.js';
 import { assignAnomaly, type IncidentBook, type OpenIncident } from './grouping.js';
 import { queryInstant } from '../../shared/prometheus/index.js';
 import {
@@ -88,7 +88,7 @@ export const definition = defineFunction<RcaDeps, Accepted>({
     const open = incident;
     if (!open || duplicate) return undefined;
     const changes = [...rolloutChanges(snapshot), ...(await loadChanges(deps.store))];
-    const onset = Math.min(...open.anomalies.map((a) => Date.parse(a.onset)));
+    const onset = incidentOnset(open.anomalies);
     const demand =
       deps.prometheusUrl && deps.demandQuery && Number.isFinite(onset)
         ? await readDemand(deps.prometheusUrl, deps.demandQuery, onset, now, log)

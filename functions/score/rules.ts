@@ -10,8 +10,8 @@ export interface DetectorRule {
   readonly spec: DetectorSpec;
   /**
    * A rise of usage counts only past the request (when the sample has one: a container's own, a
-   * node's the sum of its pods'), or near the limit (NEAR_LIMIT of it: a container whose request is
-   * its limit, Guaranteed QoS, still shows a runaway before it is throttled or OOM-killed). Set on
+   * node's the sum of its pods'), or near the limit (`withinReservation`: a container whose request
+   * is its limit, Guaranteed QoS, still shows a runaway before it is throttled or OOM-killed). Set on
    * the built-in usage deviations: usage within what a pod reserved takes nothing from its
    * neighbours and does not make it an eviction candidate, and a node whose pods use no more than
    * they reserved has no contention, so a pod doubling its CPU under a traffic spike, within its
@@ -20,15 +20,6 @@ export interface DetectorRule {
    */
   readonly overRequestOnly?: boolean;
 }
-
-/** The share of its limit at which usage matters even within the request (see overRequestOnly). */
-export const NEAR_LIMIT = 0.9;
-
-/** Usage within its request and short of its limit (see DetectorRule.overRequestOnly). */
-export const withinReservation = (sample: { value: number; request?: number; limit?: number }) =>
-  sample.request !== undefined &&
-  sample.value <= sample.request &&
-  !(sample.limit !== undefined && sample.value >= NEAR_LIMIT * sample.limit);
 
 export const WEEK_MS = 7 * DAY_MS;
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AnomalyData, Sample, Severity } from '../../shared/contracts/index.js';
 import { parseDuration } from '../../shared/duration/index.js';
+import { withinReservation } from '../../shared/quantity/index.js';
 // store.js, not the store index: the score path needs no ConfigMap client to be bundled.
 import { updateEach, type BaselineStore } from '../../shared/store/store.js';
 import { newState, observe, type MutableObservation, type SeriesState } from './detector.js';
@@ -12,7 +13,6 @@ import {
   forecastTStat,
   paramsFor,
   rulesFor,
-  withinReservation,
   zThresholdFor,
   type DetectorRule,
 } from './rules.js';

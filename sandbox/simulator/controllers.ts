@@ -753,11 +753,14 @@ export function reconcileDaemonSets(
     const pods = c.store.scan('/pods', ns).filter((p) => owned(p, ds) && isActivePod(p));
     const update = syncRevisions(ctx, ds, pods).metadata.labels?.[REVISION_TEMPLATE_HASH] ?? '';
     const onNode = new Set(pods.map(daemonPodNode));
+    const tolerations = [
+      ...(field<object[]>(ds, 'spec.template.spec.tolerations') ?? []),
+      ...DAEMON_TOLERATIONS,
+    ];
     let desired = 0;
     for (const node of nodes) {
-      const template = field<object[]>(ds, 'spec.template.spec.tolerations') ?? [];
       const candidate = podFromTemplate(ds, `${ds.metadata.name}-${node.metadata.name}`, {
-        tolerations: [...template, ...DAEMON_TOLERATIONS],
+        tolerations, // read only: the API server stores a copy of the pod
       });
       candidate.metadata.labels = { ...(candidate.metadata.labels ?? {}), [REVISION_HASH]: update };
       if (!nodeAccepts(candidate, node)) continue;

@@ -49,3 +49,23 @@ export function formatQuantity(resource: string, value: number): string {
     ? `${Math.round(value / 2 ** 20)}Mi`
     : `${Math.round(value * 1000)}m`;
 }
+
+/**
+ * A container (or a node) using at least this share of its limit is at it: throttled, for CPU, or
+ * about to be OOM-killed, for memory.
+ */
+export const NEAR_LIMIT = 0.9;
+
+/**
+ * Usage within what was reserved: at or below the request (there must be one) and short of
+ * NEAR_LIMIT of the limit (a container whose request is its limit, Guaranteed QoS, still runs
+ * into it).
+ */
+export const withinReservation = (usage: {
+  value: number;
+  request?: number | undefined;
+  limit?: number | undefined;
+}): boolean =>
+  usage.request !== undefined &&
+  usage.value <= usage.request &&
+  !(usage.limit !== undefined && usage.value >= NEAR_LIMIT * usage.limit);
