@@ -17,8 +17,10 @@
 // series has shown no new pattern for a while: while a series keeps producing new patterns, its
 // vocabulary is still being learnt and one more says little.
 // Each kind of alert has its own refractory memory, so that one alert is reported per episode
-// without one kind silencing another: a value leaving the range right after the likelihood rose
-// on its way there is still reported.
+// without one kind silencing another: a value leaving the range while the likelihood is raised on
+// its way there is still reported. What was reported is remembered too, whatever its kind: right
+// after a near-certain alert was reported, the next one (a new pattern, the range left) is the same
+// episode and is damped.
 
 /** Tuning of one detector; `sensitivity` comes from the Detector resource. */
 export interface DetectorParams {
@@ -62,6 +64,11 @@ export interface DetectorParams {
   readonly patternWarmup: number;
   /** A new pattern counts only after this many samples without any (0: always). */
   readonly patternQuiet: number;
+  /**
+   * Per-sample decay of the memory of the last near-certain alert reported, of any kind, which
+   * damps the next reports (0: only the sample right after one).
+   */
+  readonly reportedDecay: number;
 }
 
 export const DEFAULT_PARAMS: DetectorParams = {
@@ -86,6 +93,7 @@ export const DEFAULT_PARAMS: DetectorParams = {
   patternStep: 0.75,
   patternWarmup: 400,
   patternQuiet: 360,
+  reportedDecay: 0.9875,
 };
 
 /** Bits per word of `SeriesState.seen`. */
@@ -132,6 +140,8 @@ export interface SeriesState {
   patternAlerted: number;
   /** Memory of the last range novelty in [0, 1]: damps repeats of it (its refractory period). */
   rangeAlerted: number;
+  /** Memory of the last near-certain alert reported (any kind) in [0, 1]: damps every report. */
+  reported: number;
 }
 
 export function newState(): SeriesState {
@@ -158,6 +168,7 @@ export function newState(): SeriesState {
     seen: [],
     patternAlerted: 0,
     rangeAlerted: 0,
+    reported: 0,
   };
 }
 
@@ -466,8 +477,11 @@ export function observe(
 
   // One alert per episode: right after a near-certain alert, repeats are damped (refractory
   // period). A new pattern has its own memory — its quiet spell is its refractory period — and
-  // neither damps nor is damped by the others. A range novelty has its own memory too: it damps
-  // the likelihood that follows (it is a near-certain alert), and only a range novelty damps it.
+  // a range novelty has its own too: it damps the likelihood that follows (it is a near-certain
+  // alert), and the likelihood's memory does not damp it (a likelihood raised for long, reported
+  // once, must not hide the value leaving the range). What was reported is remembered apart, kind
+  // aside: the next report right after a near-certain one is the same episode (on NAB's corpus,
+  // 103 false positives → 85, no window lost; NAB counts every one outside a window).
   const patternScore = newPattern ? 1 : 0;
   state.patternAlerted = novel ? 1 : state.patternAlerted * params.refractoryDecay;
   const rangeAlerted = state.rangeAlerted;
@@ -483,7 +497,18 @@ export function observe(
   const decayed = alerted * params.refractoryDecay;
   state.alerted = decayed > p64 ? decayed : p64;
 
-  result.score = score > patternScore ? score : patternScore;
+  const own = score > patternScore ? score : patternScore;
+  const reported = state.reported;
+  let r64 = own * own; // own^64
+  r64 *= r64;
+  r64 *= r64;
+  r64 *= r64;
+  r64 *= r64;
+  r64 *= r64;
+  const fading = reported * params.reportedDecay;
+  state.reported = fading > r64 ? fading : r64;
+
+  result.score = own * (1 - reported);
   result.likelihood = newPattern ? 1 : likelihood;
   result.z = z;
   result.expected = expected;

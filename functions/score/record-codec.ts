@@ -1,6 +1,6 @@
 // Compact binary form of a SeriesRecord: score reads and writes one per series per batch, so the
 // store's traffic and the (de)serialisation time are the batch's cost. Numbers are float64 (NaN and
-// ±Infinity survive, unlike JSON); names are UTF-8 with a 16-bit length. About 280 bytes for a
+// ±Infinity survive, unlike JSON); names are UTF-8 with a 16-bit length. About 290 bytes for a
 // usage series with one rule (a third of it pattern tables; a forecast adds 281 with its ten recent
 // samples), against ~670 as JSON. An unknown format byte throws (the store then treats the series
 // as new and relearns it).
@@ -12,11 +12,13 @@ import { newForecast, RING_POINTS, type ForecastState } from './forecast.js';
 import type { SeriesRecord } from './score-batch.js';
 
 /**
- * 5 added the range novelty's own alert memory, 4 the forecast's recent samples, 3 the fast
- * forecast fit, 2 pattern novelty; older records still load (their range memory starts at 0, their
- * recent samples, fast fit and pattern tables start empty).
+ * 6 added the memory of the last alert reported, 5 the range novelty's own alert memory, 4 the
+ * forecast's recent samples, 3 the fast forecast fit, 2 pattern novelty; older records still load
+ * (their reported and range memories start at 0, their recent samples, fast fit and pattern tables
+ * start empty).
  */
-const FORMAT = 5;
+const FORMAT = 6;
+const FORMAT_WITHOUT_REPORTED_MEMORY = 5;
 const FORMAT_WITHOUT_RANGE_MEMORY = 4;
 const FORMAT_WITHOUT_RING = 3;
 const FORMAT_WITHOUT_FAST_FIT = 2;
@@ -187,13 +189,14 @@ function writeState(w: ByteWriter, s: SeriesState): void {
   const season = s.season ?? [];
   w.u16(season.length);
   for (const value of season) w.f64(value);
-  at = w.reserve(5 * 8);
+  at = w.reserve(6 * 8);
   v = w.dataView();
   v.setFloat64(at, s.patterns, true);
   v.setFloat64(at + 8, s.prev, true);
   v.setFloat64(at + 16, s.step, true);
   v.setFloat64(at + 24, s.patternAlerted, true);
   v.setFloat64(at + 32, s.rangeAlerted, true);
+  v.setFloat64(at + 40, s.reported, true);
   w.u8(s.move + 1);
   w.u32(s.bands);
   // Trailing empty words are left out (the detector reads missing words as 0).
@@ -235,13 +238,15 @@ function readState(r: Reader, format: number): SeriesState {
     return state;
   }
   const withRange = format > FORMAT_WITHOUT_RANGE_MEMORY;
-  at = r.take(withRange ? 5 * 8 : 4 * 8);
+  const withReported = format > FORMAT_WITHOUT_REPORTED_MEMORY;
+  at = r.take((withReported ? 6 : withRange ? 5 : 4) * 8);
   v = r.dataView();
   state.patterns = v.getFloat64(at, true);
   state.prev = v.getFloat64(at + 8, true);
   state.step = v.getFloat64(at + 16, true);
   state.patternAlerted = v.getFloat64(at + 24, true);
   if (withRange) state.rangeAlerted = v.getFloat64(at + 32, true);
+  if (withReported) state.reported = v.getFloat64(at + 40, true);
   r.need(1 + 4);
   state.move = r.u8Unchecked() - 1;
   state.bands = r.u32Unchecked();

@@ -260,26 +260,55 @@ describe('range novelty', () => {
     expect(run(8, -1_500)).toBeLessThan(1);
   });
 
-  it('reports a range novelty right after a likelihood alert; repeats of it are damped', () => {
+  describe('one report per episode', () => {
     // Quiet around 100, one early spike to 200 (the range is 99–200), then a jump to 150: inside
     // the range, but it makes the likelihood near-certain, which damps the likelihood's repeats.
     const params = { ...DEFAULT_PARAMS, patternBands: [] };
-    const state = newState();
-    let i = 0;
-    const step = (v: number) => observe(state, v, i++ * MIN, params);
-    for (; i < 900;) step(i === 300 ? 200 : 100 + Math.sin(i * 1.7));
-    let peak = 0;
-    for (let k = 0; k < 8; k++) peak = Math.max(peak, step(150).likelihood);
-    expect(peak).toBeGreaterThan(0.99);
-    expect(state.alerted).toBeGreaterThan(0.5);
-    // A value far above everything seen is still reported: the likelihood's memory does not damp it.
-    expect(step(260).score).toBeGreaterThan(0.999);
-    // The next one a few samples later is the same episode: damped by the range's own memory.
-    step(150);
-    step(150);
-    const again = step(280);
-    expect(again.likelihood).toBe(1);
-    expect(again.score).toBeLessThan(0.1);
+    function raised() {
+      const state = newState();
+      let i = 0;
+      const step = (v: number) => observe(state, v, i++ * MIN, params);
+      for (; i < 900;) step(i === 300 ? 200 : 100 + Math.sin(i * 1.7));
+      let peak = 0;
+      for (let k = 0; k < 8; k++) peak = Math.max(peak, step(150).likelihood);
+      expect(peak).toBeGreaterThan(0.99);
+      expect(state.alerted).toBeGreaterThan(0.5);
+      return { state, step };
+    }
+
+    it('reports a range novelty while the likelihood is raised; repeats of it are damped', () => {
+      const { state, step } = raised();
+      // The likelihood's own memory does not damp a value far above everything seen; what was
+      // reported (at most 0.96 here: remembered faintly) barely does.
+      expect(state.reported).toBeLessThan(0.1);
+      expect(step(260).score).toBeGreaterThan(0.9);
+      // The next one a few samples later is the same episode: damped.
+      step(150);
+      step(150);
+      const again = step(280);
+      expect(again.likelihood).toBe(1);
+      expect(again.score).toBeLessThan(0.1);
+      // Back to normal for a long while, then far beyond everything seen: a new episode.
+      for (let k = 0; k < 600; k++) step(100 + Math.sin(k * 1.7));
+      expect(state.reported).toBeLessThan(0.01);
+      expect(step(400).score).toBeGreaterThan(0.99);
+    });
+
+    it('damps an alert of one kind right after a near-certain one of another', () => {
+      // A square wave between 0 and 10: a move never made (top → middle) is reported as certain;
+      // three samples later the value leaves the range (30). Alone, that escape is reported; right
+      // after the new move, it is the same episode.
+      const wave: number[] = Array.from({ length: 640 }, (_, i) => (Math.floor(i / 10) % 2 === 0 ? 0 : 10));
+      const escape = [...wave];
+      escape[618] = 30;
+      const both = [...escape];
+      both[615] = 5;
+      expect(run(escape)[618]?.score).toBeGreaterThan(0.99);
+      const obs = run(both);
+      expect(obs[615]?.score).toBeGreaterThan(0.99);
+      expect(obs[618]?.likelihood).toBe(1);
+      expect(obs[618]?.score).toBeLessThan(0.1);
+    });
   });
 
   describe('pattern novelty', () => {
@@ -293,7 +322,7 @@ describe('range novelty', () => {
     it('scores a move never seen before as certain, once the usual moves are learnt', () => {
       expect(wave[614]).toBe(10);
       const obs = run(odd);
-      expect(obs[615]?.score).toBe(1);
+      expect(obs[615]?.score).toBeGreaterThan(0.99);
       expect(obs[615]?.likelihood).toBe(1);
       // Without pattern novelty the same sample is not certain: this is the pattern tables' doing.
       expect(run(odd, noPatterns)[615]?.score).toBeLessThan(1);
@@ -306,7 +335,7 @@ describe('range novelty', () => {
       const twice = [...odd];
       twice[635] = 5; // the same top → middle drop, 20 samples later
       const obs = run(twice);
-      expect(obs[615]?.score).toBe(1);
+      expect(obs[615]?.score).toBeGreaterThan(0.99);
       expect(obs[635]?.likelihood).toBeLessThan(1);
       expect(obs[635]?.score).toBeLessThan(0.9);
     });
@@ -316,7 +345,7 @@ describe('range novelty', () => {
       early[215] = 5;
       expect(run(early)[215]?.score).toBeLessThan(1);
       const shortWarmup = { ...DEFAULT_PARAMS, patternWarmup: 100, patternQuiet: 100 };
-      expect(run(early, shortWarmup)[215]?.score).toBe(1);
+      expect(run(early, shortWarmup)[215]?.score).toBeGreaterThan(0.99);
     });
 
     it('counts a new move only after a quiet spell without any', () => {
@@ -326,14 +355,18 @@ describe('range novelty', () => {
       expect([second[624], second[625]]).toEqual([0, 0]);
       second[625] = 5;
       const obs = run(second);
-      expect(obs[615]?.score).toBe(1);
+      expect(obs[615]?.score).toBeGreaterThan(0.99);
       expect(obs[625]?.likelihood).toBeLessThan(1);
       expect(obs[625]?.score).toBeLessThan(0.9);
-      expect(run(second, { ...DEFAULT_PARAMS, patternQuiet: 0 })[625]?.score).toBe(1);
+      // Without the quiet spell it counts, though its report is damped: 10 samples after the
+      // first, it is the same episode.
+      const unquiet = run(second, { ...DEFAULT_PARAMS, patternQuiet: 0 })[625];
+      expect(unquiet?.likelihood).toBe(1);
+      expect(unquiet?.score).toBeLessThan(0.2);
       const later = [...odd, ...wave.slice(0, 400)];
       expect([later[1024], later[1025]]).toEqual([0, 0]);
       later[1025] = 5;
-      expect(run(later)[1025]?.score).toBe(1);
+      expect(run(later)[1025]?.score).toBeGreaterThan(0.99);
     });
   });
 

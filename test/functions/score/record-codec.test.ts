@@ -59,6 +59,7 @@ const state = fc.record({
     .map((words) => words.slice(0, words.findLastIndex((w) => w !== 0) + 1)),
   patternAlerted: num,
   rangeAlerted: num,
+  reported: num,
 });
 const forecastState = fc.record({
   w: num,
@@ -210,18 +211,33 @@ describe('series record codec', () => {
       scores.push(observe(state!, 10 + (m % 3), m * 60_000).score);
     expect(Math.max(...scores)).toBeLessThan(0.5);
     // And it is written back in the current format.
-    expect(encode(old)[0]).toBe(5);
+    expect(encode(old)[0]).toBe(6);
   });
 
-  it('loads a format 4 state (before the range memory): every field kept, the range memory at 0', () => {
+  describe('states before the range and reported memories', () => {
     const learnt = newState();
     for (let m = 0; m < 500; m++) observe(learnt, 10 + (m % 3) + (m === 450 ? 30 : 0), m * 60_000);
-    expect(learnt.rangeAlerted).toBeGreaterThan(0);
-    // The current encoding without the range memory's 8 bytes is the format 4 layout.
     const current = encode({ t: 1, d: { none: learnt }, e: {} }).slice();
-    const end = current.length - (1 + 4 + 2 + 4 * learnt.seen.length) - 2 - 1 - 8;
-    const old = Uint8Array.from([4, ...current.subarray(1, end), ...current.subarray(end + 8)]);
-    expect(decode(old)).toEqual({ t: 1, d: { none: { ...learnt, rangeAlerted: 0 } }, e: {} });
+    // From the end: episodes (2), forecast flag (1), pattern words, bands and move, then the
+    // reported memory's 8 bytes after the range memory's 8.
+    const reportedAt = current.length - 2 - 1 - (2 + 4 * learnt.seen.length) - (1 + 4) - 8;
+    const rangeAt = reportedAt - 8;
+
+    it('loads a format 5 state (before the reported memory): every field kept, that memory at 0', () => {
+      expect(learnt.reported).toBeGreaterThan(0);
+      const old = Uint8Array.from([
+        5,
+        ...current.subarray(1, reportedAt),
+        ...current.subarray(reportedAt + 8),
+      ]);
+      expect(decode(old)).toEqual({ t: 1, d: { none: { ...learnt, reported: 0 } }, e: {} });
+    });
+
+    it('loads a format 4 state (before the range memory): every field kept, both memories at 0', () => {
+      expect(learnt.rangeAlerted).toBeGreaterThan(0);
+      const old = Uint8Array.from([4, ...current.subarray(1, rangeAt), ...current.subarray(rangeAt + 16)]);
+      expect(decode(old)).toEqual({ t: 1, d: { none: { ...learnt, rangeAlerted: 0, reported: 0 } }, e: {} });
+    });
   });
 
   it('loads a format 2 forecast (before the fast fit): the slow fit is kept, the fast one fills', () => {
