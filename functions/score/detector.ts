@@ -359,6 +359,22 @@ function fallsTowardZero(state: SeriesState, value: number, params: DetectorPara
   return Math.log1p(value) < low - (Math.log1p(state.max) - low) * params.rangeTolerance;
 }
 
+/**
+ * An alert memory after one more sample: the old memory decayed, or the new level's 64th power
+ * (by squaring) when larger — only a near-certain alert is remembered much (0.99 → 0.53, 0.95 →
+ * 0.04). Small enough that V8 inlines it into observe.
+ */
+function remember(memory: number, level: number, decay: number): number {
+  let p = level * level;
+  p *= p;
+  p *= p;
+  p *= p;
+  p *= p;
+  p *= p;
+  const decayed = memory * decay;
+  return decayed > p ? decayed : p;
+}
+
 /** The first sample: the baseline starts at it, with nothing to score it against. */
 function start(state: SeriesState, value: number, t: number, result: MutableObservation): Observation {
   state.n = 1;
@@ -488,25 +504,11 @@ export function observe(
   state.rangeAlerted = outside ? 1 : rangeAlerted * params.refractoryDecay;
   const alerted = state.alerted;
   const score = outside ? 1 - rangeAlerted : likelihood * (1 - alerted);
-  let p64 = likelihood * likelihood; // likelihood^64 by squaring
-  p64 *= p64;
-  p64 *= p64;
-  p64 *= p64;
-  p64 *= p64;
-  p64 *= p64;
-  const decayed = alerted * params.refractoryDecay;
-  state.alerted = decayed > p64 ? decayed : p64;
+  state.alerted = remember(alerted, likelihood, params.refractoryDecay);
 
   const own = score > patternScore ? score : patternScore;
   const reported = state.reported;
-  let r64 = own * own; // own^64
-  r64 *= r64;
-  r64 *= r64;
-  r64 *= r64;
-  r64 *= r64;
-  r64 *= r64;
-  const fading = reported * params.reportedDecay;
-  state.reported = fading > r64 ? fading : r64;
+  state.reported = remember(reported, own, params.reportedDecay);
 
   result.score = own * (1 - reported);
   result.likelihood = newPattern ? 1 : likelihood;
