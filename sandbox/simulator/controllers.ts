@@ -623,11 +623,15 @@ const updateStrategy = (o: KubeObject): string =>
   field<string>(o, 'spec.updateStrategy.type') ?? 'RollingUpdate';
 
 /**
- * StatefulSet controller (OrderedReady): pods <name>-0..N-1, created one at a time, each after the
- * previous is Running and Ready. A RollingUpdate replaces pods not at the update revision from the
- * highest ordinal down, one at a time, and only while every pod is Ready (partition honoured).
- * As in Kubernetes, a pod of a bad revision that never becomes Ready blocks the StatefulSet for
- * good, even after its template is reverted: it must be deleted ("forced rollback").
+ * StatefulSet controller: pods <name>-0..N-1. With OrderedReady (the default) they are created
+ * one at a time, each after the previous is Running and Ready, and a scale-down removes the pods
+ * past N from the highest ordinal down, one at a time, once every pod below N is Ready — and an
+ * unhealthy pod to remove waits for the unhealthy ones below it (Kubernetes' "monotonic" mode);
+ * with Parallel, all are created and removed at once. A RollingUpdate replaces pods not at the
+ * update revision from the highest ordinal down, one at a time, and only while every pod is Ready
+ * (partition honoured). As in Kubernetes, a pod of a bad revision that never becomes Ready blocks
+ * the StatefulSet for good, even after its template is reverted: it must be deleted ("forced
+ * rollback").
  */
 export function reconcileStatefulSets(ctx: SimContext): void {
   const c = ctx.cluster;
@@ -638,11 +642,12 @@ export function reconcileStatefulSets(ctx: SimContext): void {
     const pods = c.store.scan('/pods', ns).filter((p) => owned(p, sts) && isActivePod(p));
     const update = syncRevisions(ctx, sts, pods).metadata.name;
     const byName = new Map(pods.map((p) => [p.metadata.name, p]));
+    const ordered = field<string>(sts, 'spec.podManagementPolicy') !== 'Parallel';
     let blocked = false;
-    for (let i = 0; i < want && !blocked; i++) {
+    for (let i = 0; i < want && !(ordered && blocked); i++) {
       const name = `${sts.metadata.name}-${i}`;
       const existing = byName.get(name);
-      blocked = !existing || !podIsReady(existing);
+      blocked ||= !existing || !podIsReady(existing);
       if (!existing) {
         const pod = podFromTemplate(sts, name, { hostname: name });
         pod.metadata.labels = {
@@ -653,10 +658,7 @@ export function reconcileStatefulSets(ctx: SimContext): void {
         createOwnedPod(ctx, sts, pod, 'statefulset-controller');
       }
     }
-    for (const p of pods) {
-      const ordinal = Number(p.metadata.name.slice(sts.metadata.name.length + 1));
-      if (ordinal >= want) c.delete(podType, ns, p.metadata.name);
-    }
+    if (!(ordered && blocked)) scaleDownStatefulSet(ctx, sts, pods, want, ordered);
     const partition = field<number>(sts, 'spec.updateStrategy.rollingUpdate.partition') ?? 0;
     if (!blocked && updateStrategy(sts) === 'RollingUpdate')
       for (let i = want - 1; i >= partition; i--) {
@@ -688,6 +690,31 @@ export function reconcileStatefulSets(ctx: SimContext): void {
       updateRevision: update,
       observedGeneration: sts.metadata.generation,
     });
+  }
+}
+
+/** The pods past `want`, highest ordinal first: all at once (Parallel) or one per sync (OrderedReady). */
+function scaleDownStatefulSet(
+  ctx: SimContext,
+  sts: KubeObject,
+  pods: readonly KubeObject[],
+  want: number,
+  ordered: boolean,
+): void {
+  const ordinal = (p: KubeObject) => Number(p.metadata.name.slice(sts.metadata.name.length + 1));
+  const condemned = pods.filter((p) => ordinal(p) >= want).sort((a, b) => ordinal(b) - ordinal(a));
+  const firstUnhealthy = condemned.findLast((p) => !podIsReady(p));
+  for (const pod of condemned) {
+    if (ordered && !podIsReady(pod) && pod !== firstUnhealthy) return;
+    ctx.cluster.delete(ctx.cluster.kind('v1', 'Pod'), pod.metadata.namespace ?? 'default', pod.metadata.name);
+    ctx.events.record(
+      sts,
+      'Normal',
+      'SuccessfulDelete',
+      `delete Pod ${pod.metadata.name} in StatefulSet ${sts.metadata.name} successful`,
+      'statefulset-controller',
+    );
+    if (ordered) return;
   }
 }
 

@@ -162,6 +162,52 @@ truth: { faultClass: benign, actionWanted: false }
     expect(ds?.['status']).toMatchObject({ desiredNumberScheduled: 3, numberReady: 3 });
   });
 
+  it('scales a StatefulSet down from the highest ordinal, one pod at a time unless its pods are Parallel', () => {
+    const run = (policy: string) => {
+      const sim = new Simulator(
+        parseScenario(`
+name: sts-down
+description: a StatefulSet of four scaled to one
+cluster:
+  nodePools:
+    - { prefix: node, count: 2 }
+workloads:
+  - { name: db, namespace: data, kind: StatefulSet, replicas: 4, requests: { cpu: 100m, memory: 64Mi } }
+truth: { faultClass: benign, actionWanted: false }
+`),
+      );
+      sim.runToEnd(5 * 60_000);
+      const type = sim.cluster.kind('apps/v1', 'StatefulSet');
+      const sts = structuredClone(sim.cluster.get(type, 'data', 'db'));
+      (sts['spec'] as Record<string, unknown>)['replicas'] = 1;
+      (sts['spec'] as Record<string, unknown>)['podManagementPolicy'] = policy;
+      sim.cluster.update(type, sts);
+      const after: string[][] = [];
+      for (let i = 0; i < 4; i++) {
+        sim.step();
+        after.push(
+          sim.cluster.store
+            .list('/pods', 'data')
+            .map((p) => p.metadata.name)
+            .sort(),
+        );
+      }
+      const deletes = sim.cluster.store
+        .list('/events', 'data')
+        .filter((e) => e['reason'] === 'SuccessfulDelete')
+        .map((e) => String(e['message']));
+      return { after, deletes };
+    };
+    const ordered = run('OrderedReady');
+    expect(ordered.after).toEqual([['db-0', 'db-1', 'db-2'], ['db-0', 'db-1'], ['db-0'], ['db-0']]);
+    expect(ordered.deletes).toEqual([
+      'delete Pod db-3 in StatefulSet db successful',
+      'delete Pod db-2 in StatefulSet db successful',
+      'delete Pod db-1 in StatefulSet db successful',
+    ]);
+    expect(run('Parallel').after[0]).toEqual(['db-0']);
+  });
+
   it('pins DaemonSet pods to their nodes and lets the scheduler place them: requests too large stay Pending', () => {
     const run = (agentCpu: string) => {
       const sim = new Simulator(
