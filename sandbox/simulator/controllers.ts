@@ -658,9 +658,10 @@ export function reconcileStatefulSets(ctx: SimContext): void {
         createOwnedPod(ctx, sts, pod, 'statefulset-controller');
       }
     }
-    if (!(ordered && blocked)) scaleDownStatefulSet(ctx, sts, pods, want, ordered);
+    // With OrderedReady, a sync that removed a pod does nothing else (as Kubernetes' does).
+    const removed = !(ordered && blocked) && scaleDownStatefulSet(ctx, sts, pods, want, ordered);
     const partition = field<number>(sts, 'spec.updateStrategy.rollingUpdate.partition') ?? 0;
-    if (!blocked && updateStrategy(sts) === 'RollingUpdate')
+    if (!blocked && !(ordered && removed) && updateStrategy(sts) === 'RollingUpdate')
       for (let i = want - 1; i >= partition; i--) {
         const pod = byName.get(`${sts.metadata.name}-${i}`);
         if (!pod || pod.metadata.labels?.[REVISION_HASH] === update) continue;
@@ -693,19 +694,22 @@ export function reconcileStatefulSets(ctx: SimContext): void {
   }
 }
 
-/** The pods past `want`, highest ordinal first: all at once (Parallel) or one per sync (OrderedReady). */
+/**
+ * Remove the pods past `want`, highest ordinal first: all at once (Parallel) or one per sync
+ * (OrderedReady). Whether any was removed.
+ */
 function scaleDownStatefulSet(
   ctx: SimContext,
   sts: KubeObject,
   pods: readonly KubeObject[],
   want: number,
   ordered: boolean,
-): void {
+): boolean {
   const ordinal = (p: KubeObject) => Number(p.metadata.name.slice(sts.metadata.name.length + 1));
   const condemned = pods.filter((p) => ordinal(p) >= want).sort((a, b) => ordinal(b) - ordinal(a));
   const firstUnhealthy = condemned.findLast((p) => !podIsReady(p));
   for (const pod of condemned) {
-    if (ordered && !podIsReady(pod) && pod !== firstUnhealthy) return;
+    if (ordered && !podIsReady(pod) && pod !== firstUnhealthy) return false;
     ctx.cluster.delete(ctx.cluster.kind('v1', 'Pod'), pod.metadata.namespace ?? 'default', pod.metadata.name);
     ctx.events.record(
       sts,
@@ -714,8 +718,9 @@ function scaleDownStatefulSet(
       `delete Pod ${pod.metadata.name} in StatefulSet ${sts.metadata.name} successful`,
       'statefulset-controller',
     );
-    if (ordered) return;
+    if (ordered) return true;
   }
+  return condemned.length > 0;
 }
 
 /** What the DaemonSet controller adds to its pods: they run through node trouble and on cordoned nodes. */

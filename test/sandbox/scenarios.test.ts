@@ -163,7 +163,7 @@ truth: { faultClass: benign, actionWanted: false }
   });
 
   it('scales a StatefulSet down from the highest ordinal, one pod at a time unless its pods are Parallel', () => {
-    const run = (policy: string) => {
+    const run = (policy: string, image?: string) => {
       const sim = new Simulator(
         parseScenario(`
 name: sts-down
@@ -181,6 +181,9 @@ truth: { faultClass: benign, actionWanted: false }
       const sts = structuredClone(sim.cluster.get(type, 'data', 'db'));
       (sts['spec'] as Record<string, unknown>)['replicas'] = 1;
       (sts['spec'] as Record<string, unknown>)['podManagementPolicy'] = policy;
+      const container = (sts['spec'] as { template: { spec: { containers: { image: string }[] } } }).template
+        .spec.containers[0];
+      if (image && container) container.image = image;
       sim.cluster.update(type, sts);
       const after: string[][] = [];
       for (let i = 0; i < 4; i++) {
@@ -206,6 +209,11 @@ truth: { faultClass: benign, actionWanted: false }
       'delete Pod db-1 in StatefulSet db successful',
     ]);
     expect(run('Parallel').after[0]).toEqual(['db-0']);
+    // Scaled down and given a new image at once: the pods go first, then db-0 is replaced (a sync
+    // that removed a pod does nothing else).
+    const both = run('OrderedReady', 'shop/db:2');
+    expect(both.after.slice(0, 3)).toEqual(ordered.after.slice(0, 3));
+    expect(both.after[3]).toEqual([]);
   });
 
   it('pins DaemonSet pods to their nodes and lets the scheduler place them: requests too large stay Pending', () => {
