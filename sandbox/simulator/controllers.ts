@@ -635,7 +635,6 @@ const updateStrategy = (o: KubeObject): string =>
  */
 export function reconcileStatefulSets(ctx: SimContext): void {
   const c = ctx.cluster;
-  const podType = c.kind('v1', 'Pod');
   for (const sts of c.store.scan('apps/statefulsets')) {
     const ns = sts.metadata.namespace ?? 'default';
     const want = field<number>(sts, 'spec.replicas') ?? 1;
@@ -665,14 +664,7 @@ export function reconcileStatefulSets(ctx: SimContext): void {
       for (let i = want - 1; i >= partition; i--) {
         const pod = byName.get(`${sts.metadata.name}-${i}`);
         if (!pod || pod.metadata.labels?.[REVISION_HASH] === update) continue;
-        c.delete(podType, ns, pod.metadata.name);
-        ctx.events.record(
-          sts,
-          'Normal',
-          'SuccessfulDelete',
-          `delete Pod ${pod.metadata.name} in StatefulSet ${sts.metadata.name} successful`,
-          'statefulset-controller',
-        );
+        deleteStatefulSetPod(ctx, sts, pod);
         break;
       }
     const now = c.store.scan('/pods', ns).filter((p) => owned(p, sts) && isActivePod(p));
@@ -710,17 +702,22 @@ function scaleDownStatefulSet(
   const firstUnhealthy = condemned.findLast((p) => !podIsReady(p));
   for (const pod of condemned) {
     if (ordered && !podIsReady(pod) && pod !== firstUnhealthy) return false;
-    ctx.cluster.delete(ctx.cluster.kind('v1', 'Pod'), pod.metadata.namespace ?? 'default', pod.metadata.name);
-    ctx.events.record(
-      sts,
-      'Normal',
-      'SuccessfulDelete',
-      `delete Pod ${pod.metadata.name} in StatefulSet ${sts.metadata.name} successful`,
-      'statefulset-controller',
-    );
+    deleteStatefulSetPod(ctx, sts, pod);
     if (ordered) return true;
   }
   return condemned.length > 0;
+}
+
+/** A StatefulSet's pod deleted by its controller, with the Event Kubernetes records for it. */
+function deleteStatefulSetPod(ctx: SimContext, sts: KubeObject, pod: KubeObject): void {
+  ctx.cluster.delete(ctx.cluster.kind('v1', 'Pod'), pod.metadata.namespace ?? 'default', pod.metadata.name);
+  ctx.events.record(
+    sts,
+    'Normal',
+    'SuccessfulDelete',
+    `delete Pod ${pod.metadata.name} in StatefulSet ${sts.metadata.name} successful`,
+    'statefulset-controller',
+  );
 }
 
 /** What the DaemonSet controller adds to its pods: they run through node trouble and on cordoned nodes. */
