@@ -112,9 +112,6 @@ function cpuWithinRequests(own: readonly AnomalyData[], bounds: CpuBounds): bool
   );
 }
 
-/** A container using at least this share of its CPU limit is being throttled. */
-export const SATURATED_SHARE = NEAR_LIMIT;
-
 /** CPU use per container, by "namespace/pod/container", from the PodMetrics in the snapshot. */
 function cpuUsage(snapshot: ClusterSnapshot): Map<string, string> {
   const usage = new Map<string, string>();
@@ -127,7 +124,7 @@ function cpuUsage(snapshot: ClusterSnapshot): Map<string, string> {
 }
 
 /**
- * The root workload's containers that use at least SATURATED_SHARE of their CPU limit now, as
+ * The root workload's containers that use at least NEAR_LIMIT of their CPU limit now (throttled), as
  * "pod/container 480m of 500m"; undefined when there are no usage figures for its pods.
  */
 export function cpuSaturation(
@@ -148,7 +145,7 @@ export function cpuSaturation(
       if (used === undefined) continue;
       measured = true;
       const limit = c.resources?.limits?.['cpu'];
-      if ((parseQuantity(used) ?? 0) >= SATURATED_SHARE * (parseQuantity(limit) || Infinity))
+      if ((parseQuantity(used) ?? 0) >= NEAR_LIMIT * (parseQuantity(limit) || Infinity))
         saturated.push(`${name}/${c.name ?? ''} ${used} of ${limit ?? ''}`);
     }
   }

@@ -4,7 +4,7 @@
 // the cluster's current usage instead, for a neighbour whose CPU has no baseline yet to deviate
 // from (it began soon after kurative started watching, or its pod is new).
 import type { AnomalyData } from '../../shared/contracts/index.js';
-import { parseQuantity } from '../../shared/quantity/index.js';
+import { NEAR_LIMIT, parseQuantity } from '../../shared/quantity/index.js';
 import type { RankedCause } from './rank.js';
 import {
   cpuLimitedContainers,
@@ -15,8 +15,6 @@ import {
   type Topology,
 } from './topology.js';
 
-/** A node whose pods use at least this share of its allocatable CPU is saturated. */
-export const NODE_SATURATED_SHARE = 0.9;
 /** A pod taking at least this share of a saturated node's allocatable CPU starves the others. */
 export const NEIGHBOUR_SHARE = 0.5;
 
@@ -111,9 +109,10 @@ export function starvingNeighbour(
     const hog = node.pods.filter((p) => !p.limited).sort((a, b) => b.cores - a.cores)[0];
     if (!hog) continue;
     const usage = `${hog.cores.toPrecision(2)} of ${name}'s ${allocatable ?? ''} allocatable cores`;
-    // A neighbour of the incident: another implicated workload has a pod on this saturated node.
+    // A neighbour of the incident: another implicated workload has a pod on this node, saturated
+    // (its pods use NEAR_LIMIT of its allocatable CPU).
     const starves =
-      node.used >= NODE_SATURATED_SHARE * capacity &&
+      node.used >= NEAR_LIMIT * capacity &&
       hog.cores >= NEIGHBOUR_SHARE * capacity &&
       node.pods.some((p) => p.key !== hog.key && implicated.has(p.key));
     if (starves)
