@@ -207,11 +207,20 @@ function writeState(w: ByteWriter, s: SeriesState): void {
   for (let i = 0; i < words; i++) w.i32(seen[i] as number);
 }
 
+/**
+ * States handed back after their record was encoded (`recycleSeriesRecord`), reused by the next
+ * decode: a batch decodes 50 000 states, and a new one is ~475 bytes of garbage (the object, a heap
+ * number per double field, the pattern words) where a reused one is none. Every field is written
+ * by readState, the ones an older format lacks with newState's values.
+ */
+const freeStates: SeriesState[] = [];
+const FREE_STATES = 64;
+
 function readState(r: Reader, format: number): SeriesState {
   let at = r.take(13 * 8);
   let v = r.dataView();
-  // The shape newState gives (one hidden class for every state), then the stored fields.
-  const state = newState();
+  // A recycled state, or the shape newState gives (one hidden class for every state).
+  const state = freeStates.pop() ?? newState();
   state.n = v.getFloat64(at, true);
   state.t = v.getFloat64(at + 8, true);
   state.level = v.getFloat64(at + 16, true);
@@ -228,13 +237,24 @@ function readState(r: Reader, format: number): SeriesState {
   const bins = r.u16();
   if (bins > 0) {
     r.need(bins * 8);
-    const season = new Array<number>(bins);
+    const season = state.season?.length === bins ? state.season : new Array<number>(bins);
     for (let i = 0; i < bins; i++) season[i] = r.f64Unchecked();
     state.season = season;
-  }
+  } else state.season = undefined;
+  // A recycled state's words are overwritten and the rest zeroed (missing words read as 0): setting
+  // its length to 0 would hand the array's storage back and grow it again word by word.
+  const seen = state.seen;
   if (format === FORMAT_WITHOUT_PATTERNS) {
+    seen.fill(0);
     // The pattern tables start learning now (their own warm-up), from the baseline's level.
+    state.patterns = 0;
     state.prev = state.level;
+    state.step = 0;
+    state.patternAlerted = 0;
+    state.rangeAlerted = 0;
+    state.reported = 0;
+    state.move = 0;
+    state.bands = 0;
     return state;
   }
   const withRange = format > FORMAT_WITHOUT_RANGE_MEMORY;
@@ -245,15 +265,17 @@ function readState(r: Reader, format: number): SeriesState {
   state.prev = v.getFloat64(at + 8, true);
   state.step = v.getFloat64(at + 16, true);
   state.patternAlerted = v.getFloat64(at + 24, true);
-  if (withRange) state.rangeAlerted = v.getFloat64(at + 32, true);
-  if (withReported) state.reported = v.getFloat64(at + 40, true);
+  state.rangeAlerted = withRange ? v.getFloat64(at + 32, true) : 0;
+  state.reported = withReported ? v.getFloat64(at + 40, true) : 0;
   r.need(1 + 4);
   state.move = r.u8Unchecked() - 1;
   state.bands = r.u32Unchecked();
   const words = r.u16();
   r.need(words * 4);
-  const seen = state.seen;
-  for (let i = 0; i < words; i++) seen.push(r.i32Unchecked());
+  const kept = Math.min(words, seen.length);
+  for (let i = 0; i < kept; i++) seen[i] = r.i32Unchecked();
+  for (let i = kept; i < words; i++) seen.push(r.i32Unchecked());
+  for (let i = words; i < seen.length; i++) seen[i] = 0;
   return state;
 }
 
@@ -319,8 +341,17 @@ function writeEpisode(w: ByteWriter, e: EpisodeState): void {
   w.f64(e.lastEmit);
 }
 
+/** Episodes handed back with their record, as states are. */
+const freeEpisodes: EpisodeState[] = [];
+
 function readEpisode(r: Reader): EpisodeState {
-  return { aboveSince: r.f64(), onset: r.f64(), lastEmit: r.f64() };
+  r.need(3 * 8);
+  const episode = freeEpisodes.pop();
+  if (!episode) return { aboveSince: r.f64Unchecked(), onset: r.f64Unchecked(), lastEmit: r.f64Unchecked() };
+  episode.aboveSince = r.f64Unchecked();
+  episode.onset = r.f64Unchecked();
+  episode.lastEmit = r.f64Unchecked();
+  return episode;
 }
 
 /** One writer per process, reused: encode's result is a view, valid until the next encode. */
@@ -376,6 +407,17 @@ function decode(bytes: Uint8Array): SeriesRecord {
   }
   r.end();
   return record;
+}
+
+/**
+ * Hand a record's states back for the next decode to reuse, once the record is encoded and nothing
+ * holds it (score's batch: the store writes the bytes, the anomalies copy what they report).
+ */
+export function recycleSeriesRecord(record: SeriesRecord): void {
+  for (const name in record.d)
+    if (freeStates.length < FREE_STATES) freeStates.push(record.d[name] as SeriesState);
+  for (const name in record.e)
+    if (freeEpisodes.length < FREE_STATES) freeEpisodes.push(record.e[name] as EpisodeState);
 }
 
 /** The store codec for series records. */

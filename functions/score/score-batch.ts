@@ -6,7 +6,7 @@ import { withinReservation } from '../../shared/quantity/index.js';
 import { updateEach, type BaselineStore } from '../../shared/store/store.js';
 import { newState, observe, type MutableObservation, type SeriesState } from './detector.js';
 import { newEpisode, stepEpisode, type EpisodeState } from './episode.js';
-import { SERIES_RECORD_CODEC } from './record-codec.js';
+import { recycleSeriesRecord, SERIES_RECORD_CODEC } from './record-codec.js';
 import { forecast, newForecast, updateForecast, type ForecastState } from './forecast.js';
 import {
   episodeRuleFor,
@@ -123,7 +123,8 @@ export async function scoreStored(
       scored?.(key, result);
       return result.record;
     },
-    { codec: SERIES_RECORD_CODEC },
+    // Nothing keeps a record once it is encoded (`scored` sees it during the call only).
+    { codec: SERIES_RECORD_CODEC, recycle: recycleSeriesRecord },
   );
 }
 

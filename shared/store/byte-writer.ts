@@ -82,6 +82,11 @@ export class ByteWriter {
     this.at = start + 2 + length;
   }
 
+  /** Bytes written since the last reset. */
+  get length(): number {
+    return this.at;
+  }
+
   /** What was written since the last reset: a view, valid until the writer is reset or grows. */
   written(): Uint8Array {
     return this.buf.subarray(0, this.at);

@@ -30,6 +30,17 @@ export function readable<T>(decode: () => T): T {
   }
 }
 
+/**
+ * Bytes as they are: what `updateEach` loads and commits through, decoding each value just before it
+ * is computed on and encoding it right after (so a batch's decoded values die young). Decode gives
+ * a view of the store's bytes; encode gives the bytes it was given (stores copy what they keep).
+ */
+export const BYTES_CODEC: Codec<Uint8Array> = {
+  name: 'bytes',
+  encode: (value) => value,
+  decode: (bytes) => bytes,
+};
+
 /** The default codec, typed for a caller's value. */
 export function jsonCodec<T>(): Codec<T> {
   return JSON_CODEC as Codec<T>;

@@ -126,6 +126,16 @@ export class RedisStore implements BaselineStore {
     });
   }
 
+  /**
+   * Callers check `connected` first and await this only when it is false: an `await` of an already
+   * connected store still defers the command to the next microtask, and `updateEach` loads the next
+   * chunk before it computes this one, so a deferred MGET went out only after the computing — Redis
+   * then sat idle behind it (measured: the 50 000-series batch ~10 % slower).
+   */
+  private get connected(): boolean {
+    return this.redis.status === 'ready';
+  }
+
   private async ready(): Promise<void> {
     if (this.redis.status === 'wait') await this.redis.connect();
     if (this.redis.status !== 'ready') {
@@ -150,7 +160,7 @@ export class RedisStore implements BaselineStore {
     if (keys.length === 0) return out;
     let raw: (Buffer | null)[];
     try {
-      await this.ready();
+      if (!this.connected) await this.ready();
       raw = await this.redis.mgetBuffer(keys.map((k) => this.prefix + k));
     } catch (cause) {
       throw new StoreError(`redis load failed: ${(cause as Error).message}`, { cause });
@@ -195,7 +205,7 @@ export class RedisStore implements BaselineStore {
     }
     let results: [Error | null, unknown][] | null;
     try {
-      await this.ready();
+      if (!this.connected) await this.ready();
       results = await pipeline.exec();
     } catch (cause) {
       throw new StoreError(`redis commit failed: ${(cause as Error).message}`, { cause });
@@ -212,7 +222,7 @@ export class RedisStore implements BaselineStore {
   async remove(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
     try {
-      await this.ready();
+      if (!this.connected) await this.ready();
       for (let i = 0; i < keys.length; i += CHUNK)
         await this.redis.del(keys.slice(i, i + CHUNK).map((k) => this.prefix + k));
     } catch (cause) {

@@ -1,4 +1,5 @@
-import { jsonCodec, type Codec } from './codec.js';
+import { ByteWriter } from './byte-writer.js';
+import { BYTES_CODEC, JSON_CODEC, jsonCodec, readable, type Codec } from './codec.js';
 
 /** A stored value with the version that a compare-and-set must match. */
 export interface Versioned<T> {
@@ -50,6 +51,12 @@ export interface UpdateOptions<T> {
    * large the batch, and the client's work overlaps the store's.
    */
   readonly chunkSize?: number;
+  /**
+   * Handed each value once it is encoded, for the codec to reuse its parts in the next decode: only
+   * for a `compute` that keeps nothing of the values it returns (not `updateMany`). Binary codecs
+   * only: values go through JSON at commit time.
+   */
+  readonly recycle?: (value: T) => void;
 }
 
 /**
@@ -82,30 +89,89 @@ export async function updateEach<T>(
   const codec = options.codec ?? jsonCodec<T>();
   const maxAttempts = options.maxAttempts ?? 8;
   const size = Math.max(1, options.chunkSize ?? DEFAULT_CHUNK);
+  // JSON values go to the store as values (the ConfigMap store keeps them readable with kubectl);
+  // a binary codec's go as bytes, decoded just before `compute` and encoded right after it.
+  const chunkWrites =
+    codec === JSON_CODEC
+      ? valueWrites(compute)
+      : encodedWrites(codec, compute, options.recycle ?? (() => undefined));
+  const storeCodec = (codec === JSON_CODEC ? codec : BYTES_CODEC) as Codec<unknown>;
   let pending = [...new Set(keys)];
   for (let attempt = 0; attempt < maxAttempts && pending.length > 0; attempt++) {
     const chunks: string[][] = [];
     for (let i = 0; i < pending.length; i += size) chunks.push(pending.slice(i, i + size));
     const conflicts: string[] = [];
-    let loading = held(store.load(chunks[0] ?? [], codec));
+    let loading = held(store.load(chunks[0] ?? [], storeCodec));
     let committing: Promise<() => string[]> | undefined;
     for (let c = 0; c < chunks.length; c++) {
       const current = (await loading)();
       const next = chunks[c + 1];
-      if (next) loading = held(store.load(next, codec));
-      const writes = (chunks[c] ?? []).map((key) => {
-        const found = current.get(key);
-        return { key, expected: found?.version ?? 0, value: compute(key, found?.value) };
-      });
+      if (next) loading = held(store.load(next, storeCodec));
+      const writes = chunkWrites(chunks[c] ?? [], current);
       current.clear();
       if (committing) conflicts.push(...(await committing)());
-      committing = held(store.commit(writes, codec));
+      committing = held(store.commit(writes, storeCodec));
     }
     if (committing) conflicts.push(...(await committing)());
     pending = conflicts;
   }
   if (pending.length > 0)
     throw new StoreError(`gave up after ${maxAttempts} attempts on ${pending.length} contended keys`);
+}
+
+/** A chunk's writes from its loaded entries (absent keys are new). */
+type ChunkWrites = (
+  keys: readonly string[],
+  loaded: ReadonlyMap<string, Versioned<unknown>>,
+) => CasWrite<unknown>[];
+
+function valueWrites<T>(compute: (key: string, current: T | undefined) => T): ChunkWrites {
+  return (keys, loaded) =>
+    keys.map((key) => {
+      const found = loaded.get(key) as Versioned<T> | undefined;
+      return { key, expected: found?.version ?? 0, value: compute(key, found?.value) };
+    });
+}
+
+/**
+ * Each value decoded from the loaded bytes just before `compute` and encoded right after it, into
+ * one buffer for the chunk (the store copies from it when it commits): decoded values live for one
+ * key, not for a chunk, and can be recycled.
+ */
+function encodedWrites<T>(
+  codec: Codec<T>,
+  compute: (key: string, current: T | undefined) => T,
+  recycle: (value: T) => void,
+): ChunkWrites {
+  // Two buffers, taking turns: a chunk's writes are committed while the next chunk is computed, and
+  // updateEach awaits that commit before it commits the next, so the chunk after reuses the buffer.
+  const buffers = [new ByteWriter(64 * 1024), new ByteWriter(64 * 1024)];
+  let turn = 0;
+  return (keys, loaded) => {
+    turn ^= 1;
+    const out = (buffers[turn] as ByteWriter).reset();
+    const ends = new Int32Array(keys.length);
+    const versions = new Float64Array(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      const found = loaded.get(key);
+      const bytes = found?.value as Uint8Array | undefined;
+      versions[i] = found?.version ?? 0;
+      const value = compute(key, bytes === undefined ? undefined : readable(() => codec.decode(bytes)));
+      out.bytes(codec.encode(value));
+      recycle(value);
+      ends[i] = out.length;
+    }
+    // Views once the chunk is written (the buffer may have grown on the way).
+    const buffer = out.written();
+    let start = 0;
+    return keys.map((key, i) => {
+      const end = ends[i] as number;
+      const value = new Uint8Array(buffer.buffer, buffer.byteOffset + start, end - start);
+      start = end;
+      return { key, expected: versions[i] as number, value };
+    });
+  };
 }
 
 /** `updateEach`, returning the values written (for a few keys: the whole map is kept). */

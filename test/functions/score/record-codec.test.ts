@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { Sample } from '../../../shared/contracts/index.js';
-import { SERIES_RECORD_CODEC } from '../../../functions/score/record-codec.js';
+import { recycleSeriesRecord, SERIES_RECORD_CODEC } from '../../../functions/score/record-codec.js';
 import { scoreSeries, seriesKey, type SeriesRecord } from '../../../functions/score/score-batch.js';
 import { DetectorSpec } from '../../../shared/contracts/index.js';
 import { ByteWriter } from '../../../shared/store/byte-writer.js';
-import { DEFAULT_PARAMS, newState, observe } from '../../../functions/score/detector.js';
+import { DEFAULT_PARAMS, newState, observe, type SeriesState } from '../../../functions/score/detector.js';
 import { forecast, newForecast, updateForecast } from '../../../functions/score/forecast.js';
 
 const encode = (r: SeriesRecord) => SERIES_RECORD_CODEC.encode(r);
@@ -30,6 +30,51 @@ function oldForecastRecord(
   for (const k of fields) w.f64(learnt[k]);
   w.u16(0); // no episodes
   return { learnt, bytes: w.written().slice() };
+}
+
+/** The state fields of a format 1 record, in order. */
+const FORMAT_1_FIELDS = [
+  'n',
+  't',
+  'level',
+  'trend',
+  'spread',
+  'zShort',
+  'zSlow',
+  'zMean',
+  'zVar',
+  'run',
+  'alerted',
+  'min',
+  'max',
+] as const;
+
+const pick = <T extends object, K extends keyof T>(o: T, keys: readonly K[]) =>
+  Object.fromEntries(keys.map((k) => [k, o[k]])) as Pick<T, K>;
+
+/**
+ * The record with trailing empty pattern words cut: missing words read as 0, and a recycled state's
+ * words are zero-padded to its earlier length where a new one's stop at the last word stored.
+ */
+const wordsCut = (r: SeriesRecord): SeriesRecord => ({
+  ...r,
+  d: Object.fromEntries(
+    Object.entries(r.d).map(([name, st]) => [
+      name,
+      { ...st, seen: st.seen.slice(0, st.seen.findLastIndex((w) => w !== 0) + 1) },
+    ]),
+  ),
+});
+
+/** A state with every field set to what no decode produces, to be recycled. */
+function poisoned(): SeriesState {
+  const s = newState();
+  for (const k of Object.keys(s) as (keyof SeriesState)[])
+    if (typeof s[k] === 'number') (s as unknown as Record<string, number>)[k] = 12345;
+  s.move = 1;
+  s.season = [7, 7, 7];
+  s.seen = new Array<number>(40).fill(-1);
+  return s;
 }
 
 const num = fc.double({ noDefaultInfinity: false, noNaN: false });
@@ -95,6 +140,19 @@ describe('series record codec', () => {
     fc.assert(
       fc.property(record, (r) => {
         expect(roundTrip(r)).toEqual(r);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('decodes into recycled states and episodes exactly as into new ones (pattern words past the record read as 0)', () => {
+    fc.assert(
+      fc.property(record, record, (before, after) => {
+        const fresh = roundTrip(after);
+        // The states and episodes of another record are recycled, then this one is decoded.
+        recycleSeriesRecord(roundTrip(before));
+        const reused = roundTrip(after);
+        expect(wordsCut(reused)).toEqual(wordsCut(fresh));
       }),
       { numRuns: 300 },
     );
@@ -193,18 +251,23 @@ describe('series record codec', () => {
     const name = Buffer.from('none');
     w.u16(name.length);
     w.bytes(name);
-    for (const k of ['n', 't', 'level', 'trend', 'spread', 'zShort', 'zSlow', 'zMean', 'zVar'] as const)
-      w.f64(learnt[k]);
-    for (const k of ['run', 'alerted', 'min', 'max'] as const) w.f64(learnt[k]);
+    for (const k of FORMAT_1_FIELDS) w.f64(learnt[k]);
     w.u16(0); // no season
     w.u8(0); // no forecast
     w.u16(0); // no episodes
+    // Decoded into a recycled state whose every field is set: the fields format 1 lacks are reset.
+    recycleSeriesRecord({ t: 0, d: { x: poisoned() }, e: {} });
     const old = decode(w.written().slice());
     const state = old.d['none'];
     expect(state?.n).toBe(learnt.n);
     expect(state?.level).toBe(learnt.level);
     expect(state?.patterns).toBe(0);
-    expect(state?.seen).toEqual([]);
+    expect(state?.seen.every((word) => word === 0)).toBe(true);
+    expect({ ...state, seen: [] }).toEqual({
+      ...newState(),
+      ...pick(learnt, FORMAT_1_FIELDS),
+      prev: learnt.level,
+    });
     // Its pattern tables start empty: nothing may count as new until they have learnt.
     const scores: number[] = [];
     for (let m = 2000; m < 2000 + DEFAULT_PARAMS.patternWarmup; m++)
@@ -231,12 +294,20 @@ describe('series record codec', () => {
         ...current.subarray(reportedAt + 8),
       ]);
       expect(decode(old)).toEqual({ t: 1, d: { none: { ...learnt, reported: 0 } }, e: {} });
+      recycleSeriesRecord({ t: 0, d: { x: poisoned() }, e: {} });
+      expect(wordsCut(decode(old))).toEqual({ t: 1, d: { none: { ...learnt, reported: 0 } }, e: {} });
     });
 
     it('loads a format 4 state (before the range memory): every field kept, both memories at 0', () => {
       expect(learnt.rangeAlerted).toBeGreaterThan(0);
       const old = Uint8Array.from([4, ...current.subarray(1, rangeAt), ...current.subarray(rangeAt + 16)]);
       expect(decode(old)).toEqual({ t: 1, d: { none: { ...learnt, rangeAlerted: 0, reported: 0 } }, e: {} });
+      recycleSeriesRecord({ t: 0, d: { x: poisoned() }, e: {} });
+      expect(wordsCut(decode(old))).toEqual({
+        t: 1,
+        d: { none: { ...learnt, rangeAlerted: 0, reported: 0 } },
+        e: {},
+      });
     });
   });
 
