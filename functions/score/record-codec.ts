@@ -358,7 +358,11 @@ function readEpisode(r: Reader): EpisodeState {
 const scratch = new ByteWriter(4096);
 
 function encode(record: SeriesRecord): Uint8Array {
-  const w = scratch.reset();
+  encodeInto(record, scratch.reset());
+  return scratch.written();
+}
+
+function encodeInto(record: SeriesRecord, w: ByteWriter): void {
   w.u8(FORMAT);
   w.f64(record.t);
   let count = 0;
@@ -377,7 +381,6 @@ function encode(record: SeriesRecord): Uint8Array {
     writeName(w, name);
     writeEpisode(w, record.e[name] as EpisodeState);
   }
-  return w.written();
 }
 
 /** An own property whatever the name (`__proto__` included), as JSON.parse would make it. */
@@ -421,4 +424,9 @@ export function recycleSeriesRecord(record: SeriesRecord): void {
 }
 
 /** The store codec for series records. */
-export const SERIES_RECORD_CODEC: Codec<SeriesRecord> = { name: 'series-record/1', encode, decode };
+export const SERIES_RECORD_CODEC: Codec<SeriesRecord> = {
+  name: 'series-record/1',
+  encode,
+  encodeInto,
+  decode,
+};

@@ -117,7 +117,7 @@ export async function scoreStored(
 ): Promise<void> {
   await updateEach<SeriesRecord>(
     store,
-    [...bySeries.keys()],
+    bySeries,
     (key, current) => {
       const result = scoreSeries(key, bySeries.get(key) ?? [], current, custom);
       scored?.(key, result);

@@ -1,3 +1,5 @@
+import type { ByteWriter } from './byte-writer.js';
+
 /**
  * How a store turns a value into bytes and back. JSON is the default (readable with redis-cli or
  * kubectl); hot paths with many small records (series baselines) use a compact binary codec.
@@ -7,6 +9,8 @@ export interface Codec<T> {
   readonly name: string;
   /** The bytes may be a view the codec reuses on its next call: copy them before encoding again. */
   encode(value: T): Uint8Array;
+  /** The same bytes as `encode`, appended to `out` (no view made, nothing copied twice). */
+  encodeInto?(value: T, out: ByteWriter): void;
   decode(bytes: Uint8Array): T;
 }
 

@@ -201,11 +201,12 @@ describe.each(implementations)('BaselineStore contract: %s', (_name, backend) =>
     // One key holds bytes the codec cannot read: computed as new, and replaced (its version kept).
     await (writers[0] as BaselineStore).commit([{ key: 'binary-3', expected: 0, value: 'junk' }]);
     await Promise.all(
-      writers.map(async (s) => {
+      writers.map(async (s, w) => {
         for (let i = 0; i < 5; i++)
           await updateEach<{ n: number }>(
             s,
-            keys,
+            // A list with a key twice (updated once), or a Set's keys (taken as they are).
+            w === 0 ? [...keys, 'binary-0'] : new Set(keys),
             (k, current) => {
               computed++;
               // Each key's count starts apart (key i at 100·i), so bytes landing under another key show.
