@@ -108,6 +108,8 @@ export type ScoreResult = ReturnType<typeof scoreSeries>;
  * Score grouped series against their stored records: load, score and compare-and-set each, in
  * pipelined chunks, redoing only the series another instance updated meanwhile. `scored` sees
  * each series' result; it is called again for a series that lost a race, and its last call counts.
+ * It may keep the anomalies and rejections, not the record: once encoded, the record's states are
+ * reused for the next series.
  */
 export async function scoreStored(
   store: BaselineStore,

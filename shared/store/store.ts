@@ -53,8 +53,8 @@ export interface UpdateOptions<T> {
   readonly chunkSize?: number;
   /**
    * Handed each value once it is encoded, for the codec to reuse its parts in the next decode: only
-   * for a `compute` that keeps nothing of the values it returns (not `updateMany`). Binary codecs
-   * only: values go through JSON at commit time.
+   * for a `compute` that keeps nothing of the values it returns (not `updateMany`). Called with a
+   * binary codec only (JSON values are encoded when the store commits them, so never recycled).
    */
   readonly recycle?: (value: T) => void;
 }
