@@ -2,10 +2,11 @@
 // (as the function image bundles its entry) and runs it in a process of its own with the chart's
 // NODE_OPTIONS, so the peak RSS is the scorer's: node, the score path's code, the batch's samples
 // and its store traffic — nothing of the bench's own inputs or of tsx.
-// Prints one JSON line: { ms, rssMb, baseRssMb }.
+// Prints one JSON line: { ms, runsMs, rssMb, baseRssMb, idleRssMb, cpuMs, redisScriptMs, redisMgetMs }.
 import type { Sample } from '../shared/contracts/index.js';
 import { scoreStored, seriesKey } from '../functions/score/score-batch.js';
 import type { DetectorRule } from '../functions/score/rules.js';
+import { Redis } from 'ioredis';
 import { RedisStore } from '../shared/store/redis.js';
 import { signal } from './signal.js';
 
@@ -32,6 +33,14 @@ function batch(minute: number): Map<string, Sample[]> {
 }
 
 const store = new RedisStore({ url, prefix: `bench:${Date.now()}:` });
+/** Redis's own time in its commands so far, µs by command (`INFO commandstats`; read, never reset). */
+const stats = new Redis(url);
+async function redisUsec(): Promise<Record<string, number>> {
+  const info = await stats.info('commandstats');
+  const out: Record<string, number> = {};
+  for (const m of info.matchAll(/^cmdstat_(\w+):calls=\d+,usec=(\d+)/gm)) out[m[1] as string] = Number(m[2]);
+  return out;
+}
 const NO_RULES: readonly DetectorRule[] = [];
 /** CPU time of this process per batch (Redis's own time is not in it). */
 const cpuMs: number[] = [];
@@ -50,12 +59,18 @@ await run(0);
 await run(1);
 const baseRssMb = process.memoryUsage().rss / 2 ** 20;
 const times: number[] = [];
+const redisBefore = await redisUsec();
 // Median of seven: a shared machine's noise (another process on the Redis core) moves single batches by ±30 %.
 const TIMED = 7;
 for (let minute = 2; minute < 2 + TIMED; minute++) times.push(await run(minute));
 // The kernel's high-water mark of the process (warm-up batches included): exact, and nothing polls
 // it during the timed batches.
 const peak = process.resourceUsage().maxRSS * 1024;
+const redisAfter = await redisUsec();
+/** Redis's time a timed batch, ms: the compare-and-set script and the MGETs (other clients' too, on a shared Redis). */
+const redisMs = (command: string) =>
+  ((redisAfter[command] ?? 0) - (redisBefore[command] ?? 0)) / 1000 / TIMED;
+stats.disconnect();
 // Leave nothing behind in a shared Redis.
 await store.remove([...batch(0).keys()]);
 await store.close();
@@ -68,5 +83,7 @@ console.log(
     baseRssMb,
     idleRssMb,
     cpuMs: cpuMs.slice(2),
+    redisScriptMs: redisMs('evalsha'),
+    redisMgetMs: redisMs('mget'),
   }),
 );

@@ -82,6 +82,11 @@ interface BatchFigures {
   rssMb: number;
   baseRssMb: number;
   idleRssMb: number;
+  /** The batch process's CPU time per timed batch (the client's side). */
+  cpuMs: number[];
+  /** Redis's own time per timed batch in the compare-and-set script and in MGET. */
+  redisScriptMs: number;
+  redisMgetMs: number;
 }
 
 /** The NODE_OPTIONS the chart gives every function container (read from the chart, not repeated). */
@@ -133,12 +138,18 @@ async function batchInChild(url: string): Promise<BatchFigures> {
   const naive = median(runs.map((r) => r.naive));
   const redis = await startRedis();
   try {
-    const { ms, runsMs, rssMb, baseRssMb, idleRssMb } = await batchInChild(redis.url);
+    const { ms, runsMs, rssMb, baseRssMb, idleRssMb, cpuMs, redisScriptMs, redisMgetMs } = await batchInChild(
+      redis.url,
+    );
     console.log(
       `score detector=${(detector / 1e6).toFixed(2)}M/s naive=${(naive / 1e6).toFixed(2)}M/s (window of 60, simple-statistics; runs ${runs.map((r) => `${(r.detector / 1e6).toFixed(1)}/${(r.naive / 1e6).toFixed(1)}`).join(', ')})`,
     );
     console.log(
       `score batch of 50000 series: ${Math.round(ms)} ms (median of ${runsMs.map(Math.round).join('/')} after two warm-up batches; chunks of ${DEFAULT_CHUNK} pipelined), peak rss ${Math.round(rssMb)} MB (${Math.round(idleRssMb)} MB node and code before any batch, ${Math.round(baseRssMb)} MB between batches)`,
+    );
+    // Where a batch's time goes: the client's CPU and Redis's (on the other core, overlapped).
+    console.log(
+      `score batch split: client cpu ${Math.round(median([...cpuMs]))} ms (median), redis ${Math.round(redisScriptMs + redisMgetMs)} ms (script ${Math.round(redisScriptMs)}, mget ${Math.round(redisMgetMs)}; mean of the timed batches)`,
     );
     console.log(
       `score: samples_per_s=${Math.round(detector)} ratio_vs_naive=${(detector / naive).toFixed(1)} batch50k_redis_ms=${Math.round(ms)} rss_mb=${Math.round(rssMb)}`,
