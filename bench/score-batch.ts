@@ -6,7 +6,7 @@
 import type { Sample } from '../shared/contracts/index.js';
 import { scoreStored, seriesKey } from '../functions/score/score-batch.js';
 import type { DetectorRule } from '../functions/score/rules.js';
-import { Redis } from 'ioredis';
+import { spawnSync } from 'node:child_process';
 import { RedisStore } from '../shared/store/redis.js';
 import { signal } from './signal.js';
 
@@ -33,10 +33,14 @@ function batch(minute: number): Map<string, Sample[]> {
 }
 
 const store = new RedisStore({ url, prefix: `bench:${Date.now()}:` });
-/** Redis's own time in its commands so far, µs by command (`INFO commandstats`; read, never reset). */
-const stats = new Redis(url);
-async function redisUsec(): Promise<Record<string, number>> {
-  const info = await stats.info('commandstats');
+/**
+ * Redis's own time in its commands so far, µs by command (`INFO commandstats`; read, never reset),
+ * through redis-cli so that no second client adds to this process's RSS.
+ */
+function redisUsec(): Record<string, number> {
+  const cli = spawnSync('redis-cli', ['-u', url, 'info', 'commandstats'], { encoding: 'utf8' });
+  if (cli.status !== 0) throw new Error(`redis-cli info failed: ${cli.stderr}`);
+  const info = cli.stdout;
   const out: Record<string, number> = {};
   for (const m of info.matchAll(/^cmdstat_(\w+):calls=\d+,usec=(\d+)/gm)) out[m[1] as string] = Number(m[2]);
   return out;
@@ -59,18 +63,17 @@ await run(0);
 await run(1);
 const baseRssMb = process.memoryUsage().rss / 2 ** 20;
 const times: number[] = [];
-const redisBefore = await redisUsec();
+const redisBefore = redisUsec();
 // Median of seven: a shared machine's noise (another process on the Redis core) moves single batches by ±30 %.
 const TIMED = 7;
 for (let minute = 2; minute < 2 + TIMED; minute++) times.push(await run(minute));
 // The kernel's high-water mark of the process (warm-up batches included): exact, and nothing polls
 // it during the timed batches.
 const peak = process.resourceUsage().maxRSS * 1024;
-const redisAfter = await redisUsec();
+const redisAfter = redisUsec();
 /** Redis's time a timed batch, ms: the compare-and-set script and the MGETs (other clients' too, on a shared Redis). */
 const redisMs = (command: string) =>
   ((redisAfter[command] ?? 0) - (redisBefore[command] ?? 0)) / 1000 / TIMED;
-stats.disconnect();
 // Leave nothing behind in a shared Redis.
 await store.remove([...batch(0).keys()]);
 await store.close();
