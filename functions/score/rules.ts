@@ -100,11 +100,14 @@ interface RulesCache {
   size: number;
 }
 const rulesCache = new WeakMap<readonly DetectorRule[], RulesCache>();
+/** The last rule set's cache, checked before the WeakMap (see perSpec). */
+let lastOwner: readonly DetectorRule[] | undefined;
+let lastCache: RulesCache | undefined;
 
 /** The rules that apply to a sample: every matching Detector resource, plus the built-ins it does not replace. */
 export function rulesFor(sample: Sample, custom: readonly DetectorRule[]): readonly DetectorRule[] {
   const owner = custom.length === 0 ? NO_CUSTOM_RULES : custom;
-  let cache = rulesCache.get(owner);
+  let cache = owner === lastOwner ? lastCache : rulesCache.get(owner);
   if (!cache) {
     const labels = [...custom, ...BUILTIN_RULES].some(
       (r) => Object.keys(r.spec.target.selector?.matchLabels ?? {}).length > 0,
@@ -112,6 +115,8 @@ export function rulesFor(sample: Sample, custom: readonly DetectorRule[]): reado
     cache = { labels, bySignal: new Map(), size: 0 };
     rulesCache.set(owner, cache);
   }
+  lastOwner = owner;
+  lastCache = cache;
   const e = sample.entity;
   let byKind = cache.bySignal.get(sample.signal);
   if (!byKind) cache.bySignal.set(sample.signal, (byKind = new Map<string, Map<string, DetectorRule[]>>()));
@@ -144,19 +149,30 @@ function matchRules(sample: Sample, custom: readonly DetectorRule[]): DetectorRu
   return [...matching, ...builtin];
 }
 
-// Rule-derived settings are computed once per spec object (specs are parsed once per invocation).
-const paramsCache = new WeakMap<DetectorSpec, DetectorParams>();
-const episodeCache = new WeakMap<DetectorSpec, EpisodeRule>();
+/**
+ * A setting derived from a spec, computed once per spec object (specs are parsed once per
+ * invocation): a WeakMap, and the last spec asked for checked first — a batch asks again for the
+ * same few specs 50 000 times, and a WeakMap lookup costs several times an identity check.
+ */
+function perSpec<T>(compute: (spec: DetectorSpec) => T): (spec: DetectorSpec) => T {
+  const cache = new WeakMap<DetectorSpec, T>();
+  let lastSpec: DetectorSpec | undefined;
+  let last: T | undefined;
+  return (spec) => {
+    if (spec === lastSpec) return last as T;
+    let value = cache.get(spec);
+    if (value === undefined) {
+      value = compute(spec);
+      cache.set(spec, value);
+    }
+    lastSpec = spec;
+    last = value;
+    return value;
+  };
+}
 
 /** Detector parameters for a rule (seasonality from the spec). */
-export function paramsFor(spec: DetectorSpec): DetectorParams {
-  let params = paramsCache.get(spec);
-  if (!params) {
-    params = computeParams(spec);
-    paramsCache.set(spec, params);
-  }
-  return params;
-}
+export const paramsFor = perSpec(computeParams);
 
 function computeParams(spec: DetectorSpec): DetectorParams {
   // Alerting needs a sustained change to stay visible for at least its minimum duration before it
@@ -180,19 +196,15 @@ function computeParams(spec: DetectorSpec): DetectorParams {
  * Alerting rule from sensitivity: the likelihood must exceed 1 − 10^−(3 + 3(1 − s)) — 0.99997 at the
  * default 0.5 — for at least minDuration, and falls back under 0.99 to clear.
  */
-export function episodeRuleFor(spec: DetectorSpec): EpisodeRule {
-  const cached = episodeCache.get(spec);
-  if (cached) return cached;
+export const episodeRuleFor = perSpec((spec): EpisodeRule => {
   const threshold = 1 - Math.pow(10, -(3 + 3 * (1 - spec.sensitivity)));
-  const rule = {
+  return {
     threshold,
     clearThreshold: Math.min(0.99, threshold),
     minDurationMs: parseDuration(spec.minDuration),
     refreshMs: 5 * 60_000,
   };
-  episodeCache.set(spec, rule);
-  return rule;
-}
+});
 
 /** Robust z beyond which a deviation is plainly abnormal: 6 + 6(1 − s) (9 at the default 0.5). */
 export function zThresholdFor(spec: DetectorSpec): number {
@@ -203,3 +215,22 @@ export function zThresholdFor(spec: DetectorSpec): number {
 export function forecastTStat(spec: DetectorSpec): number {
   return 3 + 4 * (1 - spec.sensitivity);
 }
+
+/** What a forecast rule needs on every sample, from its spec (durations parsed once, not per sample). */
+export interface ForecastRule {
+  readonly horizonMs: number;
+  readonly minTStat: number;
+  /** Its episodes: open while a breach is predicted for minDuration, refreshed every 5 minutes. */
+  readonly episode: EpisodeRule;
+}
+
+export const forecastRuleFor = perSpec((spec): ForecastRule => ({
+  horizonMs: parseDuration(spec.horizon),
+  minTStat: forecastTStat(spec),
+  episode: {
+    threshold: 0.5,
+    clearThreshold: 0.5,
+    minDurationMs: parseDuration(spec.minDuration),
+    refreshMs: 5 * 60_000,
+  },
+}));

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { AnomalyData, Sample, Severity } from '../../shared/contracts/index.js';
-import { parseDuration } from '../../shared/duration/index.js';
 import { withinReservation } from '../../shared/quantity/index.js';
 // store.js, not the store index: the score path needs no ConfigMap client to be bundled.
 import { updateEach, type BaselineStore } from '../../shared/store/store.js';
@@ -10,7 +9,7 @@ import { recycleSeriesRecord, SERIES_RECORD_CODEC } from './record-codec.js';
 import { forecast, newForecast, updateForecast, type ForecastState } from './forecast.js';
 import {
   episodeRuleFor,
-  forecastTStat,
+  forecastRuleFor,
   paramsFor,
   rulesFor,
   zThresholdFor,
@@ -208,19 +207,13 @@ function applyForecast(
   updateForecast(state, sample.value, t);
   const limit = sample.limit;
   if (limit === undefined) return undefined;
-  const horizonMs = parseDuration(rule.spec.horizon);
-  const minTStat = forecastTStat(rule.spec);
+  const { horizonMs, minTStat, episode: episodeRule } = forecastRuleFor(rule.spec);
   const fc = forecast(state, limit, minTStat);
   // A breach counts when the trend is clear, lands within the horizon, and usage is already substantial.
   const predicted =
     fc.tStat >= minTStat && fc.secondsToLimit * 1000 <= horizonMs && sample.value >= 0.5 * limit;
   const episode = (record.e[rule.name] ??= newEpisode());
-  const outcome = stepEpisode(episode, predicted ? 1 : 0, t, {
-    threshold: 0.5,
-    clearThreshold: 0.5,
-    minDurationMs: parseDuration(rule.spec.minDuration),
-    refreshMs: 5 * 60_000,
-  });
+  const outcome = stepEpisode(episode, predicted ? 1 : 0, t, episodeRule);
   if (!outcome.emit) return undefined;
   const seconds = fc.secondsToLimit;
   const score = Math.max(0, Math.min(1, 1 - (seconds * 1000) / horizonMs));
