@@ -7,7 +7,8 @@ import {
   seriesKey,
   type SeriesRecord,
 } from '../../../functions/score/score-batch.js';
-import { rulesFor } from '../../../functions/score/rules.js';
+import { episodeRuleFor, forecastRuleFor, rulesFor } from '../../../functions/score/rules.js';
+import { parseDuration } from '../../../shared/duration/index.js';
 import { symptomsOf } from '../../../functions/score/symptoms.js';
 
 const MIN = 60_000;
@@ -178,6 +179,37 @@ describe('scoreSeries', () => {
       'builtin-memory-oom-forecast',
     ]);
     expect(rulesFor({ ...mem(0, 1), signal: 'restarts_total' }, custom)).toEqual([]);
+    // Rule sets asked for in turn (the last one is remembered first): each gets its own rules.
+    expect(rulesFor(mem(0, 1), []).map((r) => r.name)).toEqual([
+      'builtin-memory-deviation',
+      'builtin-memory-oom-forecast',
+    ]);
+    expect(rulesFor(mem(0, 1), custom).map((r) => r.name)).toEqual(['leak', 'builtin-memory-deviation']);
+  });
+
+  it("works out a forecast rule's settings from its own spec, whichever spec was asked for last", () => {
+    const slow = DetectorSpec.parse({
+      signal: { metric: 'memory_working_set_bytes' },
+      algorithm: 'forecast-limit',
+      horizon: '1h30m',
+      minDuration: '5m',
+      sensitivity: 1,
+    });
+    const fast = DetectorSpec.parse({
+      signal: { metric: 'memory_working_set_bytes' },
+      algorithm: 'forecast-limit',
+      horizon: '10m',
+    });
+    for (let i = 0; i < 2; i++) {
+      expect(forecastRuleFor(slow)).toEqual({
+        horizonMs: 90 * 60_000,
+        minTStat: 3,
+        episode: { threshold: 0.5, clearThreshold: 0.5, minDurationMs: 5 * 60_000, refreshMs: 300_000 },
+      });
+      expect(forecastRuleFor(fast)).toMatchObject({ horizonMs: 10 * 60_000, minTStat: 5 });
+      expect(episodeRuleFor(slow).minDurationMs).toBe(5 * 60_000);
+      expect(episodeRuleFor(fast).minDurationMs).toBe(parseDuration(fast.minDuration));
+    }
   });
 
   it('groups a batch by series in time order', () => {
