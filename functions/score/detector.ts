@@ -271,7 +271,7 @@ let bandRatio = 1;
 let quietLevel = 1;
 /**
  * 1 / zScale and 1 / bandRatio: observe multiplies by them (a division costs several times a
- * multiplication, and observe made five a sample; three now, 1.05–1.08× as many samples a second in
+ * multiplication, and observe made five a sample; three now, 1.05–1.10× as many samples a second in
  * interleaved A/B runs, NAB's figures unchanged).
  */
 let invZScale = 1;

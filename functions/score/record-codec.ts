@@ -215,6 +215,8 @@ function writeState(w: ByteWriter, s: SeriesState): void {
  */
 const freeStates: SeriesState[] = [];
 const FREE_STATES = 64;
+/** newState's values, for the fields an older format lacks (read only). */
+const FRESH: Readonly<SeriesState> = newState();
 
 function readState(r: Reader, format: number): SeriesState {
   let at = r.take(13 * 8);
@@ -247,14 +249,14 @@ function readState(r: Reader, format: number): SeriesState {
   if (format === FORMAT_WITHOUT_PATTERNS) {
     seen.fill(0);
     // The pattern tables start learning now (their own warm-up), from the baseline's level.
-    state.patterns = 0;
+    state.patterns = FRESH.patterns;
     state.prev = state.level;
-    state.step = 0;
-    state.patternAlerted = 0;
-    state.rangeAlerted = 0;
-    state.reported = 0;
-    state.move = 0;
-    state.bands = 0;
+    state.step = FRESH.step;
+    state.patternAlerted = FRESH.patternAlerted;
+    state.rangeAlerted = FRESH.rangeAlerted;
+    state.reported = FRESH.reported;
+    state.move = FRESH.move;
+    state.bands = FRESH.bands;
     return state;
   }
   const withRange = format > FORMAT_WITHOUT_RANGE_MEMORY;
@@ -265,8 +267,8 @@ function readState(r: Reader, format: number): SeriesState {
   state.prev = v.getFloat64(at + 8, true);
   state.step = v.getFloat64(at + 16, true);
   state.patternAlerted = v.getFloat64(at + 24, true);
-  state.rangeAlerted = withRange ? v.getFloat64(at + 32, true) : 0;
-  state.reported = withReported ? v.getFloat64(at + 40, true) : 0;
+  state.rangeAlerted = withRange ? v.getFloat64(at + 32, true) : FRESH.rangeAlerted;
+  state.reported = withReported ? v.getFloat64(at + 40, true) : FRESH.reported;
   r.need(1 + 4);
   state.move = r.u8Unchecked() - 1;
   state.bands = r.u32Unchecked();

@@ -127,10 +127,10 @@ export class RedisStore implements BaselineStore {
   }
 
   /**
-   * Callers check `connected` first and await this only when it is false: an `await` of an already
-   * connected store still defers the command to the next microtask, and `updateEach` loads the next
-   * chunk before it computes this one, so a deferred MGET went out only after the computing — Redis
-   * then sat idle behind it (measured: the 50 000-series batch ~10 % slower).
+   * Whether commands can go out now. Callers await `ready()` only when this is false: an `await` of
+   * an already connected store still defers the command to the next microtask, and `updateEach`
+   * loads the next chunk before it computes this one, so a deferred MGET went out only after the
+   * computing — Redis then sat idle behind it (measured: the 50 000-series batch ~10 % slower).
    */
   private get connected(): boolean {
     return this.redis.status === 'ready';
