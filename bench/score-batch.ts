@@ -4,7 +4,9 @@
 // and its store traffic — nothing of the bench's own inputs or of tsx.
 // Prints one JSON line: { ms, runsMs, rssMb, baseRssMb, idleRssMb, cpuMs, redisScriptMs, redisMgetMs }.
 import type { Sample } from '../shared/contracts/index.js';
-import { scoreStored, seriesKey } from '../functions/score/score-batch.js';
+import { scoreStored } from '../functions/score/score-batch.js';
+import { BUCKET_KEYS } from '../functions/score/series-bucket.js';
+import { seriesKey } from '../shared/series/index.js';
 import type { DetectorRule } from '../functions/score/rules.js';
 import { spawnSync } from 'node:child_process';
 import { RedisStore } from '../shared/store/redis.js';
@@ -75,7 +77,7 @@ const redisAfter = redisUsec();
 const redisMs = (command: string) =>
   ((redisAfter[command] ?? 0) - (redisBefore[command] ?? 0)) / 1000 / TIMED;
 // Leave nothing behind in a shared Redis.
-await store.remove([...batch(0).keys()]);
+await store.remove(BUCKET_KEYS);
 await store.close();
 times.sort((a, b) => a - b);
 console.log(

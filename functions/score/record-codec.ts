@@ -42,11 +42,12 @@ class Reader {
   private bytes: Uint8Array = new Uint8Array(0);
   private view = new DataView(this.bytes.buffer);
 
-  reset(bytes: Uint8Array): this {
+  /** Read `bytes[start, end)`: a record inside a larger value (a bucket) needs no view of its own. */
+  reset(bytes: Uint8Array, start = 0, end = bytes.byteLength): this {
     if (bytes.buffer !== this.view.buffer) this.view = new DataView(bytes.buffer);
     this.bytes = bytes;
-    this.at = bytes.byteOffset;
-    this.end_ = bytes.byteOffset + bytes.byteLength;
+    this.at = bytes.byteOffset + start;
+    this.end_ = bytes.byteOffset + end;
     return this;
   }
   u8(): number {
@@ -360,11 +361,12 @@ function readEpisode(r: Reader): EpisodeState {
 const scratch = new ByteWriter(4096);
 
 function encode(record: SeriesRecord): Uint8Array {
-  encodeInto(record, scratch.reset());
+  writeSeriesRecord(record, scratch.reset());
   return scratch.written();
 }
 
-function encodeInto(record: SeriesRecord, w: ByteWriter): void {
+/** Append a record's bytes (the codec's encodeInto; a bucket writes its entries' records with it). */
+export function writeSeriesRecord(record: SeriesRecord, w: ByteWriter): void {
   w.u8(FORMAT);
   w.f64(record.t);
   let count = 0;
@@ -396,7 +398,12 @@ function own<T>(target: Record<string, T>, name: string, value: T): void {
 const reader = new Reader();
 
 function decode(bytes: Uint8Array): SeriesRecord {
-  const r = reader.reset(bytes);
+  return decodeSeriesRecordAt(bytes, 0, bytes.byteLength);
+}
+
+/** The record in `bytes[start, end)`; throws on bytes that are not one (as the codec's decode). */
+export function decodeSeriesRecordAt(bytes: Uint8Array, start: number, end: number): SeriesRecord {
+  const r = reader.reset(bytes, start, end);
   const format = r.u8();
   if (format < FORMAT_WITHOUT_PATTERNS || format > FORMAT)
     throw new RangeError(`unknown series record format ${format}`);
@@ -415,6 +422,15 @@ function decode(bytes: Uint8Array): SeriesRecord {
 }
 
 /**
+ * The last sample time of the record in `bytes[start, end)`, read without decoding it (every format
+ * starts with its format byte and that time); NaN when the bytes are too short for one.
+ */
+export function seriesRecordTimeAt(bytes: Uint8Array, start: number, end: number): number {
+  if (end - start < 9) return Number.NaN;
+  return new DataView(bytes.buffer, bytes.byteOffset + start + 1, 8).getFloat64(0, true);
+}
+
+/**
  * Hand a record's states back for the next decode to reuse, once the record is encoded and nothing
  * holds it (score's batch: the store writes the bytes, the anomalies copy what they report).
  */
@@ -429,6 +445,6 @@ export function recycleSeriesRecord(record: SeriesRecord): void {
 export const SERIES_RECORD_CODEC: Codec<SeriesRecord> = {
   name: 'series-record/1',
   encode,
-  encodeInto,
+  encodeInto: writeSeriesRecord,
   decode,
 };

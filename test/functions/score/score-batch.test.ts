@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Sample } from '../../../shared/contracts/index.js';
 import { DetectorSpec } from '../../../shared/contracts/index.js';
-import {
-  groupSamples,
-  scoreSeries,
-  seriesKey,
-  type SeriesRecord,
-} from '../../../functions/score/score-batch.js';
+import { groupSamples, scoreSeries, type SeriesRecord } from '../../../functions/score/score-batch.js';
+import { seriesKey } from '../../../shared/series/index.js';
 import { episodeRuleFor, forecastRuleFor, rulesFor } from '../../../functions/score/rules.js';
 import { parseDuration } from '../../../shared/duration/index.js';
 import { symptomsOf } from '../../../functions/score/symptoms.js';
