@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { chunkSamples } from '../../../functions/scrape/chunk.js';
 import type { Sample } from '../../../shared/contracts/index.js';
+import { seriesBucket, seriesKey } from '../../../shared/series/index.js';
 
 const meta = { scrapeId: 's', scrapedAt: '2026-01-01T00:00:00.000Z', source: 'mixed' as const };
 const sample = (name: string, minute: number): Sample => ({
@@ -27,6 +28,31 @@ describe('metrics batches', () => {
     expect(batches.map((b) => b.batch)).toEqual(
       batches.map((_, index) => ({ index, count: batches.length })),
     );
+  });
+
+  it("keeps the series of one store bucket in one batch, so a scrape's batches do not race on a bucket", () => {
+    // 3 000 series over 4 096 buckets: hundreds of buckets hold two or more.
+    const live = Array.from({ length: 3000 }, (_, i) => sample(`svc-${i}`, 59));
+    const histories = Array.from({ length: 40 }, (_, i) =>
+      Array.from({ length: 5 }, (_, m) => sample(`svc-${i * 7}`, m)),
+    );
+    const { batches, trimmed, oversized } = chunkSamples([...live, ...histories], 20_000, meta);
+    expect([trimmed, oversized]).toEqual([0, 0]);
+    expect(batches.length).toBeGreaterThan(10);
+    for (const b of batches) expect(size(b)).toBeLessThanOrEqual(20_000);
+    const batchesOf = new Map<number, Set<number>>();
+    batches.forEach((b, index) => {
+      for (const s of b.samples) {
+        const bucket = seriesBucket(seriesKey(s));
+        batchesOf.set(bucket, (batchesOf.get(bucket) ?? new Set()).add(index));
+      }
+    });
+    expect(Math.max(...[...batchesOf.values()].map((held) => held.size))).toBe(1);
+    const shared = [...batchesOf.keys()].filter(
+      (bucket) => live.filter((s) => seriesBucket(seriesKey(s)) === bucket).length > 1,
+    );
+    expect(shared.length).toBeGreaterThan(100);
+    expect(batches.flatMap((b) => b.samples).length).toBe(3000 + 200);
   });
 
   it('trims a history too long for one batch from its oldest end, and reports it', () => {
