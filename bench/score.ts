@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { mean, standardDeviation } from 'simple-statistics';
 import { DEFAULT_PARAMS, newState, observe } from '../functions/score/detector.js';
 import { signal } from './signal.js';
-import { DEFAULT_CHUNK } from '../shared/store/store.js';
+import { BUCKETS_PER_CHUNK } from '../functions/score/score-batch.js';
+import { SERIES_BUCKETS } from '../shared/series/index.js';
 import { freePort } from '../cli/processes.js';
 
 const SERIES = 1000;
@@ -145,7 +146,7 @@ async function batchInChild(url: string): Promise<BatchFigures> {
       `score detector=${(detector / 1e6).toFixed(2)}M/s naive=${(naive / 1e6).toFixed(2)}M/s (window of 60, simple-statistics; runs ${runs.map((r) => `${(r.detector / 1e6).toFixed(1)}/${(r.naive / 1e6).toFixed(1)}`).join(', ')})`,
     );
     console.log(
-      `score batch of 50000 series: ${Math.round(ms)} ms (median of ${runsMs.map(Math.round).join('/')} after two warm-up batches; chunks of ${DEFAULT_CHUNK} pipelined), peak rss ${Math.round(rssMb)} MB (${Math.round(idleRssMb)} MB node and code before any batch, ${Math.round(baseRssMb)} MB between batches)`,
+      `score batch of 50000 series: ${Math.round(ms)} ms (median of ${runsMs.map(Math.round).join('/')} after two warm-up batches; series in ${SERIES_BUCKETS} buckets, chunks of ${BUCKETS_PER_CHUNK} buckets pipelined), peak rss ${Math.round(rssMb)} MB (${Math.round(idleRssMb)} MB node and code before any batch, ${Math.round(baseRssMb)} MB between batches)`,
     );
     // Where a batch's time goes: the client's CPU and Redis's (on the other core, overlapped).
     console.log(
