@@ -59,12 +59,18 @@ async function scoreMetrics(data: MetricsData, deps: ScoreDeps, log: Logger): Pr
   const recent = Date.parse(data.scrapedAt) - RECENT_MS;
   const isRecent = (a: AnomalyData) => !(Date.parse(a.observedAt) < recent);
   await withStore(() =>
-    scoreStored(deps.store, bySeries, detectors, (key, result) => {
-      const current = result.anomalies.length > 0 ? result.anomalies.filter(isRecent) : result.anomalies;
-      if (current.length > 0) found.set(key, current);
-      else found.delete(key);
-      rejected += result.rejected.length;
-    }),
+    scoreStored(
+      deps.store,
+      bySeries,
+      detectors,
+      (key, result) => {
+        const current = result.anomalies.length > 0 ? result.anomalies.filter(isRecent) : result.anomalies;
+        if (current.length > 0) found.set(key, current);
+        else found.delete(key);
+        rejected += result.rejected.length;
+      },
+      { now: Date.parse(data.scrapedAt) },
+    ),
   );
   if (rejected > 0) log.warn({ rejected }, 'samples rejected (out of order or duplicate), not learned');
   return [...found.values()].flat();

@@ -125,17 +125,20 @@ export const BUCKETS_PER_CHUNK = 16;
  * instance updated meanwhile. `scored` sees each series' result; it is called again for a series
  * whose bucket lost a race, and its last call counts. It may keep the anomalies and rejections, not
  * the record: once encoded, the record's states are reused for the next series. The bucket's other
- * series are kept as they are, except those unseen for `idleMs` before the batch's newest sample.
+ * series are kept as they are, except those unseen for `idleMs` before `now`: the scrape's time
+ * when given (a sample dated in the future must not age its bucket-mates out), else the batch's
+ * newest sample.
  */
 export async function scoreStored(
   store: BaselineStore,
   bySeries: ReadonlyMap<string, readonly Sample[]>,
   custom: readonly DetectorRule[],
   scored?: (key: string, result: ScoreResult) => void,
-  idleMs = SERIES_IDLE_MS,
+  options: { readonly now?: number; readonly idleMs?: number } = {},
 ): Promise<void> {
   const byBucket = groupByBucket(bySeries.keys());
-  const keepAfter = newestTime(bySeries) - idleMs;
+  const now = options.now !== undefined && Number.isFinite(options.now) ? options.now : newestTime(bySeries);
+  const keepAfter = now - (options.idleMs ?? SERIES_IDLE_MS);
   const out = new ByteWriter(64 * 1024);
   /** Which of the bucket's series in this batch were found in it (reused: buckets are computed one at a time). */
   let matched = new Uint8Array(64);

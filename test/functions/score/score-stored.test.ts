@@ -52,9 +52,11 @@ async function storedBucket(store: BaselineStore, key: string): Promise<Map<stri
   return out;
 }
 
-async function score(store: BaselineStore, samples: Sample[]): Promise<AnomalyData[]> {
+async function score(store: BaselineStore, samples: Sample[], now?: number): Promise<AnomalyData[]> {
   const found: AnomalyData[] = [];
-  await scoreStored(store, groupSamples(samples), [], (_key, result) => found.push(...result.anomalies));
+  await scoreStored(store, groupSamples(samples), [], (_key, result) => found.push(...result.anomalies), {
+    ...(now === undefined ? {} : { now }),
+  });
   return found;
 }
 
@@ -86,7 +88,7 @@ describe('scoreStored: series records in buckets', () => {
     expect((await storedBucket(store, keyOf(names[0] as string))).size).toBe(12);
   });
 
-  it('drops a bucket-mate unseen for the idle time, and keeps one seen within it', async () => {
+  it('drops a bucket-mate unseen for the idle time before the scrape, and keeps one seen within it', async () => {
     const [a, b, c] = sameBucket(3);
     const store = new MemoryStore();
     await score(store, [cpu(a as string, T0, 1)]);
@@ -94,10 +96,14 @@ describe('scoreStored: series records in buckets', () => {
     expect([...(await storedBucket(store, keyOf(a as string))).keys()].sort()).toEqual(
       [keyOf(a as string), keyOf(b as string)].sort(),
     );
+    // A sample dated a year ahead, in a scrape made on day 6: nobody ages out.
+    await score(store, [cpu(c as string, T0 + 365 * DAY, 1)], T0 + 6 * DAY);
+    expect((await storedBucket(store, keyOf(a as string))).size).toBe(3);
     // Eight days after a's last sample (two after b's): a goes, b stays.
-    await score(store, [cpu(c as string, T0 + 8 * DAY, 1)]);
+    const d = sameBucket(4)[3] as string;
+    await score(store, [cpu(d, T0 + 8 * DAY, 1)]);
     expect([...(await storedBucket(store, keyOf(a as string))).keys()].sort()).toEqual(
-      [keyOf(b as string), keyOf(c as string)].sort(),
+      [keyOf(b as string), keyOf(c as string), keyOf(d)].sort(),
     );
   });
 
