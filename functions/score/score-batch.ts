@@ -151,9 +151,9 @@ export async function scoreStored(
   };
   await updateEach<Uint8Array>(
     store,
-    byBucket,
+    byBucket.keys,
     (bucket, current) => {
-      const mine = byBucket.get(bucket) ?? [];
+      const mine = byBucket.seriesIn(bucket);
       if (matched.length < mine.length) matched = new Uint8Array(mine.length * 2);
       matched.fill(0, 0, mine.length);
       startBucket(out);
