@@ -114,8 +114,8 @@ export const SERIES_IDLE_MS = 7 * 86_400_000;
 
 /**
  * Buckets per store load and commit (~12 series each at 50 000 series). Measured on the 50 000-series
- * bench, 8 to 256 take about as long; 16 peaks lowest (~8 MB under 128: a reply of 16 buckets fits a
- * socket read or two, where the Redis parser copies a larger one as its chunks arrive).
+ * bench, 8 to 256 take about as long, and 16 peaks lowest (141–149 MB against 153–159 at 128;
+ * likely because the Redis parser copies a reply that spans several socket reads as they arrive).
  */
 export const BUCKETS_PER_CHUNK = 16;
 
