@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnomalyData, Sample } from '../../../shared/contracts/index.js';
-import { MemoryStore, RedisStore, type BaselineStore } from '../../../shared/store/index.js';
+import * as k8s from '@kubernetes/client-node';
+import { ConfigMapStore, MemoryStore, RedisStore, type BaselineStore } from '../../../shared/store/index.js';
+import type { RunningApiServer } from '../../../sandbox/server-bootstrap.js';
+import { kubeConfigFrom, startTestApiServer } from '../../support/sandbox.js';
 import { seriesBucket, seriesKey } from '../../../shared/series/index.js';
 import {
   groupSamples,
@@ -62,18 +65,49 @@ async function score(store: BaselineStore, samples: Sample[], now?: number): Pro
 
 const samplesOf = (r: SeriesRecord) => Object.values(r.d)[0]?.n ?? 0;
 
-describe('scoreStored: series records in buckets', () => {
+let redis: RedisProcess | undefined;
+let api: RunningApiServer | undefined;
+let core: k8s.CoreV1Api | undefined;
+beforeAll(async () => {
+  if (redisAvailable) redis = await startRedis();
+  api = await startTestApiServer();
+  core = kubeConfigFrom(api).makeApiClient(k8s.CoreV1Api);
+  await core.createNamespace({ body: { metadata: { name: 'kurative' } } });
+});
+afterAll(async () => {
+  await redis?.stop();
+  await api?.close();
+});
+
+const stores: [string, () => BaselineStore][] = [
+  ['memory', () => new MemoryStore()],
+  [
+    'configmap',
+    () =>
+      new ConfigMapStore({
+        core: core as k8s.CoreV1Api,
+        namespace: 'kurative',
+        prefix: 'buckets',
+        shards: 4,
+      }),
+  ],
+];
+if (redisAvailable)
+  stores.push(['redis', () => new RedisStore({ url: redis?.url ?? '', prefix: 'buckets:' })]);
+
+describe.each(stores)('scoreStored: series records in buckets, on the %s store', (_name, makeStore) => {
   it('scores each series as if it kept its own record, whichever of its bucket-mates come along', async () => {
-    // 24 series in 2 buckets, each minute a varying subset of them, a few with a spike: the stored
+    // 24 series in 2 buckets, each minute a varying subset of them, a third of them jumping up at minute 70: the stored
     // path (records decoded from and encoded to shared buckets) must match records kept apart.
     const names = [...sameBucket(12), ...sameBucket(12, 5000)];
-    const store = new MemoryStore();
+    const store = makeStore();
     const kept = new Map<string, SeriesRecord>();
+    let anomalies = 0;
     for (let m = 0; m < 90; m++) {
       const t = T0 + m * MIN;
       const batch = names
         .filter((_, i) => (i * 7 + m * 3) % 5 !== 0)
-        .map((n, i) => cpu(n, t, 1 + 0.1 * Math.sin(m / 7 + i) + (m === 70 && i % 3 === 0 ? 3 : 0)));
+        .map((n, i) => cpu(n, t, 1 + 0.1 * Math.sin(m / 7 + i) + (m >= 70 && i % 3 === 0 ? 3 : 0)));
       const expected: AnomalyData[] = [];
       for (const s of batch) {
         const key = seriesKey(s);
@@ -82,12 +116,17 @@ describe('scoreStored: series records in buckets', () => {
         expected.push(...r.anomalies);
       }
       expect(await score(store, batch)).toEqual(expected);
+      anomalies += expected.length;
     }
+    expect(anomalies).toBeGreaterThan(0);
     expect(kept.size).toBe(24);
     for (const [key, record] of kept) expect((await storedBucket(store, key)).get(key)).toEqual(record);
     expect((await storedBucket(store, keyOf(names[0] as string))).size).toBe(12);
+    await store.close();
   });
+});
 
+describe('scoreStored: expiry and damage', () => {
   it('drops a bucket-mate unseen for the idle time before the scrape, and keeps one seen within it', async () => {
     const [a, b, c] = sameBucket(3);
     const store = new MemoryStore();
@@ -147,14 +186,6 @@ describe('scoreStored: series records in buckets', () => {
 });
 
 describe.runIf(redisAvailable)('scoreStored on a real Redis', () => {
-  let redis: RedisProcess | undefined;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
-
   it('loses no update when two instances score different series of the same buckets at once', async () => {
     // Both instances' series share two buckets: every round, one of them loses a race.
     const names = [...sameBucket(12), ...sameBucket(12, 7000)];
