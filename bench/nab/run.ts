@@ -1,6 +1,6 @@
 // `npm run bench:nab -- --data <dir> --labels <windows.json> [--out <dir>]`: stream every NAB file
 // through the score detector point by point, write NAB-layout results, score all three profiles.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { repoRoot } from '../../shared/tools/index.js';
@@ -24,6 +24,13 @@ const program = new Command('bench:nab')
   .option('--quiet', 'only the closing line')
   .action((opts: { data: string; labels: string; out: string; detector: string; quiet?: boolean }) => {
     const started = performance.now();
+    // The defaults are the corpus beside this repository (../shared); elsewhere, say what to pass.
+    for (const [option, path] of [
+      ['--data', opts.data],
+      ['--labels', opts.labels],
+    ] as const)
+      if (!existsSync(resolve(path)))
+        program.error(`bench:nab: no NAB corpus at ${resolve(path)}; pass ${option} (see --help)`);
     const corpus = loadCorpus(resolve(opts.data), resolve(opts.labels));
     const scored: ScoredFile[] = [];
     let samples = 0;
