@@ -1,9 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AnomalyData, Sample } from '../../../shared/contracts/index.js';
-import * as k8s from '@kubernetes/client-node';
 import { ConfigMapStore, MemoryStore, RedisStore, type BaselineStore } from '../../../shared/store/index.js';
-import type { RunningApiServer } from '../../../sandbox/server-bootstrap.js';
-import { kubeConfigFrom, startTestApiServer } from '../../support/sandbox.js';
 import { seriesBucket, seriesKey } from '../../../shared/series/index.js';
 import {
   groupSamples,
@@ -20,7 +17,8 @@ import {
 } from '../../../functions/score/series-bucket.js';
 import { decodeSeriesRecordAt } from '../../../functions/score/record-codec.js';
 import { ByteWriter } from '../../../shared/store/byte-writer.js';
-import { redisAvailable, startRedis, type RedisProcess } from '../../support/redis.js';
+import { redisAvailable } from '../../support/redis.js';
+import { useStoreBackends } from '../../support/store-backends.js';
 
 const MIN = 60_000;
 const DAY = 86_400_000;
@@ -65,19 +63,7 @@ async function score(store: BaselineStore, samples: Sample[], now?: number): Pro
 
 const samplesOf = (r: SeriesRecord) => Object.values(r.d)[0]?.n ?? 0;
 
-let redis: RedisProcess | undefined;
-let api: RunningApiServer | undefined;
-let core: k8s.CoreV1Api | undefined;
-beforeAll(async () => {
-  if (redisAvailable) redis = await startRedis();
-  api = await startTestApiServer();
-  core = kubeConfigFrom(api).makeApiClient(k8s.CoreV1Api);
-  await core.createNamespace({ body: { metadata: { name: 'kurative' } } });
-});
-afterAll(async () => {
-  await redis?.stop();
-  await api?.close();
-});
+const backends = useStoreBackends();
 
 const stores: [string, () => BaselineStore][] = [
   ['memory', () => new MemoryStore()],
@@ -85,7 +71,7 @@ const stores: [string, () => BaselineStore][] = [
     'configmap',
     () =>
       new ConfigMapStore({
-        core: core as k8s.CoreV1Api,
+        core: backends.core,
         namespace: 'kurative',
         prefix: 'buckets',
         shards: 4,
@@ -93,7 +79,7 @@ const stores: [string, () => BaselineStore][] = [
   ],
 ];
 if (redisAvailable)
-  stores.push(['redis', () => new RedisStore({ url: redis?.url ?? '', prefix: 'buckets:' })]);
+  stores.push(['redis', () => new RedisStore({ url: backends.redis?.url ?? '', prefix: 'buckets:' })]);
 
 describe.each(stores)('scoreStored: series records in buckets, on the %s store', (_name, makeStore) => {
   it('scores each series as if it kept its own record, whichever of its bucket-mates come along', async () => {
@@ -192,7 +178,7 @@ describe.runIf(redisAvailable)('scoreStored on a real Redis', () => {
     const first = names.filter((_, i) => i % 2 === 0);
     const second = names.filter((_, i) => i % 2 === 1);
     expect(new Set(names.map((n) => seriesBucket(keyOf(n)))).size).toBe(2);
-    const stores = [0, 1].map(() => new RedisStore({ url: redis?.url ?? '', prefix: 'race:' }));
+    const stores = [0, 1].map(() => new RedisStore({ url: backends.redis?.url ?? '', prefix: 'race:' }));
     const [one, two] = stores as [RedisStore, RedisStore];
     let calls = 0;
     const count = () => calls++;

@@ -1,5 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as k8s from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
 import {
   ConfigMapStore,
   MemoryStore,
@@ -11,24 +10,10 @@ import {
   type Codec,
 } from '../../../shared/store/index.js';
 import { Redis } from 'ioredis';
-import type { RunningApiServer } from '../../../sandbox/server-bootstrap.js';
-import { redisAvailable, startRedis, type RedisProcess } from '../../support/redis.js';
-import { kubeConfigFrom, startTestApiServer } from '../../support/sandbox.js';
+import { redisAvailable } from '../../support/redis.js';
+import { useStoreBackends } from '../../support/store-backends.js';
 
-let redis: RedisProcess | undefined;
-let api: RunningApiServer | undefined;
-let core: k8s.CoreV1Api | undefined;
-
-beforeAll(async () => {
-  if (redisAvailable) redis = await startRedis();
-  api = await startTestApiServer();
-  core = kubeConfigFrom(api).makeApiClient(k8s.CoreV1Api);
-  await core.createNamespace({ body: { metadata: { name: 'kurative' } } });
-});
-afterAll(async () => {
-  await redis?.stop();
-  await api?.close();
-});
+const backends = useStoreBackends();
 
 let counter = 0;
 /** Each factory returns a maker of clients that share one backend (one namespace of keys). */
@@ -44,8 +29,7 @@ const implementations: [string, () => () => BaselineStore][] = [
     'configmap',
     () => {
       const prefix = `test-${++counter}`;
-      return () =>
-        new ConfigMapStore({ core: core as k8s.CoreV1Api, namespace: 'kurative', prefix, shards: 4 });
+      return () => new ConfigMapStore({ core: backends.core, namespace: 'kurative', prefix, shards: 4 });
     },
   ],
 ];
@@ -54,7 +38,7 @@ if (redisAvailable) {
     'redis',
     () => {
       const prefix = `t${++counter}:`;
-      return () => new RedisStore({ url: redis?.url ?? '', prefix });
+      return () => new RedisStore({ url: backends.redis?.url ?? '', prefix });
     },
   ]);
 }
@@ -234,8 +218,8 @@ describe.each(implementations)('BaselineStore contract: %s', (_name, backend) =>
 
 describe.runIf(redisAvailable)('RedisStore against a real redis-server', () => {
   it('lets two independent clients race without losing updates', async () => {
-    const a = new RedisStore({ url: redis?.url ?? '', prefix: 'race:' });
-    const b = new RedisStore({ url: redis?.url ?? '', prefix: 'race:' });
+    const a = new RedisStore({ url: backends.redis?.url ?? '', prefix: 'race:' });
+    const b = new RedisStore({ url: backends.redis?.url ?? '', prefix: 'race:' });
     const keys = Array.from({ length: 50 }, (_, i) => `series-${i}`);
     await Promise.all(
       [a, b].map(async (s) => {
@@ -249,8 +233,8 @@ describe.runIf(redisAvailable)('RedisStore against a real redis-server', () => {
   });
 
   it('writes each key under its exact name, whatever its characters and length', async () => {
-    const store = new RedisStore({ url: redis?.url ?? '', prefix: 'ünï:' });
-    const raw = new Redis(redis?.url ?? '');
+    const store = new RedisStore({ url: backends.redis?.url ?? '', prefix: 'ünï:' });
+    const raw = new Redis(backends.redis?.url ?? '');
     try {
       // Keys travel packed in one script argument (length-prefixed UTF-8), not as KEYS.
       const keys = ['series|Pod|ns|café-☕|app|cpu', 'k', 'x'.repeat(2000), '日本語|键'];
@@ -272,8 +256,8 @@ describe.runIf(redisAvailable)('RedisStore against a real redis-server', () => {
   });
 
   it('overwrites a value without a valid version header instead of blocking the key', async () => {
-    const store = new RedisStore({ url: redis?.url ?? '', prefix: 'junk:' });
-    const raw = new Redis(redis?.url ?? '');
+    const store = new RedisStore({ url: backends.redis?.url ?? '', prefix: 'junk:' });
+    const raw = new Redis(backends.redis?.url ?? '');
     try {
       for (const [key, junk] of [
         ['short', 'abc'],
@@ -300,12 +284,12 @@ describe.runIf(redisAvailable)('RedisStore against a real redis-server', () => {
   });
 
   it('fails loudly while Redis is down, and works again (relearning) after a restart', async () => {
-    const store = new RedisStore({ url: redis?.url ?? '', prefix: 'restart:' });
+    const store = new RedisStore({ url: backends.redis?.url ?? '', prefix: 'restart:' });
     await store.commit([{ key: 'a', expected: 0, value: 1 }]);
-    await redis?.stop();
+    await backends.redis?.stop();
     await expect(store.load(['a'])).rejects.toBeInstanceOf(StoreError);
     await expect(store.commit([{ key: 'a', expected: 1, value: 2 }])).rejects.toBeInstanceOf(StoreError);
-    await redis?.restart();
+    await backends.redis?.restart();
     // The restarted Redis kept nothing (no persistence): state is relearnt from version 0.
     let loaded: Awaited<ReturnType<typeof store.load<number>>> | undefined;
     for (let i = 0; i < 50 && loaded === undefined; i++) {
@@ -324,7 +308,7 @@ describe('ConfigMapStore on the sandbox API server', () => {
   it('shards keys over ConfigMaps and evicts the oldest entries beyond the size cap', async () => {
     let now = 0;
     const store = new ConfigMapStore({
-      core: core as k8s.CoreV1Api,
+      core: backends.core,
       namespace: 'kurative',
       prefix: 'cap',
       shards: 1,
@@ -332,7 +316,7 @@ describe('ConfigMapStore on the sandbox API server', () => {
       now: () => ++now,
     });
     for (let i = 0; i < 40; i++) await store.commit([{ key: `s${i}`, expected: 0, value: 'x'.repeat(50) }]);
-    const cm = await (core as k8s.CoreV1Api).readNamespacedConfigMap({
+    const cm = await backends.core.readNamespacedConfigMap({
       namespace: 'kurative',
       name: 'cap-0',
     });
