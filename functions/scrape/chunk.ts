@@ -1,5 +1,5 @@
 import type { MetricsData, Sample } from '../../shared/contracts/index.js';
-import { seriesBucket, seriesKey } from '../../shared/series/index.js';
+import { SERIES_BUCKETS, seriesBucket, seriesKey } from '../../shared/series/index.js';
 
 /** Bytes a batch's envelope (ids, timestamps, brackets) takes beyond its samples. */
 const ENVELOPE_BYTES = 512;
@@ -27,8 +27,6 @@ export function chunkSamples(
 ): { batches: MetricsData[]; oversized: number; trimmed: number } {
   const room = maxBytes - ENVELOPE_BYTES;
   const { units, oversized, trimmed } = unitsOf(inputs, room);
-  // Stable: a bucket's units keep their input order.
-  units.sort((a, b) => a.bucket - b.bucket);
   const groups: Sample[][] = [];
   let current: Sample[] = [];
   let size = 0;
@@ -37,21 +35,17 @@ export function chunkSamples(
     current = [];
     size = 0;
   };
-  for (let first = 0; first < units.length;) {
-    const bucket = (units[first] as Unit).bucket;
-    let end = first;
+  for (const bucket of unitsByBucket(units)) {
+    if (!bucket) continue;
     let bucketBytes = 0;
-    while (end < units.length && (units[end] as Unit).bucket === bucket)
-      bucketBytes += (units[end++] as Unit).bytes;
+    for (const unit of bucket) bucketBytes += unit.bytes;
     // A bucket that fits in a batch of its own is not split across two.
     if (size + bucketBytes > room && current.length > 0 && bucketBytes <= room) cut();
-    for (let i = first; i < end; i++) {
-      const unit = units[i] as Unit;
+    for (const unit of bucket) {
       if (size + unit.bytes > room && current.length > 0) cut();
       for (const s of unit.samples) current.push(s);
       size += unit.bytes;
     }
-    first = end;
   }
   if (current.length > 0 || groups.length === 0) groups.push(current);
   return {
@@ -59,6 +53,20 @@ export function chunkSamples(
     oversized,
     trimmed,
   };
+}
+
+/**
+ * Units by bucket number, each bucket's in input order (a counting sort: sorting 50 000 units with a
+ * comparator was ~35 ms of a scrape).
+ */
+function unitsByBucket(units: readonly Unit[]): (Unit[] | undefined)[] {
+  const byBucket = new Array<Unit[] | undefined>(SERIES_BUCKETS);
+  for (const unit of units) {
+    const list = byBucket[unit.bucket];
+    if (list) list.push(unit);
+    else byBucket[unit.bucket] = [unit];
+  }
+  return byBucket;
 }
 
 /** Each input as a unit that fits a batch: histories keep their newest samples that fit. */
