@@ -2,9 +2,11 @@
 // (as the function image bundles its entry) and runs it in a process of its own with the chart's
 // NODE_OPTIONS, so the peak RSS is the scorer's: node, the score path's code, the batch's samples
 // and its store traffic — nothing of the bench's own inputs or of tsx.
-// Prints one JSON line: { ms, runsMs, rssMb, baseRssMb, idleRssMb, cpuMs, redisScriptMs, redisMgetMs }.
-import type { Sample } from '../shared/contracts/index.js';
-import { scoreStored } from '../functions/score/score-batch.js';
+// Prints one JSON line: { ms, runsMs, rssMb, baseRssMb, idleRssMb, cpuMs, redisScriptMs, redisMgetMs,
+// events }.
+import type { MetricsData, Sample } from '../shared/contracts/index.js';
+import { groupSamples, scoreStored } from '../functions/score/score-batch.js';
+import { chunkSamples } from '../functions/scrape/chunk.js';
 import { BUCKET_KEYS } from '../functions/score/series-bucket.js';
 import { seriesKey } from '../shared/series/index.js';
 import type { DetectorRule } from '../functions/score/rules.js';
@@ -73,6 +75,44 @@ for (let minute = 2; minute < 2 + TIMED; minute++) times.push(await run(minute))
 // it during the timed batches.
 const peak = process.resourceUsage().maxRSS * 1024;
 const redisAfter = redisUsec();
+
+/**
+ * The same series as scrape sends them: metrics events of at most 256 KiB (a bucket's series in one),
+ * each parsed from its JSON and scored, one after another; three minutes, after the peak RSS was
+ * read (not part of it). ms in all per minute, and per event.
+ */
+async function runEvents(): Promise<{
+  count: number;
+  samples: number;
+  totalMs: number[];
+  eventMs: number[];
+}> {
+  const totalMs: number[] = [];
+  const eventMs: number[] = [];
+  let count = 0;
+  for (let minute = 2 + TIMED; minute < 2 + TIMED + 3; minute++) {
+    const samples = [...batch(minute).values()].flat();
+    const meta = {
+      scrapeId: `bench-${minute}`,
+      scrapedAt: samples[0]?.at ?? '',
+      source: 'metrics.k8s.io' as const,
+    };
+    const payloads = chunkSamples(samples, 256 * 1024, meta).batches.map((b) => JSON.stringify(b));
+    count = payloads.length;
+    const started = performance.now();
+    for (const payload of payloads) {
+      const at = performance.now();
+      const data = JSON.parse(payload) as MetricsData;
+      await scoreStored(store, groupSamples(data.samples), NO_RULES, undefined, {
+        now: Date.parse(data.scrapedAt),
+      });
+      eventMs.push(performance.now() - at);
+    }
+    totalMs.push(performance.now() - started);
+  }
+  return { count, samples: SERIES, totalMs, eventMs };
+}
+const events = await runEvents();
 /** Redis's time a timed batch, ms: the compare-and-set script and the MGETs (other clients' too, on a shared Redis). */
 const redisMs = (command: string) =>
   ((redisAfter[command] ?? 0) - (redisBefore[command] ?? 0)) / 1000 / TIMED;
@@ -90,5 +130,6 @@ console.log(
     cpuMs: cpuMs.slice(2),
     redisScriptMs: redisMs('evalsha'),
     redisMgetMs: redisMs('mget'),
+    events,
   }),
 );

@@ -88,6 +88,8 @@ interface BatchFigures {
   /** Redis's own time per timed batch in the compare-and-set script and in MGET. */
   redisScriptMs: number;
   redisMgetMs: number;
+  /** The same series sent as scrape sends them (events of ≤ 256 KiB), scored one event after another. */
+  events: { count: number; samples: number; totalMs: number[]; eventMs: number[] };
 }
 
 /** The NODE_OPTIONS the chart gives every function container (read from the chart, not repeated). */
@@ -139,9 +141,8 @@ async function batchInChild(url: string): Promise<BatchFigures> {
   const naive = median(runs.map((r) => r.naive));
   const redis = await startRedis();
   try {
-    const { ms, runsMs, rssMb, baseRssMb, idleRssMb, cpuMs, redisScriptMs, redisMgetMs } = await batchInChild(
-      redis.url,
-    );
+    const { ms, runsMs, rssMb, baseRssMb, idleRssMb, cpuMs, redisScriptMs, redisMgetMs, events } =
+      await batchInChild(redis.url);
     console.log(
       `score detector=${(detector / 1e6).toFixed(2)}M/s naive=${(naive / 1e6).toFixed(2)}M/s (window of 60, simple-statistics; runs ${runs.map((r) => `${(r.detector / 1e6).toFixed(1)}/${(r.naive / 1e6).toFixed(1)}`).join(', ')})`,
     );
@@ -151,6 +152,9 @@ async function batchInChild(url: string): Promise<BatchFigures> {
     // Where a batch's time goes: the client's CPU and Redis's (on the other core, overlapped).
     console.log(
       `score batch split: client cpu ${Math.round(median([...cpuMs]))} ms (median), redis ${Math.round(redisScriptMs + redisMgetMs)} ms (script ${Math.round(redisScriptMs)}, mget ${Math.round(redisMgetMs)}; mean of the timed batches)`,
+    );
+    console.log(
+      `score events: the same ${events.samples} series in ${events.count} events of ≤ 256 KiB (as scrape sends them), each parsed and scored in turn: ${Math.round(median([...events.totalMs]))} ms in all (median of ${events.totalMs.map(Math.round).join('/')}), ${median([...events.eventMs]).toFixed(1)} ms an event (median)`,
     );
     console.log(
       `score: samples_per_s=${Math.round(detector)} ratio_vs_naive=${(detector / naive).toFixed(1)} batch50k_redis_ms=${Math.round(ms)} rss_mb=${Math.round(rssMb)}`,
