@@ -4,7 +4,7 @@
 // length (32-bit) and the record (record-codec.ts). All little-endian.
 import type { ByteWriter } from '../../shared/store/byte-writer.js';
 import type { Codec } from '../../shared/store/index.js';
-import { SERIES_BUCKETS, seriesBucket } from '../../shared/series/index.js';
+import { listsByBucket, SERIES_BUCKETS, seriesBucket } from '../../shared/series/index.js';
 import { writeSeriesRecord } from './record-codec.js';
 import type { SeriesRecord } from './score-batch.js';
 
@@ -30,13 +30,7 @@ export interface BucketGroups {
 
 /** Series keys grouped by bucket (in an array by bucket number: a map of lists was ~0.2 µs a key more). */
 export function groupByBucket(keys: Iterable<string>): BucketGroups {
-  const byNumber: (string[] | undefined)[] = new Array<string[] | undefined>(SERIES_BUCKETS);
-  for (const key of keys) {
-    const bucket = seriesBucket(key);
-    const list = byNumber[bucket];
-    if (list) list.push(key);
-    else byNumber[bucket] = [key];
-  }
+  const byNumber = listsByBucket(keys, seriesBucket);
   const present: string[] = [];
   for (let i = 0; i < SERIES_BUCKETS; i++) if (byNumber[i]) present.push(BUCKET_KEYS[i] as string);
   return {

@@ -19,6 +19,21 @@ export function seriesKey(s: Sample): string {
 export const SERIES_BUCKETS = 4096;
 
 /**
+ * Items in a list per bucket number, each list in input order (a counting sort: score groups a
+ * batch's series with it, scrape a scrape's samples; a comparator sort or a map of lists cost more).
+ */
+export function listsByBucket<T>(items: Iterable<T>, bucketOf: (item: T) => number): (T[] | undefined)[] {
+  const lists = new Array<T[] | undefined>(SERIES_BUCKETS);
+  for (const item of items) {
+    const bucket = bucketOf(item);
+    const list = lists[bucket];
+    if (list) list.push(item);
+    else lists[bucket] = [item];
+  }
+  return lists;
+}
+
+/**
  * The bucket of a series key: MurmurHash3's 32-bit mixing (Austin Appleby; x86_32 variant) over the
  * key's UTF-16 code units, two to a 32-bit block, then its finaliser, modulo SERIES_BUCKETS. Two
  * code units a step: FNV-1a's one multiply per unit was ~0.3 µs a key, this ~0.13 (a batch hashes
