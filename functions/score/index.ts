@@ -56,7 +56,8 @@ async function scoreMetrics(data: MetricsData, deps: ScoreDeps, log: Logger): Pr
   let rejected = 0;
   // A Detector's warm start sends its series' recent history: it teaches the baselines, but what
   // was abnormal hours ago is not news. Only samples from the last minutes may raise an anomaly.
-  const recent = Date.parse(data.scrapedAt) - RECENT_MS;
+  const scrapedAt = Date.parse(data.scrapedAt);
+  const recent = scrapedAt - RECENT_MS;
   const isRecent = (a: AnomalyData) => !(Date.parse(a.observedAt) < recent);
   await withStore(() =>
     scoreStored(
@@ -69,7 +70,7 @@ async function scoreMetrics(data: MetricsData, deps: ScoreDeps, log: Logger): Pr
         else found.delete(key);
         rejected += result.rejected.length;
       },
-      { now: Date.parse(data.scrapedAt) },
+      { now: scrapedAt },
     ),
   );
   if (rejected > 0) log.warn({ rejected }, 'samples rejected (out of order or duplicate), not learned');
