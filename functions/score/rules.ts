@@ -99,24 +99,17 @@ interface RulesCache {
   readonly bySignal: Map<string, Map<string, Map<string, DetectorRule[]>>>;
   size: number;
 }
-const rulesCache = new WeakMap<readonly DetectorRule[], RulesCache>();
-/** The last rule set's cache, checked before the WeakMap (see perSpec). */
-let lastOwner: readonly DetectorRule[] | undefined;
-let lastCache: RulesCache | undefined;
+const rulesCacheOf = perObject((owner: readonly DetectorRule[]): RulesCache => ({
+  labels: [...owner, ...BUILTIN_RULES].some(
+    (r) => Object.keys(r.spec.target.selector?.matchLabels ?? {}).length > 0,
+  ),
+  bySignal: new Map(),
+  size: 0,
+}));
 
 /** The rules that apply to a sample: every matching Detector resource, plus the built-ins it does not replace. */
 export function rulesFor(sample: Sample, custom: readonly DetectorRule[]): readonly DetectorRule[] {
-  const owner = custom.length === 0 ? NO_CUSTOM_RULES : custom;
-  let cache = owner === lastOwner ? lastCache : rulesCache.get(owner);
-  if (!cache) {
-    const labels = [...custom, ...BUILTIN_RULES].some(
-      (r) => Object.keys(r.spec.target.selector?.matchLabels ?? {}).length > 0,
-    );
-    cache = { labels, bySignal: new Map(), size: 0 };
-    rulesCache.set(owner, cache);
-  }
-  lastOwner = owner;
-  lastCache = cache;
+  const cache = rulesCacheOf(custom.length === 0 ? NO_CUSTOM_RULES : custom);
   const e = sample.entity;
   let byKind = cache.bySignal.get(sample.signal);
   if (!byKind) cache.bySignal.set(sample.signal, (byKind = new Map<string, Map<string, DetectorRule[]>>()));
@@ -150,29 +143,30 @@ function matchRules(sample: Sample, custom: readonly DetectorRule[]): DetectorRu
 }
 
 /**
- * A setting derived from a spec, computed once per spec object (specs are parsed once per
- * invocation): a WeakMap, and the last spec asked for checked first — a batch asks again for the
- * same few specs 50 000 times, and a WeakMap lookup costs several times an identity check.
+ * Something derived from an object (a spec, a rule set), computed once per object (specs and rule
+ * sets are built once per invocation): a WeakMap, and the last object asked for checked first — a
+ * batch asks again for the same few 50 000 times, and a WeakMap lookup costs several times an
+ * identity check.
  */
-function perSpec<T>(compute: (spec: DetectorSpec) => T): (spec: DetectorSpec) => T {
-  const cache = new WeakMap<DetectorSpec, T>();
-  let lastSpec: DetectorSpec | undefined;
+function perObject<K extends object, T>(compute: (key: K) => T): (key: K) => T {
+  const cache = new WeakMap<K, T>();
+  let lastKey: K | undefined;
   let last: T | undefined;
-  return (spec) => {
-    if (spec === lastSpec) return last as T;
-    let value = cache.get(spec);
+  return (key) => {
+    if (key === lastKey) return last as T;
+    let value = cache.get(key);
     if (value === undefined) {
-      value = compute(spec);
-      cache.set(spec, value);
+      value = compute(key);
+      cache.set(key, value);
     }
-    lastSpec = spec;
+    lastKey = key;
     last = value;
     return value;
   };
 }
 
 /** Detector parameters for a rule (seasonality from the spec). */
-export const paramsFor = perSpec(computeParams);
+export const paramsFor = perObject(computeParams);
 
 function computeParams(spec: DetectorSpec): DetectorParams {
   // Alerting needs a sustained change to stay visible for at least its minimum duration before it
@@ -196,7 +190,7 @@ function computeParams(spec: DetectorSpec): DetectorParams {
  * Alerting rule from sensitivity: the likelihood must exceed 1 − 10^−(3 + 3(1 − s)) — 0.99997 at the
  * default 0.5 — for at least minDuration, and falls back under 0.99 to clear.
  */
-export const episodeRuleFor = perSpec((spec): EpisodeRule => {
+export const episodeRuleFor = perObject((spec: DetectorSpec): EpisodeRule => {
   const threshold = 1 - Math.pow(10, -(3 + 3 * (1 - spec.sensitivity)));
   return {
     threshold,
@@ -224,7 +218,7 @@ export interface ForecastRule {
   readonly episode: EpisodeRule;
 }
 
-export const forecastRuleFor = perSpec((spec): ForecastRule => ({
+export const forecastRuleFor = perObject((spec: DetectorSpec): ForecastRule => ({
   horizonMs: parseDuration(spec.horizon),
   minTStat: forecastTStat(spec),
   episode: {
