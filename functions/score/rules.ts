@@ -165,6 +165,9 @@ function perObject<K extends object, T>(compute: (key: K) => T): (key: K) => T {
   };
 }
 
+/** An open episode of either kind is reported again this often. */
+const EPISODE_REFRESH_MS = 5 * 60_000;
+
 /** Detector parameters for a rule (seasonality from the spec). */
 export const paramsFor = perObject(computeParams);
 
@@ -196,7 +199,7 @@ export const episodeRuleFor = perObject((spec: DetectorSpec): EpisodeRule => {
     threshold,
     clearThreshold: Math.min(0.99, threshold),
     minDurationMs: parseDuration(spec.minDuration),
-    refreshMs: 5 * 60_000,
+    refreshMs: EPISODE_REFRESH_MS,
   };
 });
 
@@ -225,6 +228,6 @@ export const forecastRuleFor = perObject((spec: DetectorSpec): ForecastRule => (
     threshold: 0.5,
     clearThreshold: 0.5,
     minDurationMs: parseDuration(spec.minDuration),
-    refreshMs: 5 * 60_000,
+    refreshMs: EPISODE_REFRESH_MS,
   },
 }));
