@@ -136,14 +136,14 @@ export async function scoreStored(
   scored?: (key: string, result: ScoreResult) => void,
   options: { readonly now?: number; readonly idleMs?: number } = {},
 ): Promise<void> {
-  const byBucket = groupByBucket(bySeries.keys());
+  const byBucket = groupByBucket(bySeries);
   const now = options.now !== undefined && Number.isFinite(options.now) ? options.now : newestTime(bySeries);
   const keepAfter = now - (options.idleMs ?? SERIES_IDLE_MS);
   const out = new ByteWriter(64 * 1024);
   /** Which of the bucket's series in this batch were found in it (reused: buckets are computed one at a time). */
   let matched = new Uint8Array(64);
-  const scoreInto = (key: string, previous: SeriesRecord | undefined) => {
-    const result = scoreSeries(key, bySeries.get(key) ?? [], previous, custom);
+  const scoreInto = (key: string, samples: readonly Sample[], previous: SeriesRecord | undefined) => {
+    const result = scoreSeries(key, samples, previous, custom);
     scored?.(key, result);
     writeBucketEntry(out, key, result.record);
     // Nothing keeps a record once it is encoded (`scored` sees it during the call only).
@@ -154,6 +154,7 @@ export async function scoreStored(
     byBucket.keys,
     (bucket, current) => {
       const mine = byBucket.seriesIn(bucket);
+      const samplesOf = byBucket.valuesIn(bucket);
       if (matched.length < mine.length) matched = new Uint8Array(mine.length * 2);
       matched.fill(0, 0, mine.length);
       startBucket(out);
@@ -166,10 +167,15 @@ export async function scoreStored(
               out.bytes(current.subarray(entryStart, recordEnd));
           } else if (matched[index] === 0) {
             matched[index] = 1;
-            scoreInto(key, recordOrRelearn(current, recordStart, recordEnd));
+            scoreInto(
+              mine[index] as string,
+              samplesOf[index] ?? [],
+              recordOrRelearn(current, recordStart, recordEnd),
+            );
           }
         });
-      for (let i = 0; i < mine.length; i++) if (matched[i] === 0) scoreInto(mine[i] as string, undefined);
+      for (let i = 0; i < mine.length; i++)
+        if (matched[i] === 0) scoreInto(mine[i] as string, samplesOf[i] ?? [], undefined);
       return out.written();
     },
     { codec: SERIES_BUCKET_CODEC, chunkSize: BUCKETS_PER_CHUNK },

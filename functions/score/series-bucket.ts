@@ -4,7 +4,7 @@
 // length (32-bit) and the record (record-codec.ts). All little-endian.
 import type { ByteWriter } from '../../shared/store/byte-writer.js';
 import type { Codec } from '../../shared/store/index.js';
-import { listsByBucket, SERIES_BUCKETS, seriesBucket } from '../../shared/series/index.js';
+import { addToBucket, SERIES_BUCKETS, seriesBucket } from '../../shared/series/index.js';
 import { writeSeriesRecord } from './record-codec.js';
 import type { SeriesRecord } from './score-batch.js';
 
@@ -22,20 +22,34 @@ export const BUCKET_KEYS: readonly string[] = Array.from(
 const BUCKET_NUMBERS: ReadonlyMap<string, number> = new Map(BUCKET_KEYS.map((key, i) => [key, i]));
 
 /** A batch's series grouped by bucket: the store keys of the buckets it touches, and their series. */
-export interface BucketGroups {
+export interface BucketGroups<V> {
   readonly keys: readonly string[];
   /** The batch's series keys in the bucket with that store key (none for another key). */
   seriesIn(bucketKey: string): readonly string[];
+  /** Their values, in the same order. */
+  valuesIn(bucketKey: string): readonly V[];
 }
 
-/** Series keys grouped by bucket (in an array by bucket number: a map of lists was ~0.2 µs a key more). */
-export function groupByBucket(keys: Iterable<string>): BucketGroups {
-  const byNumber = listsByBucket(keys, seriesBucket);
+/**
+ * A batch's series (key → value) grouped by bucket, keys and values side by side, in arrays by
+ * bucket number. The values are gathered here, walking the map in its order, rather than looked up
+ * by key while each bucket is scored: that lookup, in bucket order, was a cache miss or two a series
+ * (the 50 000-series batch: ~10 % less CPU).
+ */
+export function groupByBucket<V>(bySeries: ReadonlyMap<string, V>): BucketGroups<V> {
+  const keysOf = new Array<string[] | undefined>(SERIES_BUCKETS);
+  const valuesOf = new Array<V[] | undefined>(SERIES_BUCKETS);
+  bySeries.forEach((value, key) => {
+    const bucket = seriesBucket(key);
+    addToBucket(keysOf, bucket, key);
+    addToBucket(valuesOf, bucket, value);
+  });
   const present: string[] = [];
-  for (let i = 0; i < SERIES_BUCKETS; i++) if (byNumber[i]) present.push(BUCKET_KEYS[i] as string);
+  for (let i = 0; i < SERIES_BUCKETS; i++) if (keysOf[i]) present.push(BUCKET_KEYS[i] as string);
   return {
     keys: present,
-    seriesIn: (bucketKey) => byNumber[BUCKET_NUMBERS.get(bucketKey) ?? -1] ?? [],
+    seriesIn: (bucketKey) => keysOf[BUCKET_NUMBERS.get(bucketKey) ?? -1] ?? [],
+    valuesIn: (bucketKey) => valuesOf[BUCKET_NUMBERS.get(bucketKey) ?? -1] ?? [],
   };
 }
 

@@ -19,18 +19,20 @@ export function seriesKey(s: Sample): string {
 export const SERIES_BUCKETS = 4096;
 
 /**
- * Items in a list per bucket number, each list in input order (a counting sort: score groups a
- * batch's series with it, scrape a scrape's samples; a comparator sort or a map of lists cost more).
+ * Items in a list per bucket number, each list in input order (a counting sort: scrape groups a
+ * scrape's samples with it; a comparator sort or a map of lists cost more).
  */
 export function listsByBucket<T>(items: Iterable<T>, bucketOf: (item: T) => number): (T[] | undefined)[] {
   const lists = new Array<T[] | undefined>(SERIES_BUCKETS);
-  for (const item of items) {
-    const bucket = bucketOf(item);
-    const list = lists[bucket];
-    if (list) list.push(item);
-    else lists[bucket] = [item];
-  }
+  for (const item of items) addToBucket(lists, bucketOf(item), item);
   return lists;
+}
+
+/** Append an item to its bucket's list in `lists` (by bucket number), starting the list if need be. */
+export function addToBucket<T>(lists: (T[] | undefined)[], bucket: number, item: T): void {
+  const list = lists[bucket];
+  if (list) list.push(item);
+  else lists[bucket] = [item];
 }
 
 /**
