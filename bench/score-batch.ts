@@ -4,7 +4,7 @@
 // and its store traffic — nothing of the bench's own inputs or of tsx.
 // Prints one JSON line: { ms, runsMs, rssMb, baseRssMb, idleRssMb, cpuMs, redisScriptMs, redisMgetMs,
 // events }.
-import type { MetricsData, Sample } from '../shared/contracts/index.js';
+import { checkEventData, EVENT_TYPES, type MetricsData, type Sample } from '../shared/contracts/index.js';
 import { groupSamples, scoreStored } from '../functions/score/score-batch.js';
 import { chunkSamples } from '../functions/scrape/chunk.js';
 import { BUCKET_KEYS } from '../functions/score/series-bucket.js';
@@ -78,7 +78,7 @@ const redisAfter = redisUsec();
 
 /**
  * The same series as scrape sends them: metrics events of at most 256 KiB (a bucket's series in one),
- * each parsed from its JSON and scored, one after another; three minutes, after the peak RSS was
+ * each parsed from its JSON, checked against its contract and scored, one after another; three minutes, after the peak RSS was
  * read (not part of it). ms in all per minute, and per event.
  */
 async function runEvents(): Promise<{
@@ -102,7 +102,11 @@ async function runEvents(): Promise<{
     const started = performance.now();
     for (const payload of payloads) {
       const at = performance.now();
-      const data = JSON.parse(payload) as MetricsData;
+      // Parsed and checked against the contract as score's handler does (shared/runtime).
+      const checked = checkEventData(EVENT_TYPES.metrics, JSON.parse(payload));
+      if (!checked.success)
+        throw new Error(`bench metrics event breaks its contract: ${checked.error.message}`);
+      const data = checked.data as MetricsData;
       await scoreStored(store, groupSamples(data.samples), NO_RULES, undefined, {
         now: Date.parse(data.scrapedAt),
       });

@@ -154,7 +154,7 @@ async function batchInChild(url: string): Promise<BatchFigures> {
       `score batch split: client cpu ${Math.round(median([...cpuMs]))} ms (median), redis ${Math.round(redisScriptMs + redisMgetMs)} ms (script ${Math.round(redisScriptMs)}, mget ${Math.round(redisMgetMs)}; mean of the timed batches)`,
     );
     console.log(
-      `score events: the same ${events.samples} series in ${events.count} events of ≤ 256 KiB (as scrape sends them), each parsed and scored in turn: ${Math.round(median([...events.totalMs]))} ms in all (median of ${events.totalMs.map(Math.round).join('/')}), ${median([...events.eventMs]).toFixed(1)} ms an event (median)`,
+      `score events: the same ${events.samples} series in ${events.count} events of ≤ 256 KiB (as scrape sends them), each parsed, checked and scored in turn: ${Math.round(median([...events.totalMs]))} ms in all (median of ${events.totalMs.map(Math.round).join('/')}), ${median([...events.eventMs]).toFixed(1)} ms an event (median)`,
     );
     console.log(
       `score: samples_per_s=${Math.round(detector)} ratio_vs_naive=${(detector / naive).toFixed(1)} batch50k_redis_ms=${Math.round(ms)} rss_mb=${Math.round(rssMb)}`,

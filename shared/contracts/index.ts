@@ -15,6 +15,8 @@ export {
 export {
   EVENT_TYPES,
   DATA_SCHEMAS,
+  KNOWN_VALID,
+  checkEventData,
   EventAttributes,
   Sample,
   MetricsData,

@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { CloudEvent, HTTP, type CloudEventV1 } from 'cloudevents';
 import type { Config } from '../config/index.js';
 import {
-  DATA_SCHEMAS,
+  checkEventData,
   EVENT_TYPES,
   EventAttributes,
   isEventType,
@@ -202,7 +202,7 @@ function parseData(type: EventType, raw: unknown): unknown {
   }
   if (value instanceof Uint32Array || Buffer.isBuffer(value))
     throw badEvent(`data of ${type} must be JSON, not binary`);
-  const result = DATA_SCHEMAS[type].safeParse(value);
+  const result = checkEventData(type, value);
   if (!result.success) {
     const problems = result.error.issues
       .slice(0, 3)
@@ -239,8 +239,7 @@ function toCloudEvent(
   source: string,
   maxBytes: number,
 ): CloudEvent<unknown> {
-  const schema = DATA_SCHEMAS[out.type];
-  const checked = schema.safeParse(out.data);
+  const checked = checkEventData(out.type, out.data);
   if (!checked.success) {
     // Our own bug: never emit an event that breaks its contract.
     throw new KurativeError(

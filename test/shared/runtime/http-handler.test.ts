@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CloudEvent, HTTP } from 'cloudevents';
-import { DATA_SCHEMAS, EVENT_TYPES, type EventType } from '../../../shared/contracts/index.js';
+import { DATA_SCHEMAS, EVENT_TYPES, type EventType, type Sample } from '../../../shared/contracts/index.js';
 import type { RunningServer } from '../../../shared/runtime/index.js';
 import { VALID_DATA } from '../../support/fixtures.js';
 import { recordingFunction, serveDefinition } from '../../support/runtime.js';
@@ -148,6 +148,22 @@ describe('function runtime over real HTTP (functions-framework)', () => {
     );
     expect(response.status).toBe(400);
     expect(JSON.parse(response.text).message).toMatch(/score/);
+    expect(received).toHaveLength(0);
+  });
+
+  it('rejects metrics data with one bad sample among good ones with 400 naming it (past the fast check)', async () => {
+    const { definition, received } = recordingFunction([EVENT_TYPES.metrics]);
+    const server = await serveDefinition(definition);
+    servers.push(server);
+    const good = VALID_DATA[EVENT_TYPES.metrics];
+    const sample = good.samples[0] as Sample;
+    const bad = { ...good, samples: [sample, sample, { ...sample, limit: -1 }, sample] };
+    const response = await post(
+      server.url,
+      new CloudEvent({ type: EVENT_TYPES.metrics, source: '/t', id: 'x', data: bad }),
+    );
+    expect(response.status).toBe(400);
+    expect(JSON.parse(response.text).message).toMatch(/samples\.2\.limit/);
     expect(received).toHaveLength(0);
   });
 
