@@ -33,30 +33,15 @@ const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFi
 
 function isObjectRef(value: unknown): boolean {
   if (!isPlainObject(value)) return false;
-  let kind = false;
-  let name = false;
+  // Every field of an ObjectRef is a non-empty string; kind and name are required.
+  let required = 0;
   for (const key in value) {
-    const v = value[key];
-    switch (key) {
-      case 'kind':
-        kind = nonEmpty(v);
-        if (!kind) return false;
-        break;
-      case 'name':
-        name = nonEmpty(v);
-        if (!name) return false;
-        break;
-      case 'apiVersion':
-      case 'namespace':
-      case 'uid':
-      case 'container':
-        if (!nonEmpty(v)) return false;
-        break;
-      default:
-        return false;
-    }
+    if (!nonEmpty(value[key])) return false;
+    if (key === 'kind' || key === 'name') required++;
+    else if (key !== 'apiVersion' && key !== 'namespace' && key !== 'uid' && key !== 'container')
+      return false;
   }
-  return kind && name;
+  return required === 2;
 }
 
 function isLabels(value: unknown): boolean {
@@ -69,34 +54,32 @@ function isLabels(value: unknown): boolean {
 
 function isSample(value: unknown): boolean {
   if (!isPlainObject(value)) return false;
-  let entity = false;
-  let signal = false;
-  let number = false;
-  let at = false;
+  // entity, signal, value and at are required (an object has each key once).
+  let required = 0;
   for (const key in value) {
     const v = value[key];
     switch (key) {
       case 'entity':
-        entity = isObjectRef(v);
-        if (!entity) return false;
+        if (!isObjectRef(v)) return false;
+        required++;
         break;
       case 'signal':
-        signal = typeof v === 'string' && v.length > 0 && v.length <= 200;
-        if (!signal) return false;
+        if (typeof v !== 'string' || v.length === 0 || v.length > 200) return false;
+        required++;
         break;
       case 'value':
-        number = finite(v);
-        if (!number) return false;
+        if (!finite(v)) return false;
+        required++;
         break;
       case 'at':
-        at = isTimestamp(v);
-        if (!at) return false;
+        if (!isTimestamp(v)) return false;
+        required++;
         break;
       default:
         if (!isOptionalSampleField(key, v)) return false;
     }
   }
-  return entity && signal && number && at;
+  return required === 4;
 }
 
 /** A sample's optional field, or false for a key a sample does not have. */
