@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { definition as score } from '../../../functions/score/index.js';
+import { definition as score, type ScoreDeps } from '../../../functions/score/index.js';
+import type { KubeClients } from '../../../shared/kube/index.js';
 import {
   EVENT_TYPES,
   type AnomalyData,
@@ -24,9 +25,13 @@ function history(busyFrom: number): Sample[] {
   }));
 }
 
-async function scoreBatch(samples: Sample[]): Promise<AnomalyData[]> {
+async function scoreBatch(
+  samples: Sample[],
+  deps: ScoreDeps = { store: new MemoryStore() },
+  scrapeId = 's',
+): Promise<AnomalyData[]> {
   const data: MetricsData = {
-    scrapeId: 's',
+    scrapeId,
     scrapedAt: new Date(T0 + 239 * MIN).toISOString(),
     source: 'mixed',
     batch: { index: 0, count: 1 },
@@ -44,7 +49,7 @@ async function scoreBatch(samples: Sample[]): Promise<AnomalyData[]> {
       data,
       extensions: {},
     },
-    { deps: { store: new MemoryStore() }, log: silentLog, config: testConfig() },
+    { deps, log: silentLog, config: testConfig() },
   )) as { type: string; data: AnomalyData }[];
   return out.map((e) => e.data);
 }
@@ -58,5 +63,54 @@ describe('score on a backfilled history (a Detector warm start)', () => {
     const anomalies = await scoreBatch(history(231));
     expect(anomalies.length).toBeGreaterThan(0);
     expect(anomalies[0]).toMatchObject({ entity, signal: 'cpu_usage_cores', kind: 'deviation' });
+  });
+});
+
+describe('Detector resources, read once a scrape', () => {
+  /** A cluster client whose Detector LISTs are counted, answering with `detectors` or failing. */
+  function countingKube(answer: () => Promise<{ items: unknown[] }>) {
+    const calls = { list: 0 };
+    const kube = {
+      custom: {
+        listClusterCustomObject: () => {
+          calls.list++;
+          return answer();
+        },
+        patchClusterCustomObjectStatus: () => Promise.resolve({}),
+      },
+    } as unknown as KubeClients;
+    return { kube, calls };
+  }
+  const busyDetector = {
+    metadata: { name: 'cpu-any', generation: 1 },
+    // Replaces the built-in CPU rule: its anomalies name it.
+    spec: { signal: { metric: 'cpu_usage_cores' }, minDuration: '1m', sensitivity: 0.9 },
+  };
+
+  it("lists them once for a scrape's events, again for the next scrape, and uses them", async () => {
+    const { kube, calls } = countingKube(() => Promise.resolve({ items: [busyDetector] }));
+    const deps: ScoreDeps = { store: new MemoryStore(), kube };
+    const samples = history(231);
+    const events = [samples.slice(0, 80), samples.slice(80, 160), samples.slice(160)];
+    const anomalies: AnomalyData[] = [];
+    for (const part of events) anomalies.push(...(await scoreBatch(part, deps, 'scrape-1')));
+    expect(calls.list).toBe(1);
+    expect(anomalies.some((a) => a.detector === 'cpu-any')).toBe(true);
+    await scoreBatch([], deps, 'scrape-2');
+    expect(calls.list).toBe(2);
+  });
+
+  it('does not keep a failed LIST: the retried event lists again', async () => {
+    let fail = true;
+    const { kube, calls } = countingKube(() =>
+      fail
+        ? Promise.reject(Object.assign(new Error('unavailable'), { code: 503 }))
+        : Promise.resolve({ items: [] }),
+    );
+    const deps: ScoreDeps = { store: new MemoryStore(), kube };
+    await expect(scoreBatch(history(100).slice(0, 10), deps, 'scrape-1')).rejects.toThrow();
+    fail = false;
+    await scoreBatch(history(100).slice(0, 10), deps, 'scrape-1');
+    expect(calls.list).toBe(2);
   });
 });
