@@ -47,11 +47,12 @@ export const definition = defineFunction<ScoreDeps, Accepted>({
 
 async function scoreMetrics(data: MetricsData, deps: ScoreDeps, log: Logger): Promise<AnomalyData[]> {
   const detectors = await detectorsOfScrape(deps.kube, data.scrapeId, log);
-  const groups = [...groupSamples(data.samples)].filter(
-    ([, samples]) => samples[0] && rulesFor(samples[0], detectors).length > 0,
-  );
-  if (groups.length === 0) return [];
-  const bySeries = new Map(groups);
+  // The series no rule applies to are dropped in place (a Map may lose entries while it is walked).
+  const bySeries = groupSamples(data.samples);
+  bySeries.forEach((samples, key) => {
+    if (!samples[0] || rulesFor(samples[0], detectors).length === 0) bySeries.delete(key);
+  });
+  if (bySeries.size === 0) return [];
   const found = new Map<string, readonly AnomalyData[]>();
   let rejected = 0;
   // A Detector's warm start sends its series' recent history: it teaches the baselines, but what

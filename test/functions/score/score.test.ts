@@ -8,6 +8,7 @@ import {
   type Sample,
 } from '../../../shared/contracts/index.js';
 import { MemoryStore } from '../../../shared/store/memory.js';
+import { BUCKET_KEYS, readBucket, SERIES_BUCKET_CODEC } from '../../../functions/score/series-bucket.js';
 import { silentLog, testConfig } from '../../support/runtime.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -112,5 +113,20 @@ describe('Detector resources, read once a scrape', () => {
     fail = false;
     await scoreBatch(history(100).slice(0, 10), deps, 'scrape-1');
     expect(calls.list).toBe(2);
+  });
+});
+
+describe('series no rule applies to', () => {
+  it('are neither scored nor stored (ready and restart counts are symptoms, not levels)', async () => {
+    const store = new MemoryStore();
+    const at = new Date(T0 + 239 * MIN).toISOString();
+    const of = (signal: string, value: number): Sample => ({ entity, signal, value, at });
+    expect(await scoreBatch([of('ready', 1), of('restarts_total', 3)], { store })).toEqual([]);
+    expect((await store.load(BUCKET_KEYS)).size).toBe(0);
+    await scoreBatch([of('ready', 1), of('cpu_usage_cores', 0.2)], { store }, 's2');
+    const buckets = await store.load(BUCKET_KEYS, SERIES_BUCKET_CODEC);
+    const keys: string[] = [];
+    for (const { value } of buckets.values()) readBucket(value, (key) => keys.push(key));
+    expect(keys).toEqual([`series|Pod|shop|cart-1|app|cpu_usage_cores`]);
   });
 });
