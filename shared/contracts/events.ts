@@ -207,6 +207,7 @@ export const DATA_SCHEMAS = {
   [EVENT_TYPES.apiServerDelete]: KubeObjectData,
 } as const;
 export type EventType = keyof typeof DATA_SCHEMAS;
+export type EventData<T extends EventType> = z.infer<(typeof DATA_SCHEMAS)[T]>;
 
 /**
  * Fast checks that some data is certainly valid for its type (metrics-check.ts): true skips the
@@ -227,7 +228,6 @@ export function checkEventData(
   if (KNOWN_VALID[type]?.(data)) return { success: true, data };
   return DATA_SCHEMAS[type].safeParse(data);
 }
-export type EventData<T extends EventType> = z.infer<(typeof DATA_SCHEMAS)[T]>;
 
 export function isEventType(type: string): type is EventType {
   return Object.hasOwn(DATA_SCHEMAS, type);
