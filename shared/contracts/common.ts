@@ -16,6 +16,13 @@ export type ObjectRef = z.infer<typeof ObjectRef>;
 /** RFC 3339 timestamp as sent on the wire. */
 export const Timestamp = z.iso.datetime({ offset: true });
 
+// Bounds of a metrics sample, shared by its schema (events.ts) and its fast check (metrics-check.ts).
+/** Where a metrics batch's samples came from. */
+export const METRICS_SOURCES = ['metrics.k8s.io', 'prometheus', 'api', 'mixed'] as const;
+/** Longest signal name and unit a sample may carry. */
+export const SIGNAL_MAX_LENGTH = 200;
+export const UNIT_MAX_LENGTH = 32;
+
 export const FUNCTION_NAMES = ['scrape', 'score', 'rca', 'policy', 'act'] as const;
 export const FunctionName = z.enum(FUNCTION_NAMES);
 export type FunctionName = z.infer<typeof FunctionName>;

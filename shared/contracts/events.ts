@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import { isKnownValidMetricsData } from './metrics-check.js';
-import { ActionSpec, FaultClass, Mode, ObjectRef, Severity, Timestamp } from './common.js';
+import {
+  ActionSpec,
+  FaultClass,
+  METRICS_SOURCES,
+  Mode,
+  ObjectRef,
+  Severity,
+  SIGNAL_MAX_LENGTH,
+  Timestamp,
+  UNIT_MAX_LENGTH,
+} from './common.js';
 
 /** Event types kurative emits. */
 export const EVENT_TYPES = {
@@ -22,9 +32,9 @@ const finite = z.number().finite();
 export const Sample = z
   .object({
     entity: ObjectRef,
-    signal: z.string().min(1).max(200),
+    signal: z.string().min(1).max(SIGNAL_MAX_LENGTH),
     value: finite,
-    unit: z.string().max(32).optional(),
+    unit: z.string().max(UNIT_MAX_LENGTH).optional(),
     at: Timestamp,
     /** The configured limit of the resource, when it has one (memory limit, disk capacity...). */
     limit: finite.positive().optional(),
@@ -40,7 +50,7 @@ export const MetricsData = z
   .object({
     scrapeId: z.string().min(1),
     scrapedAt: Timestamp,
-    source: z.enum(['metrics.k8s.io', 'prometheus', 'api', 'mixed']),
+    source: z.enum(METRICS_SOURCES),
     batch: z.object({ index: z.number().int().nonnegative(), count: z.number().int().positive() }).strict(),
     samples: z.array(Sample),
   })

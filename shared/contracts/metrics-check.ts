@@ -1,4 +1,4 @@
-import { Timestamp } from './common.js';
+import { METRICS_SOURCES, SIGNAL_MAX_LENGTH, Timestamp, UNIT_MAX_LENGTH } from './common.js';
 import type { MetricsData } from './events.js';
 
 // A metrics event carries ~1 400 samples, and zod checked each at ~3–4 µs (a 50 000-sample scrape:
@@ -9,7 +9,7 @@ import type { MetricsData } from './events.js';
 // before, for its verdict and its reasons. So it decides nothing on its own; tests hold it to that
 // against zod (test/shared/contracts/metrics-check.test.ts).
 
-const SOURCES = new Set(['metrics.k8s.io', 'prometheus', 'api', 'mixed']);
+const SOURCES: ReadonlySet<string> = new Set(METRICS_SOURCES);
 
 /** The last timestamp zod accepted: a scrape's samples share their time, so each is checked once. */
 let knownTimestamp = '';
@@ -64,7 +64,7 @@ function isSample(value: unknown): boolean {
         required++;
         break;
       case 'signal':
-        if (typeof v !== 'string' || v.length === 0 || v.length > 200) return false;
+        if (typeof v !== 'string' || v.length === 0 || v.length > SIGNAL_MAX_LENGTH) return false;
         required++;
         break;
       case 'value':
@@ -86,7 +86,7 @@ function isSample(value: unknown): boolean {
 function isOptionalSampleField(key: string, v: unknown): boolean {
   switch (key) {
     case 'unit':
-      return typeof v === 'string' && v.length <= 32;
+      return typeof v === 'string' && v.length <= UNIT_MAX_LENGTH;
     case 'limit':
       return finite(v) && v > 0;
     case 'request':
