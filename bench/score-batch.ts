@@ -77,9 +77,9 @@ const peak = process.resourceUsage().maxRSS * 1024;
 const redisAfter = redisUsec();
 
 /**
- * The same series as scrape sends them: metrics events of at most 256 KiB (a bucket's series in one),
- * each parsed from its JSON, checked against its contract and scored, one after another; three minutes, after the peak RSS was
- * read (not part of it). ms in all per minute, and per event.
+ * The same series as scrape sends them: metrics events of at most 256 KiB (a bucket's series in
+ * one), each parsed from its JSON, checked against its contract and scored, one after another;
+ * three minutes, after the peak RSS was read (not part of it). ms in all per minute, and per event.
  */
 async function runEvents(): Promise<{
   count: number;

@@ -34,7 +34,7 @@ export interface BucketGroups<V> {
  * A batch's series (key → value) grouped by bucket, keys and values side by side, in arrays by
  * bucket number. The values are gathered here, walking the map in its order, rather than looked up
  * by key while each bucket is scored: that lookup, in bucket order, was a cache miss or two a series
- * (the 50 000-series batch: ~10 % less CPU).
+ * (the 50 000-series batch on a MemoryStore: 0.87–0.95 of the CPU; through Redis, within noise).
  */
 export function groupByBucket<V>(bySeries: ReadonlyMap<string, V>): BucketGroups<V> {
   const keysOf = new Array<string[] | undefined>(SERIES_BUCKETS);
