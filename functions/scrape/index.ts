@@ -11,6 +11,7 @@ import {
 } from '../../shared/kube/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import { listDetectors, patchDetectorStatus, type DetectorObject } from '../../shared/kube/detectors.js';
+import { listInPages } from '../../shared/kube/pages.js';
 import { isOpenIncident, listIncidents } from '../../shared/kube/incidents.js';
 import {
   queryInstant,
@@ -22,12 +23,21 @@ import {
 } from '../../shared/prometheus/index.js';
 import { defineFunction, type OutboundEvent } from '../../shared/runtime/index.js';
 import { chunkSamples } from './chunk.js';
-import { buildSamples, entityFromLabels, seriesSamples, type PromSeries } from './samples.js';
+import {
+  buildSamples,
+  entityFromLabels,
+  nodeView,
+  podView,
+  seriesSamples,
+  type PromSeries,
+} from './samples.js';
 
 export interface ScrapeDeps {
   readonly kube: KubeClients;
   readonly fetch?: Fetch;
   readonly now?: () => Date;
+  /** Objects per list request (default LIST_PAGE_SIZE). */
+  readonly listPageSize?: number;
 }
 
 /** scrape: on each ping, read usage and pod state, and emit bounded metrics batches. */
@@ -38,7 +48,7 @@ export const definition = defineFunction<ScrapeDeps, typeof EVENT_TYPES.ping>({
     // The tick's own time stamps the scrape (PingSource sets it; the sandbox's is simulated time).
     const tick = event.time ? Date.parse(event.time) : NaN;
     const now = (Number.isFinite(tick) ? new Date(tick) : (deps.now ?? (() => new Date()))()).toISOString();
-    const { pods, podMetrics, nodes, nodeMetrics } = await readCluster(deps.kube, config, log);
+    const { pods, podMetrics, nodes, nodeMetrics } = await readCluster(deps, config, log);
     const { series: prometheus, history } = config.prometheusUrl
       ? await readPrometheus(deps, config, config.prometheusUrl, new Date(now), log)
       : { series: [], history: [] };
@@ -74,16 +84,21 @@ async function followUpTick(kube: KubeClients, at: string, log: Logger): Promise
   }
 }
 
-async function readCluster(kube: KubeClients, config: Config, log: Logger) {
+async function readCluster({ kube, listPageSize }: ScrapeDeps, config: Config, log: Logger) {
   const namespaces = config.watchNamespaces;
+  const paging = listPageSize ? { pageSize: listPageSize } : {};
   try {
+    // In pages, each object cut down to what scrape reads as it arrives: a 10 000-pod list whole,
+    // as client-node's models, would not fit the chart's heap.
     const [pods, nodes] = await Promise.all([
       namespaces.length === 0
-        ? kube.core.listPodForAllNamespaces().then((l) => l.items)
+        ? listInPages((page) => kube.core.listPodForAllNamespaces(page), podView, paging)
         : Promise.all(
-            namespaces.map((namespace) => kube.core.listNamespacedPod({ namespace }).then((l) => l.items)),
+            namespaces.map((namespace) =>
+              listInPages((page) => kube.core.listNamespacedPod({ namespace, ...page }), podView, paging),
+            ),
           ).then((x) => x.flat()),
-      kube.core.listNode().then((l) => l.items),
+      listInPages((page) => kube.core.listNode(page), nodeView, paging),
     ]);
     const [podMetrics, nodeMetrics] = await Promise.all([
       readPodMetrics(kube.metrics, namespaces, log),

@@ -32,6 +32,56 @@ export interface NodeMetricsView {
   timestamp?: string | Date;
   usage: { cpu: string; memory: string };
 }
+/**
+ * The parts of a pod that scrape reads, copied out of the API's model: the model (managed fields,
+ * probes, volumes, env, statuses' times) is left to the garbage collector with its page.
+ */
+export function podView(pod: PodView): PodView {
+  const { metadata, spec, status } = pod;
+  return {
+    metadata: {
+      ...(metadata?.name !== undefined ? { name: metadata.name } : {}),
+      ...(metadata?.namespace !== undefined ? { namespace: metadata.namespace } : {}),
+      ...(metadata?.uid !== undefined ? { uid: metadata.uid } : {}),
+      ...(metadata?.labels !== undefined ? { labels: metadata.labels } : {}),
+    },
+    spec: {
+      ...(spec?.nodeName !== undefined ? { nodeName: spec.nodeName } : {}),
+      containers: (spec?.containers ?? []).map((c) => ({
+        name: c.name,
+        ...(c.resources
+          ? {
+              resources: {
+                ...(c.resources.limits ? { limits: c.resources.limits } : {}),
+                ...(c.resources.requests ? { requests: c.resources.requests } : {}),
+              },
+            }
+          : {}),
+      })),
+    },
+    status: {
+      ...(status?.phase !== undefined ? { phase: status.phase } : {}),
+      conditions: (status?.conditions ?? []).map((c) => ({ type: c.type, status: c.status })),
+      containerStatuses: (status?.containerStatuses ?? []).map((c) => ({
+        name: c.name,
+        ...(c.restartCount !== undefined ? { restartCount: c.restartCount } : {}),
+      })),
+    },
+  };
+}
+
+/** The parts of a node that scrape reads (a node's model carries its image list, often kilobytes). */
+export function nodeView(node: NodeView): NodeView {
+  const { metadata, status } = node;
+  return {
+    metadata: {
+      ...(metadata?.name !== undefined ? { name: metadata.name } : {}),
+      ...(metadata?.uid !== undefined ? { uid: metadata.uid } : {}),
+    },
+    ...(status?.allocatable ? { status: { allocatable: status.allocatable } } : {}),
+  };
+}
+
 /** One series from a Prometheus instant query, already named by its Detector. */
 export interface PromSeries {
   readonly signal: string;

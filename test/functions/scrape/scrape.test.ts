@@ -1,6 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { limitsByEntity, definition as scrape } from '../../../functions/scrape/index.js';
-import { buildSamples, entityFromLabels, type PodView } from '../../../functions/scrape/samples.js';
+import {
+  buildSamples,
+  entityFromLabels,
+  nodeView,
+  podView,
+  type PodView,
+} from '../../../functions/scrape/samples.js';
 import { SandboxPrometheus } from '../../../sandbox/prometheus.js';
 import type { Fetch } from '../../../shared/prometheus/index.js';
 import type { Sandbox } from '../../../sandbox/sandbox.js';
@@ -25,7 +31,7 @@ afterEach(async () => sandbox.close());
 
 type Emitted = { type: string; data: unknown }[];
 const at = () => new Date(sandbox.simulator.clock.epochMs).toISOString();
-const tick = (clients: KubeClients = kube, config = testConfig(), fetch?: Fetch) =>
+const tick = (clients: KubeClients = kube, config = testConfig(), fetch?: Fetch, listPageSize?: number) =>
   scrape.handle(
     {
       id: 'p1',
@@ -38,7 +44,11 @@ const tick = (clients: KubeClients = kube, config = testConfig(), fetch?: Fetch)
       data: {},
       extensions: {},
     },
-    { deps: { kube: clients, ...(fetch ? { fetch } : {}) }, log: silentLog, config },
+    {
+      deps: { kube: clients, ...(fetch ? { fetch } : {}), ...(listPageSize ? { listPageSize } : {}) },
+      log: silentLog,
+      config,
+    },
   ) as Promise<Emitted>;
 const ticks = (events: Emitted) =>
   events.filter((e) => e.type === EVENT_TYPES.tick).map((e) => e.data as TickData);
@@ -238,6 +248,117 @@ describe('scrape', () => {
       expect(cpu).toBeGreaterThan(0);
       expect(sample?.request).toBeCloseTo(cpu, 9);
     }
+  });
+
+  it('reads pods and nodes a page at a time, and scrapes the same samples as from one page', async () => {
+    const pages: { list: string; limit: number; continued: boolean }[] = [];
+    const spied = Object.create(kube.core) as k8s.CoreV1Api;
+    for (const list of ['listPodForAllNamespaces', 'listNode'] as const)
+      Object.assign(spied, {
+        [list]: (page: { limit: number; _continue?: string }) => {
+          pages.push({ list, limit: page.limit, continued: page._continue !== undefined });
+          return (kube.core[list] as (p: unknown) => Promise<unknown>).call(kube.core, page);
+        },
+      });
+    const samplesOf = (events: Emitted) =>
+      events
+        .filter((e) => e.type === EVENT_TYPES.metrics)
+        .flatMap((e) => (e.data as MetricsData).samples)
+        .map((s) => JSON.stringify(s))
+        .sort();
+    const whole = samplesOf(await tick());
+    const paged = samplesOf(await tick({ ...kube, core: spied }, testConfig(), undefined, 2));
+    expect(paged).toEqual(whole);
+    expect(whole.length).toBeGreaterThan(20);
+    const pods = (await kube.core.listPodForAllNamespaces()).items.length;
+    const nodes = (await kube.core.listNode()).items.length;
+    const count = (list: string) => pages.filter((p) => p.list === list).length;
+    expect(count('listPodForAllNamespaces')).toBe(Math.ceil(pods / 2));
+    expect(count('listNode')).toBe(Math.ceil(nodes / 2));
+    expect(pages.every((p) => p.limit === 2)).toBe(true);
+    expect(pages.filter((p) => !p.continued).length).toBe(2);
+  });
+
+  it("keeps of each pod and node all that the samples are built from, and less than the API's model", async () => {
+    const pods = (await kube.core.listPodForAllNamespaces()).items;
+    const nodes = (await kube.core.listNode()).items;
+    const podMetrics = (await kube.metrics.getPodMetrics()).items;
+    const nodeMetrics = (await kube.metrics.getNodeMetrics()).items;
+    const now = at();
+    const viewed = buildSamples({
+      pods: pods.map(podView),
+      nodes: nodes.map(nodeView),
+      podMetrics,
+      nodeMetrics,
+      now,
+    });
+    expect(viewed).toEqual(buildSamples({ pods, nodes, podMetrics, nodeMetrics, now }));
+    expect(viewed.some((s) => s.limit !== undefined && s.entity.kind === 'Pod')).toBe(true);
+    expect(viewed.some((s) => s.signal === 'ready' && s.value === 1)).toBe(true);
+    const size = (x: unknown) => JSON.stringify(x).length;
+    expect(size(pods.map(podView))).toBeLessThan(size(pods) / 3);
+  });
+
+  it('views a pod as exactly the fields scrape reads', () => {
+    const t = new Date('2026-01-01T00:00:00Z');
+    const pod = {
+      metadata: {
+        name: 'p',
+        namespace: 's',
+        uid: 'u',
+        labels: { app: 'a' },
+        managedFields: [{ manager: 'm' }],
+      },
+      spec: {
+        nodeName: 'n1',
+        containers: [
+          {
+            name: 'app',
+            image: 'x',
+            resources: { limits: { memory: '1Gi' }, requests: { cpu: '1' } },
+            env: [{ name: 'A', value: 'b' }],
+          },
+          { name: 'sidecar', image: 'y' },
+        ],
+        volumes: [{ name: 'v' }],
+      },
+      status: {
+        phase: 'Running',
+        conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: t }],
+        containerStatuses: [
+          { name: 'app', restartCount: 3, image: 'x', state: { running: { startedAt: t } } },
+          { name: 'sidecar', restartCount: 0, image: 'y' },
+        ],
+      },
+    };
+    expect(podView(pod)).toEqual({
+      metadata: { name: 'p', namespace: 's', uid: 'u', labels: { app: 'a' } },
+      spec: {
+        nodeName: 'n1',
+        containers: [
+          { name: 'app', resources: { limits: { memory: '1Gi' }, requests: { cpu: '1' } } },
+          { name: 'sidecar' },
+        ],
+      },
+      status: {
+        phase: 'Running',
+        conditions: [{ type: 'Ready', status: 'True' }],
+        containerStatuses: [
+          { name: 'app', restartCount: 3 },
+          { name: 'sidecar', restartCount: 0 },
+        ],
+      },
+    });
+    const node = { metadata: { name: 'n1', uid: 'n' }, status: { allocatable: { cpu: '4' }, images: [{}] } };
+    expect(nodeView(node)).toEqual({
+      metadata: { name: 'n1', uid: 'n' },
+      status: { allocatable: { cpu: '4' } },
+    });
+    expect(podView({})).toEqual({
+      metadata: {},
+      spec: { containers: [] },
+      status: { conditions: [], containerStatuses: [] },
+    });
   });
 
   it("sums a node's pod requests per resource, leaving out finished pods; a node without pods has 0", () => {
