@@ -1,7 +1,14 @@
 // `npm run bench`: every benchmark, one after the other, each printing its own closing line.
 import { spawnSync } from 'node:child_process';
 
-const BENCHMARKS = ['bench:coldstart', 'bench:nab', 'bench:score', 'bench:rca-latency', 'bench:rca'];
+const BENCHMARKS = [
+  'bench:coldstart',
+  'bench:nab',
+  'bench:score',
+  'bench:scrape',
+  'bench:rca-latency',
+  'bench:rca',
+];
 let failed = 0;
 for (const name of BENCHMARKS) {
   console.log(`\n== ${name}`);

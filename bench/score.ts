@@ -1,13 +1,13 @@
 // `npm run bench:score`: scoring throughput in memory against a naive baseline measured in the same
 // run, and one 50 000-series batch through the real score path with Redis (load + compare-and-set).
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mean, standardDeviation } from 'simple-statistics';
 import { DEFAULT_PARAMS, newState, observe } from '../functions/score/detector.js';
 import { signal } from './signal.js';
 import { BUCKETS_PER_CHUNK } from '../functions/score/score-batch.js';
 import { SERIES_BUCKETS } from '../shared/series/index.js';
 import { freePort } from '../cli/processes.js';
+import { bundle, runBundle } from './function-process.js';
 
 const SERIES = 1000;
 const STEPS = Number(process.env['BENCH_SCORE_STEPS'] ?? 10_000);
@@ -92,15 +92,6 @@ interface BatchFigures {
   events: { count: number; samples: number; totalMs: number[]; eventMs: number[] };
 }
 
-/** The NODE_OPTIONS the chart gives every function container (read from the chart, not repeated). */
-const CHART_NODE_OPTIONS = (
-  /- name: NODE_OPTIONS\s+value: (.+)/.exec(
-    readFileSync('deploy/helm/kurative/templates/_helpers.tpl', 'utf8'),
-  )?.[1] ?? ''
-)
-  .split(/\s+/)
-  .filter(Boolean);
-
 /**
  * The 50 000-series batch (bench/score-batch.ts) bundled as the function image bundles its code and
  * run in a process of its own with the chart's NODE_OPTIONS, so its peak RSS is the scorer's (the
@@ -108,19 +99,8 @@ const CHART_NODE_OPTIONS = (
  */
 async function batchInChild(url: string): Promise<BatchFigures> {
   const outfile = 'dist/bench/score-batch.mjs';
-  // Bundled exactly as the function image is (scripts/bundle.mjs).
-  const bundled = spawnSync(process.execPath, ['scripts/bundle.mjs', 'bench/score-batch.ts', outfile], {
-    stdio: 'inherit',
-  });
-  if (bundled.status !== 0) throw new Error('bundling bench/score-batch.ts failed');
-  const child = spawn(process.execPath, [...CHART_NODE_OPTIONS, outfile], {
-    env: { ...process.env, BENCH_SCORE_REDIS_URL: url },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  const line = out.split('\n').find((l) => l.startsWith('{'));
+  bundle('bench/score-batch.ts', outfile);
+  const { code, line, out } = await runBundle(outfile, { BENCH_SCORE_REDIS_URL: url });
   if (code !== 0 || !line) throw new Error(`batch process failed (exit ${code}): ${out}`);
   return JSON.parse(line) as BatchFigures;
 }

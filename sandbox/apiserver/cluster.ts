@@ -95,10 +95,24 @@ export class Cluster {
   }
 
   list(type: ResourceType, options: ListOptions = {}): KubeObject[] {
+    return this.listing(type, options, true);
+  }
+
+  /**
+   * The same objects as `list`, not copied: for a caller that only serialises them at once (the HTTP
+   * layer: a page of a 10 000-pod list must not copy all 10 000). Callers must not mutate them.
+   */
+  listShared(type: ResourceType, options: ListOptions = {}): readonly KubeObject[] {
+    return this.listing(type, options, false);
+  }
+
+  private listing(type: ResourceType, options: ListOptions, copy: boolean): KubeObject[] {
     const ns = type.namespaced ? options.namespace : undefined;
     const source = type.readOnly
       ? this.metrics(type.resource as 'pods' | 'nodes', ns)
-      : this.store.list(type.storage, ns);
+      : copy
+        ? this.store.list(type.storage, ns)
+        : this.store.scan(type.storage, ns);
     const items = source.map((o) => this.view(type, o)).filter((o) => this.matches(o, options));
     items.sort(
       (a, b) =>

@@ -418,7 +418,8 @@ export class ApiServer {
     table: boolean,
   ): void {
     const c = this.cluster;
-    const all = c.list(type, { namespace: ns, ...this.selectors(url) }).map((o) => this.decorate(type, o));
+    // Shared, not copied: only the page is decorated and serialised, at once.
+    const all = c.listShared(type, { namespace: ns, ...this.selectors(url) });
     const limit = Math.min(Number(url.searchParams.get('limit') ?? 0) || 0, CHUNK_LIMIT_MAX);
     const token = url.searchParams.get('continue');
     let start = 0;
@@ -435,7 +436,9 @@ export class ApiServer {
         throw badRequest('continue key is not valid');
       }
     }
-    const page = limit > 0 ? all.slice(start, start + limit) : all.slice(start);
+    const page = (limit > 0 ? all.slice(start, start + limit) : all.slice(start)).map((o) =>
+      this.decorate(type, o),
+    );
     const next =
       limit > 0 && start + limit < all.length
         ? Buffer.from(JSON.stringify({ start: start + limit, rv })).toString('base64url')
