@@ -11,7 +11,8 @@ import {
 } from '../../shared/kube/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import { listDetectors, patchDetectorStatus, type DetectorObject } from '../../shared/kube/detectors.js';
-import { listInPages } from '../../shared/kube/pages.js';
+import { listInPages, type ListPage } from '../../shared/kube/pages.js';
+import { jsonPages } from '../../shared/kube/json-pages.js';
 import { isOpenIncident, listIncidents } from '../../shared/kube/incidents.js';
 import {
   queryInstant,
@@ -29,6 +30,8 @@ import {
   nodeView,
   podView,
   seriesSamples,
+  type NodeView,
+  type PodView,
   type PromSeries,
 } from './samples.js';
 
@@ -38,6 +41,8 @@ export interface ScrapeDeps {
   readonly now?: () => Date;
   /** Objects per list request (default LIST_PAGE_SIZE). */
   readonly listPageSize?: number;
+  /** A list's pages by its API path (default: the API server's JSON, `jsonPages`). */
+  readonly listPages?: (path: string) => ListPage<unknown>;
 }
 
 /** scrape: on each ping, read usage and pod state, and emit bounded metrics batches. */
@@ -84,21 +89,22 @@ async function followUpTick(kube: KubeClients, at: string, log: Logger): Promise
   }
 }
 
-async function readCluster({ kube, listPageSize }: ScrapeDeps, config: Config, log: Logger) {
+async function readCluster(deps: ScrapeDeps, config: Config, log: Logger) {
+  const { kube } = deps;
   const namespaces = config.watchNamespaces;
-  const paging = listPageSize ? { pageSize: listPageSize } : {};
+  const paging = deps.listPageSize ? { pageSize: deps.listPageSize } : {};
+  const pages = deps.listPages ?? ((path: string) => jsonPages(kube.kubeConfig, path));
+  // A page at a time, as plain JSON, each object cut down to what scrape reads as it arrives: read
+  // whole as client-node's models, a 20 000-pod list ran out of the chart's heap (bench:scrape).
+  const podsIn = (path: string) => listInPages(pages(path), (o) => podView(o as PodView), paging);
   try {
-    // In pages, each object cut down to what scrape reads as it arrives: a 10 000-pod list whole,
-    // as client-node's models, would not fit the chart's heap.
     const [pods, nodes] = await Promise.all([
       namespaces.length === 0
-        ? listInPages((page) => kube.core.listPodForAllNamespaces(page), podView, paging)
+        ? podsIn('/api/v1/pods')
         : Promise.all(
-            namespaces.map((namespace) =>
-              listInPages((page) => kube.core.listNamespacedPod({ namespace, ...page }), podView, paging),
-            ),
+            namespaces.map((namespace) => podsIn(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`)),
           ).then((x) => x.flat()),
-      listInPages((page) => kube.core.listNode(page), nodeView, paging),
+      listInPages(pages('/api/v1/nodes'), (o) => nodeView(o as NodeView), paging),
     ]);
     const [podMetrics, nodeMetrics] = await Promise.all([
       readPodMetrics(kube.metrics, namespaces, log),

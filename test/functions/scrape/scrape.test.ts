@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { limitsByEntity, definition as scrape } from '../../../functions/scrape/index.js';
+import { limitsByEntity, definition as scrape, type ScrapeDeps } from '../../../functions/scrape/index.js';
+import { jsonPages } from '../../../shared/kube/json-pages.js';
+import type { ListPage } from '../../../shared/kube/pages.js';
 import {
   buildSamples,
   entityFromLabels,
@@ -31,7 +33,12 @@ afterEach(async () => sandbox.close());
 
 type Emitted = { type: string; data: unknown }[];
 const at = () => new Date(sandbox.simulator.clock.epochMs).toISOString();
-const tick = (clients: KubeClients = kube, config = testConfig(), fetch?: Fetch, listPageSize?: number) =>
+const tick = (
+  clients: KubeClients = kube,
+  config = testConfig(),
+  fetch?: Fetch,
+  lists: Pick<ScrapeDeps, 'listPageSize' | 'listPages'> = {},
+) =>
   scrape.handle(
     {
       id: 'p1',
@@ -45,7 +52,7 @@ const tick = (clients: KubeClients = kube, config = testConfig(), fetch?: Fetch,
       extensions: {},
     },
     {
-      deps: { kube: clients, ...(fetch ? { fetch } : {}), ...(listPageSize ? { listPageSize } : {}) },
+      deps: { kube: clients, ...(fetch ? { fetch } : {}), ...lists },
       log: silentLog,
       config,
     },
@@ -251,30 +258,29 @@ describe('scrape', () => {
   });
 
   it('reads pods and nodes a page at a time, and scrapes the same samples as from one page', async () => {
-    const pages: { list: string; limit: number; continued: boolean }[] = [];
-    const spied = Object.create(kube.core) as k8s.CoreV1Api;
-    for (const list of ['listPodForAllNamespaces', 'listNode'] as const)
-      Object.assign(spied, {
-        [list]: (page: { limit: number; _continue?: string }) => {
-          pages.push({ list, limit: page.limit, continued: page._continue !== undefined });
-          return (kube.core[list] as (p: unknown) => Promise<unknown>).call(kube.core, page);
-        },
-      });
+    const pages: { path: string; limit: number; continued: boolean }[] = [];
+    const listPages = (path: string): ListPage<unknown> => {
+      const read = jsonPages(kube.kubeConfig, path);
+      return (page) => {
+        pages.push({ path, limit: page.limit, continued: page._continue !== undefined });
+        return read(page);
+      };
+    };
     const samplesOf = (events: Emitted) =>
       events
         .filter((e) => e.type === EVENT_TYPES.metrics)
         .flatMap((e) => (e.data as MetricsData).samples)
         .map((s) => JSON.stringify(s))
         .sort();
-    const whole = samplesOf(await tick());
-    const paged = samplesOf(await tick({ ...kube, core: spied }, testConfig(), undefined, 2));
+    const whole = samplesOf(await tick(kube, testConfig(), undefined, { listPageSize: 1000 }));
+    const paged = samplesOf(await tick(kube, testConfig(), undefined, { listPageSize: 2, listPages }));
     expect(paged).toEqual(whole);
     expect(whole.length).toBeGreaterThan(20);
     const pods = (await kube.core.listPodForAllNamespaces()).items.length;
     const nodes = (await kube.core.listNode()).items.length;
-    const count = (list: string) => pages.filter((p) => p.list === list).length;
-    expect(count('listPodForAllNamespaces')).toBe(Math.ceil(pods / 2));
-    expect(count('listNode')).toBe(Math.ceil(nodes / 2));
+    const count = (path: string) => pages.filter((p) => p.path === path).length;
+    expect(count('/api/v1/pods')).toBe(Math.ceil(pods / 2));
+    expect(count('/api/v1/nodes')).toBe(Math.ceil(nodes / 2));
     expect(pages.every((p) => p.limit === 2)).toBe(true);
     expect(pages.filter((p) => !p.continued).length).toBe(2);
   });
