@@ -20,19 +20,22 @@ export function bundle(entry: string, outfile: string): void {
 }
 
 /**
- * Run a bundle with the chart's NODE_OPTIONS and `env` added to this process's environment; its
- * exit code and the first line of its output that starts with `{` (stderr is passed through).
+ * Run a bundle with the chart's NODE_OPTIONS and `env` added to this process's environment: its
+ * exit code (or the signal that ended it) and the first line of its output that starts with `{`
+ * (stderr is passed through).
  */
 export async function runBundle(
   outfile: string,
   env: Record<string, string>,
-): Promise<{ code: number | null; line: string | undefined; out: string }> {
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; line: string | undefined; out: string }> {
   const child = spawn(process.execPath, [...CHART_NODE_OPTIONS, outfile], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  return { code, line: out.split('\n').find((l) => l.startsWith('{')), out };
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.on('exit', (c, s) => resolve([c, s])),
+  );
+  return { code, signal, line: out.split('\n').find((l) => l.startsWith('{')), out };
 }
