@@ -143,13 +143,30 @@ async function readSnapshot(kube: KubeClients, log: Logger, pageSize?: number): 
       daemonSets: items((page) => kube.apps.listDaemonSetForAllNamespaces(page)),
       services: items((page) => kube.core.listServiceForAllNamespaces(page)),
       nodes: items((page) => kube.core.listNode(page)),
-      configMaps: items((page) => kube.core.listConfigMapForAllNamespaces(page)),
+      // Only their names count in the topology (config changes come from the ApiServerSource); a
+      // ConfigMap's data, up to 1 MiB each, is not kept.
+      configMaps: listInPages(
+        (page) => kube.core.listConfigMapForAllNamespaces(page),
+        (c): ObjectView => ({ metadata: identityOf(c.metadata) }),
+        paging,
+      ),
       hpas: items((page) => autoscaling.listHorizontalPodAutoscalerForAllNamespaces(page)),
       podMetrics: readPodMetrics(kube, log),
     });
   } catch (error) {
     throw apiFailure('reading the topology', error);
   }
+}
+
+/** An object's name, namespace and uid: all the topology reads of some kinds. */
+function identityOf(
+  m: { name?: string; namespace?: string; uid?: string } | undefined,
+): ObjectView['metadata'] {
+  return {
+    ...(m?.name !== undefined ? { name: m.name } : {}),
+    ...(m?.namespace !== undefined ? { namespace: m.namespace } : {}),
+    ...(m?.uid !== undefined ? { uid: m.uid } : {}),
+  };
 }
 
 /**

@@ -2,16 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as k8s from '@kubernetes/client-node';
 import { definition as rca, type RcaDeps } from '../../../functions/rca/index.js';
 import type { Sandbox } from '../../../sandbox/sandbox.js';
-import {
-  DiagnosisData,
-  EVENT_TYPES,
-  type AnomalyData,
-  type IncidentStatus,
-} from '../../../shared/contracts/index.js';
+import { DiagnosisData, type IncidentStatus } from '../../../shared/contracts/index.js';
 import type { KubeClients } from '../../../shared/kube/index.js';
 import type { InboundEvent } from '../../../shared/runtime/index.js';
 import { MemoryStore } from '../../../shared/store/index.js';
-import { INCIDENTS } from '../../support/incidents.js';
+import { INCIDENTS, memoryAnomalyEvent } from '../../support/incidents.js';
 import { silentLog, testConfig } from '../../support/runtime.js';
 import { startWithKurative } from '../../support/sandbox.js';
 
@@ -31,33 +26,7 @@ describe('rca writes an Incident from its newest diagnosis only', () => {
       .map((p) => p.metadata.name)
       .filter((n) => n.startsWith('cart-'));
 
-  function anomaly(pod: string): InboundEvent {
-    const data: AnomalyData = {
-      anomalyId: `mem-${pod}`,
-      entity: { kind: 'Pod', namespace: 'shop', name: pod, container: 'app' },
-      signal: 'memory_working_set_bytes',
-      kind: 'deviation',
-      detector: 'builtin-memory-deviation',
-      score: 0.99,
-      threshold: 0.9,
-      severity: 'warning',
-      value: 2e8,
-      baseline: { level: 1e8, spread: 1e6 },
-      onset: at(),
-      observedAt: at(),
-    };
-    return {
-      id: data.anomalyId,
-      type: EVENT_TYPES.anomaly,
-      source: 'test',
-      subject: undefined,
-      time: at(),
-      incidentId: undefined,
-      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
-      data,
-      extensions: {},
-    };
-  }
+  const anomaly = (pod: string) => memoryAnomalyEvent(pod, at());
 
   it('leaves the Incident to a newer revision, and still emits the diagnosis', async () => {
     const deps: RcaDeps = { store: new MemoryStore(), kube };

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { definition as rca, type RcaDeps } from '../../../functions/rca/index.js';
 import type { Sandbox } from '../../../sandbox/sandbox.js';
-import { DiagnosisData, EVENT_TYPES, type AnomalyData } from '../../../shared/contracts/index.js';
+import { DiagnosisData } from '../../../shared/contracts/index.js';
 import type { KubeClients } from '../../../shared/kube/index.js';
-import type { InboundEvent } from '../../../shared/runtime/index.js';
 import { MemoryStore } from '../../../shared/store/index.js';
+import { memoryAnomalyEvent } from '../../support/incidents.js';
 import { silentLog, testConfig } from '../../support/runtime.js';
 import { startWithKurative } from '../../support/sandbox.js';
 
@@ -39,35 +39,10 @@ describe('rca reads the cluster a page at a time', () => {
     return { ...kube, core: spy(kube.core), apps: spy(kube.apps) };
   }
 
-  function anomaly(): InboundEvent {
-    const at = new Date(sandbox.simulator.clock.epochMs).toISOString();
+  function anomaly() {
     const pod = sandbox.simulator.cluster.store.list('/pods').find((p) => p.metadata.namespace === 'shop')
       ?.metadata.name;
-    const data: AnomalyData = {
-      anomalyId: `err-${pod}`,
-      entity: { kind: 'Pod', namespace: 'shop', name: pod ?? '', container: 'app' },
-      signal: 'memory_working_set_bytes',
-      kind: 'deviation',
-      detector: 'builtin-memory-deviation',
-      score: 0.99,
-      threshold: 0.9,
-      severity: 'warning',
-      value: 2e8,
-      baseline: { level: 1e8, spread: 1e6 },
-      onset: at,
-      observedAt: at,
-    };
-    return {
-      id: data.anomalyId,
-      type: EVENT_TYPES.anomaly,
-      source: 'test',
-      subject: undefined,
-      time: at,
-      incidentId: undefined,
-      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
-      data,
-      extensions: {},
-    };
+    return memoryAnomalyEvent(pod ?? '', new Date(sandbox.simulator.clock.epochMs).toISOString());
   }
 
   const diagnosis = async (deps: RcaDeps) => {

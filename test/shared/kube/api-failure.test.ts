@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as k8s from '@kubernetes/client-node';
 import type { RunningApiServer } from '../../../sandbox/server-bootstrap.js';
 import { apiFailure } from '../../../shared/kube/index.js';
+import { rejectionOf } from '../../support/errors.js';
 import { kubeConfigFrom, startTestApiServer } from '../../support/sandbox.js';
 
 let server: RunningApiServer;
@@ -16,20 +17,11 @@ afterAll(async () => {
   await server.close();
 });
 
-async function failure(call: Promise<unknown>): Promise<unknown> {
-  try {
-    await call;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('the call succeeded');
-}
-
 describe('apiFailure', () => {
   it("words a refused call with the API server's Status message and keeps its status", async () => {
     const error = apiFailure(
       'reading the config',
-      await failure(core.readNamespacedConfigMap({ namespace: 'shop', name: 'nope' })),
+      await rejectionOf(core.readNamespacedConfigMap({ namespace: 'shop', name: 'nope' })),
     );
     expect(error.status).toBe(500);
     expect(error.code).toBe('ApiError');
@@ -40,7 +32,7 @@ describe('apiFailure', () => {
   it('words an invalid object with the reason the API server gave', async () => {
     const error = apiFailure(
       'creating the config',
-      await failure(
+      await rejectionOf(
         core.createNamespacedConfigMap({ namespace: 'shop', body: { metadata: { name: 'Not_Valid' } } }),
       ),
     );
@@ -56,7 +48,10 @@ describe('apiFailure', () => {
       currentContext: 'x',
     });
     const offline = kc.makeApiClient(k8s.CoreV1Api);
-    const error = apiFailure('listing pods', await failure(offline.listNamespacedPod({ namespace: 'shop' })));
+    const error = apiFailure(
+      'listing pods',
+      await rejectionOf(offline.listNamespacedPod({ namespace: 'shop' })),
+    );
     expect(error.status).toBe(503);
     expect(error.message).toMatch(/^listing pods: .*ECONNREFUSED/);
   });

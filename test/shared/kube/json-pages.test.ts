@@ -5,6 +5,7 @@ import type { RunningApiServer } from '../../../sandbox/server-bootstrap.js';
 import { apiFailure, statusOf } from '../../../shared/kube/index.js';
 import { jsonPages } from '../../../shared/kube/json-pages.js';
 import { listInPages } from '../../../shared/kube/pages.js';
+import { rejectionOf } from '../../support/errors.js';
 import { kubeConfigFrom, startTestApiServer } from '../../support/sandbox.js';
 
 let server: RunningApiServer;
@@ -26,15 +27,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.close();
 });
-
-async function failure(call: Promise<unknown>): Promise<unknown> {
-  try {
-    await call;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('the call succeeded');
-}
 
 describe('jsonPages', () => {
   it("reads a list's pages as the API server's JSON, the same objects client-node reads", async () => {
@@ -72,13 +64,13 @@ describe('jsonPages', () => {
   it("rejects a refused list as client-node does: its status and the API server's words", async () => {
     const noRights = new k8s.KubeConfig();
     noRights.loadFromString(server.kubeconfigFor('shop', 'nobody'));
-    const error = await failure(jsonPages(noRights, '/api/v1/pods')({ limit: 10 }));
+    const error = await rejectionOf(jsonPages(noRights, '/api/v1/pods')({ limit: 10 }));
     expect(error).toBeInstanceOf(k8s.ApiException);
     expect(statusOf(error)).toBe(403);
     expect(apiFailure('reading the cluster', error).message).toMatch(
       /^reading the cluster \(status 403\): .*"pods" is forbidden/,
     );
-    expect(statusOf(await failure(jsonPages(kc, '/api/v1/nopes')({ limit: 10 })))).toBe(404);
+    expect(statusOf(await rejectionOf(jsonPages(kc, '/api/v1/nopes')({ limit: 10 })))).toBe(404);
   });
 
   it("keeps a path the server's URL carries (a proxy's prefix) before the API path", async () => {
@@ -88,13 +80,13 @@ describe('jsonPages', () => {
     );
     expect(prefixed.getCurrentCluster()?.server).toBe(`${server.url}/prefix`);
     // The sandbox serves nothing under /prefix: a 404, where the path resolved over it is served.
-    expect(statusOf(await failure(jsonPages(prefixed, '/api/v1/pods')({ limit: 1 })))).toBe(404);
+    expect(statusOf(await rejectionOf(jsonPages(prefixed, '/api/v1/pods')({ limit: 1 })))).toBe(404);
   });
 
   it('leaves an unreachable API server a network error, which apiFailure makes a 503', async () => {
     const away = new k8s.KubeConfig();
     away.loadFromString(server.kubeconfigFor('shop', 'nobody').replace(server.url, 'https://127.0.0.1:1'));
-    const error = await failure(jsonPages(away, '/api/v1/pods')({ limit: 1 }));
+    const error = await rejectionOf(jsonPages(away, '/api/v1/pods')({ limit: 1 }));
     expect(statusOf(error)).toBeUndefined();
     expect(apiFailure('reading the cluster', error).status).toBe(503);
   });
