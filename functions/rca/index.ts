@@ -74,7 +74,7 @@ export const definition = defineFunction<RcaDeps, Accepted>({
     const anomaly = event.data;
     const now = deps.now?.() ?? (Date.parse(anomaly.observedAt) || Date.now());
     const snapshot = {
-      ...(await readSnapshot(deps.kube, log, deps.listPageSize)),
+      ...(await sharedSnapshot(deps.kube, log, deps.listPageSize)),
       calls: deps.prometheusUrl ? await readCalls(deps.prometheusUrl, log) : [],
     };
     const topology = buildTopology(snapshot);
@@ -123,6 +123,26 @@ async function settleAll<T extends Record<string, Promise<unknown>>>(
   const keys = Object.keys(promises);
   const values = await Promise.all(Object.values(promises));
   return Object.fromEntries(keys.map((k, i) => [k, values[i]])) as { [K in keyof T]: Awaited<T[K]> };
+}
+
+/** The snapshot being read for a cluster, by its clients; gone once read (or failed). */
+const readingSnapshot = new WeakMap<KubeClients, Promise<ClusterSnapshot>>();
+
+/**
+ * The cluster's snapshot, one read shared by the events that arrive while it is being read: an
+ * incident's anomalies come in a burst (one scrape's), up to the chart's containerConcurrency (20)
+ * at once on an instance, and each reading the whole cluster for itself would hold as many copies
+ * of it (at 10 000 pods, ~100 MB each) under a 256 Mi limit. A snapshot read once done is not
+ * reused: an event arriving later reads the cluster as it is then. Readers must not modify it.
+ */
+function sharedSnapshot(kube: KubeClients, log: Logger, pageSize?: number): Promise<ClusterSnapshot> {
+  const reading = readingSnapshot.get(kube);
+  if (reading) return reading;
+  const read = readSnapshot(kube, log, pageSize).finally(() => {
+    if (readingSnapshot.get(kube) === read) readingSnapshot.delete(kube);
+  });
+  readingSnapshot.set(kube, read);
+  return read;
 }
 
 /** Everything the topology needs, read at diagnosis time. */

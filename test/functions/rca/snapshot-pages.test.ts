@@ -39,15 +39,21 @@ describe('rca reads the cluster a page at a time', () => {
     return { ...kube, core: spy(kube.core), apps: spy(kube.apps) };
   }
 
-  function anomaly() {
-    const pod = sandbox.simulator.cluster.store.list('/pods').find((p) => p.metadata.namespace === 'shop')
-      ?.metadata.name;
-    return memoryAnomalyEvent(pod ?? '', new Date(sandbox.simulator.clock.epochMs).toISOString());
+  /** A memory anomaly of the `which`-th pod in the shop namespace. */
+  function anomaly(which = 0) {
+    const shop = sandbox.simulator.cluster.store.list('/pods').filter((p) => p.metadata.namespace === 'shop');
+    return memoryAnomalyEvent(
+      shop[which]?.metadata.name ?? '',
+      new Date(sandbox.simulator.clock.epochMs).toISOString(),
+    );
   }
 
-  const diagnosis = async (deps: RcaDeps) => {
-    const out = (await rca.handle(anomaly() as never, { deps, log: silentLog, config: testConfig() })) as
-      { data: unknown } | undefined;
+  const diagnosis = async (deps: RcaDeps, which = 0) => {
+    const out = (await rca.handle(anomaly(which) as never, {
+      deps,
+      log: silentLog,
+      config: testConfig(),
+    })) as { data: unknown } | undefined;
     return out && DiagnosisData.parse(out.data);
   };
 
@@ -66,5 +72,32 @@ describe('rca reads the cluster a page at a time', () => {
     for (const list of ['listReplicaSetForAllNamespaces', 'listNode', 'listConfigMapForAllNamespaces'])
       expect(calls.filter((c) => c.list === list).every((c) => c.limit === 2)).toBe(true);
     expect(calls.some((c) => c.list === 'listReplicaSetForAllNamespaces')).toBe(true);
+  });
+
+  it('reads the cluster once for the events that arrive while it is being read, and anew after', async () => {
+    const calls: { list: string; limit?: number; continued: boolean }[] = [];
+    const deps: RcaDeps = { store: new MemoryStore(), kube: recording(calls) };
+    const reads = () => calls.filter((c) => c.list === 'listPodForAllNamespaces' && !c.continued).length;
+    const [first, second] = await Promise.all([diagnosis(deps, 0), diagnosis(deps, 1)]);
+    expect(reads()).toBe(1);
+    expect(first?.candidates.length).toBeGreaterThan(0);
+    expect(second?.candidates.length).toBeGreaterThan(0);
+    await diagnosis(deps, 2);
+    expect(reads()).toBe(2);
+  });
+
+  it('does not keep a failed read: the retried event reads the cluster again', async () => {
+    let refuse = true;
+    const core = Object.create(kube.core) as KubeClients['core'];
+    Object.assign(core, {
+      listPodForAllNamespaces: (page: { limit: number }) =>
+        refuse
+          ? Promise.reject(Object.assign(new Error('unavailable'), { code: 503 }))
+          : kube.core.listPodForAllNamespaces(page),
+    });
+    const deps: RcaDeps = { store: new MemoryStore(), kube: { ...kube, core } };
+    await expect(diagnosis(deps)).rejects.toMatchObject({ status: 503 });
+    refuse = false;
+    expect((await diagnosis(deps))?.candidates.length).toBeGreaterThan(0);
   });
 });
