@@ -136,10 +136,11 @@ const readingCluster = new WeakMap<KubeClients, Promise<ClusterRead>>();
 /**
  * The cluster as a diagnosis sees it, one read (and one topology) shared by the events that arrive
  * while it is being read: an incident's anomalies come in a burst (one scrape's), up to the chart's
- * containerConcurrency (20) at once on an instance. Each reading and building it for itself ran out
- * of the chart's heap on a 10 000-pod cluster with 20 at once (measured 2026-11-29; shared, the 20
- * took 2.9 s and peaked at 216 MB, one alone 2.5 s and 196 MB; sharing only the read, 7.3 s and 278 MB). A read once done is not reused: an event arriving later reads the cluster as it is
- * then. Readers must not modify what they share.
+ * containerConcurrency (20) at once on an instance. Measured 2026-11-29 on a 10 000-pod cluster
+ * with the chart's flags, 20 at once: each reading and building it for itself ran out of heap;
+ * sharing the read only took 7.3 s and peaked at 278 MB; sharing the topology too, 2.9 s and 216 MB
+ * (one event alone: 2.5 s, 196 MB). A read once done is not reused: an event arriving later reads
+ * the cluster as it is then. Readers must not modify what they share.
  */
 function sharedClusterRead(deps: RcaDeps, log: Logger): Promise<ClusterRead> {
   const reading = readingCluster.get(deps.kube);
