@@ -142,7 +142,7 @@ const readingCluster = new WeakMap<KubeClients, Promise<ClusterRead>>();
  * containerConcurrency (20) at once on an instance. Measured 2026-11-29 on a 10 000-pod cluster
  * with the chart's flags, 20 at once: each reading and building it for itself ran out of heap;
  * sharing the read only took 7.3 s and peaked at 278 MB; sharing the topology too, 2.9 s and 216 MB
- * (one event alone: 2.5 s, 196 MB). A read once done is not reused: an event arriving later reads
+ * (lists as client-node's models; as JSON since, 2.4–2.6 s and 180–195 MB). A read once done is not reused: an event arriving later reads
  * the cluster as it is then. Readers must not modify what they share.
  */
 function sharedClusterRead(deps: RcaDeps, log: Logger): Promise<ClusterRead> {

@@ -4,8 +4,8 @@ import { ApiException, type KubeConfig } from '@kubernetes/client-node';
 import type { ListPage } from './pages.js';
 
 /**
- * A list's pages as the API server's plain JSON: for a reader that keeps a few fields of each
- * object (scrape's pod view). client-node turns every object into its typed models first — for
+ * A list's pages as the API server's plain JSON (scrape's pods and nodes, rca's snapshot), for
+ * readers whose types fit JSON: client-node turns every object into its typed models first — for
  * 10 000 pods ~0.4 s of CPU a scrape and as much garbage again as the JSON itself. The request is
  * authenticated and routed exactly as client-node's own (`applyToHTTPSOptions`: credentials, exec
  * plugins, CA, proxy agent); a refusal rejects with client-node's ApiException (status as `code`,
