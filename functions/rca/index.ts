@@ -20,8 +20,7 @@ import {
 import type { Logger } from '../../shared/log/index.js';
 import { defineFunction, type InboundOf } from '../../shared/runtime/index.js';
 import { describeRef as describe, getIncident, recordKubeEvent } from '../../shared/kube/incidents.js';
-import { listInPages, type ListPage } from '../../shared/kube/pages.js';
-import { jsonPages } from '../../shared/kube/json-pages.js';
+import { jsonLists, type JsonListOptions } from '../../shared/kube/json-pages.js';
 import { clusterAndStore, updateMany, withStore, type BaselineStore } from '../../shared/store/index.js';
 import { rolloutChanges, type Change } from './changes.js';
 import { readDemand } from './demand.js';
@@ -39,7 +38,7 @@ import {
   type Topology,
 } from './topology.js';
 
-export interface RcaDeps {
+export interface RcaDeps extends JsonListOptions {
   readonly store: BaselineStore;
   readonly kube: KubeClients;
   /**
@@ -50,10 +49,6 @@ export interface RcaDeps {
   /** PromQL for each Service's request rate (see Config.demandQuery); read only with prometheusUrl. */
   readonly demandQuery?: string;
   readonly now?: () => number;
-  /** Objects per list request (default LIST_PAGE_SIZE). */
-  readonly listPageSize?: number;
-  /** A list's pages by its API path (default: the API server's JSON, `jsonPages`). */
-  readonly listPages?: (path: string) => ListPage<unknown>;
 }
 
 /** Istio's request metric: who calls which service. */
@@ -166,21 +161,16 @@ async function readClusterRead(deps: RcaDeps, log: Logger): Promise<ClusterRead>
 /** Everything the topology needs, read at diagnosis time. */
 async function readSnapshot(deps: RcaDeps, log: Logger): Promise<ClusterSnapshot> {
   const { kube } = deps;
-  // A page at a time, as the API server's JSON (`jsonPages`; the views fit it as they fit
-  // client-node's models). One anomaly on 10 000 pods with the chart's flags: as paged models 2.4–2.5 s
-  // (CPU 2.6 s), peak 194–197 MB; as paged JSON 1.7–1.8 s (CPU 1.5–1.6 s), 164–165 MB.
-  const paging = deps.listPageSize ? { pageSize: deps.listPageSize } : {};
-  const pages = deps.listPages ?? ((path: string) => jsonPages(kube.kubeConfig, path));
-  const items = (path: string) => listInPages(pages(path), (o) => o as ObjectView, paging);
+  // A page at a time, as the API server's JSON (`jsonLists`; the views fit it as they fit
+  // client-node's models). One anomaly on 10 000 pods with the chart's flags: as paged models
+  // 2.4–2.5 s (CPU 2.6 s), peak 194–197 MB; as paged JSON 1.7–1.8 s (CPU 1.5–1.6 s), 164–165 MB.
+  const list = jsonLists(kube.kubeConfig, deps);
+  const items = (path: string) => list(path, (o) => o as ObjectView);
   try {
     return await settleAll({
       pods: items('/api/v1/pods'),
       replicaSets: items('/apis/apps/v1/replicasets'),
-      controllerRevisions: listInPages(
-        pages('/apis/apps/v1/controllerrevisions'),
-        (o) => o as RevisionView,
-        paging,
-      ),
+      controllerRevisions: list('/apis/apps/v1/controllerrevisions', (o) => o as RevisionView),
       deployments: items('/apis/apps/v1/deployments'),
       statefulSets: items('/apis/apps/v1/statefulsets'),
       daemonSets: items('/apis/apps/v1/daemonsets'),
@@ -188,11 +178,9 @@ async function readSnapshot(deps: RcaDeps, log: Logger): Promise<ClusterSnapshot
       nodes: items('/api/v1/nodes'),
       // Only their names count in the topology (config changes come from the ApiServerSource); a
       // ConfigMap's data, up to 1 MiB each, is not kept.
-      configMaps: listInPages(
-        pages('/api/v1/configmaps'),
-        (c): ObjectView => ({ metadata: identityOf((c as ObjectView).metadata) }),
-        paging,
-      ),
+      configMaps: list('/api/v1/configmaps', (c): ObjectView => ({
+        metadata: identityOf((c as ObjectView).metadata),
+      })),
       hpas: items('/apis/autoscaling/v2/horizontalpodautoscalers'),
       podMetrics: readPodMetrics(kube, log),
     });

@@ -11,8 +11,7 @@ import {
 } from '../../shared/kube/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import { listDetectors, patchDetectorStatus, type DetectorObject } from '../../shared/kube/detectors.js';
-import { listInPages, type ListPage } from '../../shared/kube/pages.js';
-import { jsonPages } from '../../shared/kube/json-pages.js';
+import { jsonLists, type JsonListOptions } from '../../shared/kube/json-pages.js';
 import { isOpenIncident, listIncidents } from '../../shared/kube/incidents.js';
 import {
   queryInstant,
@@ -35,14 +34,10 @@ import {
   type PromSeries,
 } from './samples.js';
 
-export interface ScrapeDeps {
+export interface ScrapeDeps extends JsonListOptions {
   readonly kube: KubeClients;
   readonly fetch?: Fetch;
   readonly now?: () => Date;
-  /** Objects per list request (default LIST_PAGE_SIZE). */
-  readonly listPageSize?: number;
-  /** A list's pages by its API path (default: the API server's JSON, `jsonPages`). */
-  readonly listPages?: (path: string) => ListPage<unknown>;
 }
 
 /** scrape: on each ping, read usage and pod state, and emit bounded metrics batches. */
@@ -92,11 +87,10 @@ async function followUpTick(kube: KubeClients, at: string, log: Logger): Promise
 async function readCluster(deps: ScrapeDeps, config: Config, log: Logger) {
   const { kube } = deps;
   const namespaces = config.watchNamespaces;
-  const paging = deps.listPageSize ? { pageSize: deps.listPageSize } : {};
-  const pages = deps.listPages ?? ((path: string) => jsonPages(kube.kubeConfig, path));
+  const list = jsonLists(kube.kubeConfig, deps);
   // A page at a time, as plain JSON, each object cut down to what scrape reads as it arrives: read
   // whole as client-node's models, a 20 000-pod list ran out of the chart's heap (bench:scrape).
-  const podsIn = (path: string) => listInPages(pages(path), (o) => podView(o as PodView), paging);
+  const podsIn = (path: string) => list(path, (o) => podView(o as PodView));
   try {
     const [pods, nodes] = await Promise.all([
       namespaces.length === 0
@@ -104,7 +98,7 @@ async function readCluster(deps: ScrapeDeps, config: Config, log: Logger) {
         : Promise.all(
             namespaces.map((namespace) => podsIn(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`)),
           ).then((x) => x.flat()),
-      listInPages(pages('/api/v1/nodes'), (o) => nodeView(o as NodeView), paging),
+      list('/api/v1/nodes', (o) => nodeView(o as NodeView)),
     ]);
     const [podMetrics, nodeMetrics] = await Promise.all([
       readPodMetrics(kube.metrics, namespaces, log),

@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { ApiException, type KubeConfig } from '@kubernetes/client-node';
-import type { ListPage } from './pages.js';
+import { listInPages, type ListPage } from './pages.js';
 
 /**
  * A list's pages as the API server's plain JSON (scrape's pods and nodes, rca's snapshot), for
@@ -22,6 +22,27 @@ export function jsonPages(kubeConfig: KubeConfig, path: string): ListPage<unknow
     const next = list.metadata?.continue;
     return { items: list.items ?? [], metadata: next ? { _continue: next } : {} };
   };
+}
+
+/** How a function lists the cluster: its page size and transport, both replaceable in tests. */
+export interface JsonListOptions {
+  /** Objects per list request (default LIST_PAGE_SIZE). */
+  readonly listPageSize?: number;
+  /** A list's pages by its API path (default: the API server's JSON, `jsonPages`). */
+  readonly listPages?: (path: string) => ListPage<unknown>;
+}
+
+/**
+ * Every object of the list at an API path, read a page at a time as JSON (`listInPages` over
+ * `jsonPages`, or the transport given), each turned into what the caller keeps as its page arrives.
+ */
+export function jsonLists(
+  kubeConfig: KubeConfig,
+  options: JsonListOptions,
+): <U>(path: string, keep: (item: unknown) => U) => Promise<U[]> {
+  const paging = options.listPageSize ? { pageSize: options.listPageSize } : {};
+  const pages = options.listPages ?? ((path: string) => jsonPages(kubeConfig, path));
+  return (path, keep) => listInPages(pages(path), keep, paging);
 }
 
 /** GET a path of the current cluster's API server as JSON. */

@@ -6,6 +6,8 @@ import { installKurative } from '../../cli/pipeline.js';
 import { Sandbox } from '../../sandbox/sandbox.js';
 import { startApiServer, type RunningApiServer } from '../../sandbox/server-bootstrap.js';
 import { createKubeClients, loadKubeConfig, type KubeClients } from '../../shared/kube/index.js';
+import { jsonPages } from '../../shared/kube/json-pages.js';
+import type { ListPage } from '../../shared/kube/pages.js';
 import type { Scenario } from '../../sandbox/simulator/scenario.js';
 import { scenario } from './pipeline.js';
 
@@ -43,4 +45,25 @@ export async function startWithKurative(
   installKurative(sandbox);
   for (let i = 0; i < steps; i++) sandbox.step();
   return { sandbox, kube: createKubeClients(loadKubeConfig({ kubeconfig: sandbox.kubeconfigPath })) };
+}
+
+/** One list request, as `recordingJsonPages` records it. */
+export interface PageRequest {
+  readonly path: string;
+  readonly limit: number;
+  readonly continued: boolean;
+}
+
+/** The API server's JSON pages (`jsonPages`), each request recorded in `requests`. */
+export function recordingJsonPages(
+  kubeConfig: k8s.KubeConfig,
+  requests: PageRequest[],
+): (path: string) => ListPage<unknown> {
+  return (path) => {
+    const read = jsonPages(kubeConfig, path);
+    return (page) => {
+      requests.push({ path, limit: page.limit, continued: page._continue !== undefined });
+      return read(page);
+    };
+  };
 }

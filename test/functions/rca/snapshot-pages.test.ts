@@ -9,7 +9,7 @@ import type { ListPage } from '../../../shared/kube/pages.js';
 import { MemoryStore } from '../../../shared/store/index.js';
 import { memoryAnomalyEvent } from '../../support/incidents.js';
 import { silentLog, testConfig } from '../../support/runtime.js';
-import { startWithKurative } from '../../support/sandbox.js';
+import { recordingJsonPages, startWithKurative, type PageRequest } from '../../support/sandbox.js';
 
 describe('rca reads the cluster a page at a time', () => {
   let sandbox: Sandbox;
@@ -20,17 +20,7 @@ describe('rca reads the cluster a page at a time', () => {
   });
   afterAll(async () => sandbox.close());
 
-  type Call = { path: string; limit: number; continued: boolean };
-  /** The API server's JSON pages, each request recorded (its path and the page asked for). */
-  const recording =
-    (calls: Call[]) =>
-    (path: string): ListPage<unknown> => {
-      const read = jsonPages(kube.kubeConfig, path);
-      return (page) => {
-        calls.push({ path, limit: page.limit, continued: page._continue !== undefined });
-        return read(page);
-      };
-    };
+  const recording = (calls: PageRequest[]) => recordingJsonPages(kube.kubeConfig, calls);
 
   /** The same lists through client-node's typed API (its models), as rca read them before. */
   function modelPages(path: string): ListPage<unknown> {
@@ -73,7 +63,7 @@ describe('rca reads the cluster a page at a time', () => {
 
   it('diagnoses from pages of two objects as from whole lists, asking for every page', async () => {
     const whole = await diagnosis({ store: new MemoryStore(), kube, listPageSize: 1000 });
-    const calls: Call[] = [];
+    const calls: PageRequest[] = [];
     const paged = await diagnosis({
       store: new MemoryStore(),
       kube,
@@ -101,7 +91,7 @@ describe('rca reads the cluster a page at a time', () => {
   });
 
   it('reads the cluster once for the events that arrive while it is being read, and anew after', async () => {
-    const calls: Call[] = [];
+    const calls: PageRequest[] = [];
     const deps: RcaDeps = { store: new MemoryStore(), kube, listPages: recording(calls) };
     const reads = () => calls.filter((c) => c.path === '/api/v1/pods' && !c.continued).length;
     const [first, second] = await Promise.all([diagnosis(deps, 0), diagnosis(deps, 1)]);

@@ -1,7 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { limitsByEntity, definition as scrape, type ScrapeDeps } from '../../../functions/scrape/index.js';
-import { jsonPages } from '../../../shared/kube/json-pages.js';
-import type { ListPage } from '../../../shared/kube/pages.js';
 import {
   buildSamples,
   entityFromLabels,
@@ -18,7 +16,7 @@ import { createIncident, INCIDENTS } from '../../support/incidents.js';
 import { silentLog, testConfig } from '../../support/runtime.js';
 import * as k8s from '@kubernetes/client-node';
 import { parseQuantity } from '../../../shared/quantity/index.js';
-import { startWithKurative } from '../../support/sandbox.js';
+import { recordingJsonPages, startWithKurative, type PageRequest } from '../../support/sandbox.js';
 
 let sandbox: Sandbox;
 let kube: KubeClients;
@@ -258,14 +256,8 @@ describe('scrape', () => {
   });
 
   it('reads pods and nodes a page at a time, and scrapes the same samples as from one page', async () => {
-    const pages: { path: string; limit: number; continued: boolean }[] = [];
-    const listPages = (path: string): ListPage<unknown> => {
-      const read = jsonPages(kube.kubeConfig, path);
-      return (page) => {
-        pages.push({ path, limit: page.limit, continued: page._continue !== undefined });
-        return read(page);
-      };
-    };
+    const pages: PageRequest[] = [];
+    const listPages = recordingJsonPages(kube.kubeConfig, pages);
     const samplesOf = (events: Emitted) =>
       events
         .filter((e) => e.type === EVENT_TYPES.metrics)
